@@ -1,0 +1,50 @@
+/** Import boundaries (docs/architecture.md, "Layers"): apps -> libs; sync -> rules, domain; rules -> domain;
+ *  adapters -> domain, config; domain -> nothing. No vendor SDK in domain, rules or sync. No cycles. */
+const vendorSdk = '^node_modules/(jsforce|faye|bullmq|ioredis|@nestjs|express)(/|$)';
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'Cycles make the layers meaningless.', from: {}, to: { circular: true } },
+    { name: 'libs-not-to-apps', severity: 'error', from: { path: '^libs/' }, to: { path: '^apps/' } },
+    {
+      name: 'domain-imports-nothing', severity: 'error',
+      from: { path: '^libs/domain/' }, to: { path: '^(libs/(?!domain/)|apps/|node_modules/)' },
+    },
+    {
+      name: 'rules-only-domain', severity: 'error',
+      from: { path: '^libs/rules/' }, to: { path: '^libs/(?!rules/|domain/)' },
+    },
+    {
+      name: 'sync-only-rules-domain', severity: 'error',
+      from: { path: '^libs/sync/' }, to: { path: '^libs/(?!sync/|rules/|domain/)' },
+    },
+    {
+      name: 'adapters-only-domain-config', severity: 'error',
+      from: { path: '^libs/(salesforce|contact-center|queue|config)/' },
+      to: { path: '^libs/(?!salesforce/|contact-center/|queue/|config/|domain/)' },
+    },
+    {
+      name: 'adapters-independent', severity: 'error',
+      comment: 'An adapter does not reach into another adapter.',
+      from: { path: '^libs/(salesforce|contact-center|queue)/' },
+      to: { path: '^libs/(salesforce|contact-center|queue)/', pathNot: '^libs/$1/' },
+    },
+    {
+      name: 'no-vendor-sdk-in-core', severity: 'error',
+      comment: 'domain, rules and sync stay free of jsforce, faye, bullmq, ioredis and Nest.',
+      from: { path: '^libs/(domain|rules|sync)/' }, to: { path: vendorSdk },
+    },
+    {
+      name: 'no-deep-lib-imports', severity: 'error',
+      comment: 'Another lib is used through its index.ts only.',
+      from: { path: '^(apps/[^/]+|libs/[^/]+)/' },
+      to: { path: '^libs/[^/]+/src/.+', pathNot: ['^libs/[^/]+/src/index\\.ts$', '^$1/'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^dist/|^apps/omni-relay/)' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['require', 'node', 'default'] },
+  },
+};

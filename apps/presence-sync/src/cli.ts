@@ -1,0 +1,174 @@
+import 'reflect-metadata';
+import { Command, CommanderError } from 'commander';
+import { loadConfig, loadSalesforceSettings, type AppConfig } from '@presence-sync/config';
+import { GenericContactCenterClient } from '@presence-sync/contact-center';
+import { ConfigError, type AcdState } from '@presence-sync/domain';
+import { connectRedis, parseAgentRecord, RedisKeys } from '@presence-sync/queue';
+import { loadRuleSet, type Catalog } from '@presence-sync/rules';
+import { SANDBOX_STATUSES } from '@presence-sync/salesforce';
+import { runRulesExplain, runRulesValidate } from './cli/rules.commands';
+import { runSalesforceCheck, runSalesforceSetup } from './cli/salesforce.commands';
+import { readAllStdin, runSecretsEncrypt, runSecretsGenerateKey } from './cli/secrets.commands';
+import { startDaemon } from './daemon.bootstrap';
+import { RulesBootError } from './services/rules.service';
+
+const io = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
+
+/** The config if the environment has one; the CLI's rule commands work without it (catalogs are then warnings). */
+function optionalConfig(): AppConfig | undefined {
+  try {
+    return loadConfig();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Live catalogs for validation and explain: the contact center through its connector, Salesforce's statuses. */
+async function loadCatalog(): Promise<Catalog> {
+  const config = optionalConfig();
+  const catalog: Catalog = {};
+  if (config) {
+    const client = new GenericContactCenterClient({ baseUrl: config.acd.baseUrl, token: config.acd.token, timeoutMs: config.acd.timeoutMs });
+    try {
+      const [teams, agents] = await Promise.all([client.listTeams(), client.listAgents()]);
+      catalog.teams = teams;
+      catalog.agents = agents.map((a) => ({ agentId: a.agentId, email: a.email, teamId: a.teamId }));
+    } catch (e) {
+      io.err(`warning: contact center not reachable at ${config.acd.baseUrl}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (config.salesforce.mode === 'memory') catalog.salesforceStatuses = SANDBOX_STATUSES.map((s) => s.developerName);
+  }
+  return catalog;
+}
+
+/** The agent's previous ACD state as the daemon keeps it, when Redis is reachable. */
+async function loadPrevious(agentId: string): Promise<AcdState | undefined> {
+  const config = optionalConfig();
+  if (!config) return undefined;
+  const redis = await connectRedis(config.redis.url, 1500).catch(() => undefined);
+  if (!redis) return undefined;
+  try {
+    return parseAgentRecord(await redis.hgetall(new RedisKeys(config.redis.prefix).agent(agentId))).prevAcd;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Runs a command that needs the Salesforce settings; a bad setting is one line and exit 1. */
+async function withSalesforceSettings(run: (settings: ReturnType<typeof loadSalesforceSettings>) => Promise<number>): Promise<number> {
+  let settings: ReturnType<typeof loadSalesforceSettings>;
+  try {
+    settings = loadSalesforceSettings();
+  } catch (e) {
+    if (e instanceof ConfigError) { io.err(`presence-sync: ${e.message}`); return 1; }
+    throw e;
+  }
+  return run(settings);
+}
+
+/** Every Salesforce status the rules name (the reserved Offline aside), for `salesforce setup` to check. */
+async function statusesNamedByRules(dir: string): Promise<string[] | undefined> {
+  const result = await loadRuleSet(dir);
+  if (!result.ruleSet) {
+    io.err(`warning: the rules in ${dir} are invalid; statuses not checked (run "presence-sync rules validate ${dir}")`);
+    return undefined;
+  }
+  const names = new Set<string>();
+  for (const rule of result.ruleSet.rules) {
+    for (const row of [...rule.publisher, ...rule.subscriber]) if (row.salesforce !== 'Offline') names.add(row.salesforce);
+  }
+  return [...names].sort();
+}
+
+async function start(): Promise<number> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) { io.err(`presence-sync: ${e.message}`); return 1; }
+    throw e;
+  }
+  let app: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    app = await startDaemon(config);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    io.err(`presence-sync: cannot start: ${e instanceof RulesBootError ? message : message.split('\n')[0]}`);
+    return 1;
+  }
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  io.err(`presence-sync: listening on http://${config.http.host}:${port} (rules in ${config.rules.dir})`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      io.err(`presence-sync: ${signal}: stopping (intake, then workers, then Redis)`);
+      app.close().then(() => resolve(0), (e: Error) => { io.err(`presence-sync: shutdown error: ${e.message}`); resolve(1); });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+/** Runs the CLI; resolves the exit code (0 ok, 1 findings or errors, 2 usage). */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command('presence-sync')
+    .description('Keeps contact-center agent state and Salesforce Omni-Channel presence in step, both ways.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  const rules = program.command('rules').description('validate and dry-run rule files');
+  rules.command('validate [dir]')
+    .description('validate every rule file of a directory (default: RULES_DIR or rules/)')
+    .option('--json', 'print a JSON report')
+    .action(async (dir: string | undefined, opts: { json?: boolean }) => {
+      code = await runRulesValidate({ dir: dir ?? process.env.RULES_DIR ?? 'rules', json: opts.json }, io, loadCatalog);
+    });
+  rules.command('explain')
+    .description('what would happen if an agent\'s Salesforce status or ACD state changed')
+    .requiredOption('--agent <id|email>', 'the agent, by ACD agent id or e-mail')
+    .option('--salesforce <Status>', 'a Salesforce status DeveloperName, or Offline')
+    .option('--acd <State[:Code]>', 'an ACD state, e.g. Unavailable:Lunch')
+    .option('--team <team>', 'the agent\'s team, when the contact center cannot be reached')
+    .option('--previous <State[:Code]>', 'the previous ACD state to assume (default: as the daemon keeps it)')
+    .option('--dir <dir>', 'the rules directory (default: RULES_DIR or rules/)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { agent: string; salesforce?: string; acd?: string; team?: string; previous?: string; dir?: string; json?: boolean }) => {
+      code = await runRulesExplain({ ...opts, dir: opts.dir ?? process.env.RULES_DIR ?? 'rules' }, io, { loadCatalog, loadPrevious, defaultUnavailableCode: optionalConfig()?.rules.defaultUnavailableCode ?? process.env.DEFAULT_UNAVAILABLE_CODE });
+    });
+  const salesforce = program.command('salesforce').description('prepare and check the Salesforce org (SALESFORCE_* settings)');
+  salesforce.command('setup')
+    .description('create the PushTopic and the command channel if missing; check the statuses the rules name')
+    .option('--dir <dir>', 'the rules directory (default: RULES_DIR or rules/)')
+    .action(async (opts: { dir?: string }) => {
+      const requiredStatuses = await statusesNamedByRules(opts.dir ?? process.env.RULES_DIR ?? 'rules');
+      code = await withSalesforceSettings((settings) => runSalesforceSetup(settings, io, { requiredStatuses }));
+    });
+  salesforce.command('check')
+    .description('connectivity, API usage and streaming, without changing anything')
+    .action(async () => {
+      code = await withSalesforceSettings((settings) => runSalesforceCheck(settings, io));
+    });
+  const secrets = program.command('secrets').description('encrypt settings at rest (enc:v1:…, key in SECRETS_KEY)');
+  secrets.command('encrypt')
+    .description('encrypt a value read from standard input (or --value) with SECRETS_KEY')
+    .option('--value <value>', 'the value (prefer standard input: it stays out of shell history)')
+    .action(async (opts: { value?: string }) => {
+      code = await runSecretsEncrypt(opts, { ...io, readStdin: () => readAllStdin() }, process.env);
+    });
+  secrets.command('generate-key').description('print a new random SECRETS_KEY').action(() => {
+    code = runSecretsGenerateKey(io);
+  });
+  program.command('start').description('run the daemon (settings from the environment; see README)').action(async () => {
+    code = await start();
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  return code;
+}

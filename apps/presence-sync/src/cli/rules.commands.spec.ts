@@ -1,0 +1,197 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { AcdState } from '@presence-sync/domain';
+import type { Catalog } from '@presence-sync/rules';
+import { runRulesExplain, runRulesValidate, type CliIo } from './rules.commands';
+
+const ROOT = join(__dirname, '..', '..', '..', '..');
+const EXAMPLES = join(ROOT, 'rules');
+const SANDBOX = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'rules', 'sandbox-catalog.json'), 'utf8')) as Catalog;
+const AGENTS = [
+  { agentId: 'a-1001', email: 'ana.silva@example.com', teamId: 't-tier1' },
+  { agentId: 'a-1013', email: 'maya.meyer@example.com', teamId: 't-tier2' },
+  { agentId: 'a-3001', email: 'omar.haddad@example.com', teamId: 't-backoffice' },
+];
+const fullCatalog = async (): Promise<Catalog> => ({ ...SANDBOX, agents: AGENTS });
+
+function capture(): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (line) => stdout.push(line), err: (line) => stderr.push(line) };
+}
+
+let tmp: string;
+beforeEach(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'presence-rules-cli-'));
+});
+afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A copy of the example rules with one file rewritten. */
+function brokenCopy(file: string, edit: (text: string) => string): string {
+  const dir = join(tmp, 'rules');
+  cpSync(EXAMPLES, dir, { recursive: true });
+  writeFileSync(join(dir, file), edit(readFileSync(join(dir, file), 'utf8')));
+  return dir;
+}
+
+describe(runRulesValidate.name, () => {
+  it('passes the example rules against the sandbox catalog', async () => {
+    const io = capture();
+    expect(await runRulesValidate({ dir: EXAMPLES }, io, fullCatalog)).toBe(0);
+    expect(io.stdout).toEqual(['ok: 3 rules in 3 files, 0 warnings']);
+  });
+
+  it('prints a warning per unreachable catalog, and still exits 0', async () => {
+    const io = capture();
+    expect(await runRulesValidate({ dir: EXAMPLES }, io, async () => ({ salesforceStatuses: SANDBOX.salesforceStatuses }))).toBe(0);
+    expect(io.stdout).toEqual([
+      expect.stringMatching(/: warning: contact-center agent catalog not reachable: users not checked$/),
+      expect.stringMatching(/: warning: contact-center team catalog not reachable: teams and Unavailable codes not checked$/),
+      'ok: 3 rules in 3 files, 2 warnings',
+    ]);
+  });
+
+  it('reports a catalog loader that throws as a warning', async () => {
+    const io = capture();
+    const failing = async (): Promise<Catalog> => {
+      throw new Error('ECONNREFUSED');
+    };
+    expect(await runRulesValidate({ dir: EXAMPLES }, io, failing)).toBe(0);
+    expect(io.stdout).toContain(`${EXAMPLES}: warning: catalogs could not be loaded: ECONNREFUSED`);
+    expect(io.stdout.at(-1)).toBe('ok: 3 rules in 3 files, 4 warnings');
+  });
+
+  it('prints every error with position and exits 1 on a broken copy', async () => {
+    const dir = brokenCopy('tier2-chat-first.json', (text) => text.replace('"state": "Busy" }', '"state": "Bsy" }'));
+    const io = capture();
+    expect(await runRulesValidate({ dir }, io, fullCatalog)).toBe(1);
+    expect(io.stdout).toEqual([
+      `${dir}/tier2-chat-first.json:12:25 publisher[5].acd.state: must be one of Available, Unavailable, Busy, AfterWork, Offline (did you mean "Busy"?)`,
+      `1 error, 0 warnings in 3 files (${dir}/)`,
+    ]);
+  });
+
+  it('checks the catalog once the files are well-formed', async () => {
+    const dir = brokenCopy('tier2-chat-first.json', (text) => text.replace('"salesforce": "Lunch",', '"salesforce": "Lunchh",'));
+    const io = capture();
+    expect(await runRulesValidate({ dir }, io, fullCatalog)).toBe(1);
+    expect(io.stdout).toEqual([
+      `${dir}/tier2-chat-first.json:19:21 subscriber[2].salesforce: unknown Salesforce status "Lunchh" (did you mean "Lunch"?)`,
+      `1 error, 0 warnings in 3 files (${dir}/)`,
+    ]);
+  });
+
+  it('prints one JSON document with --json', async () => {
+    const dir = brokenCopy('back-office.json', (text) => text.replace('"name": "back-office"', '"name": "tier1-blended"'));
+    const io = capture();
+    expect(await runRulesValidate({ dir, json: true }, io)).toBe(1);
+    expect(io.stdout).toHaveLength(1);
+    const report = JSON.parse(io.stdout[0]) as { ok: boolean; errors: { file: string; message: string }[]; warnings: unknown[]; files: string[] };
+    expect(report).toMatchObject({ ok: false, version: null, rules: [], files: expect.any(Array) });
+    expect(report.errors).toEqual([
+      expect.objectContaining({ file: `${dir}/tier1-blended.json`, path: 'name', message: `rule name "tier1-blended" is also used in ${dir}/back-office.json` }),
+    ]);
+    expect(report.warnings).toHaveLength(3);
+  });
+
+  it('reports a missing directory', async () => {
+    const io = capture();
+    expect(await runRulesValidate({ dir: join(tmp, 'nope') }, io)).toBe(1);
+    expect(io.stdout).toEqual([`${tmp}/nope: cannot read the rules directory: not found`, `1 error, 0 warnings in 0 files (${tmp}/nope/)`]);
+  });
+});
+
+describe(runRulesExplain.name, () => {
+  const deps = { loadCatalog: fullCatalog };
+
+  it('explains a Salesforce change for an agent found by e-mail, team from the catalog', async () => {
+    const io = capture();
+    expect(await runRulesExplain({ dir: EXAMPLES, agent: 'ANA.SILVA@example.com', salesforce: 'Lunch' }, io, deps)).toBe(0);
+    expect(io.stdout).toEqual([
+      'agent:  a-1001 <ana.silva@example.com> team "Tier 1"',
+      'change: Salesforce status becomes "Lunch" (salesforce -> acd)',
+      `rule:   tier1-blended (${join(relative(process.cwd(), EXAMPLES), 'tier1-blended.json')}), assigned to team "Tier 1"`,
+      'row:    subscriber[2] {"salesforce":"Lunch","acd":{"state":"Unavailable","code":"Lunch"}}',
+      'result: set ACD state Unavailable:Lunch',
+      'why:    subscriber[2] sets Unavailable:Lunch',
+    ]);
+    expect(io.stderr).toEqual([]);
+  });
+
+  it('prints JSON with --json, using the previous state the daemon keeps', async () => {
+    const io = capture();
+    const loadPrevious = jest.fn(async (): Promise<AcdState> => ({ state: 'Unavailable', code: 'Break' }));
+    const code = await runRulesExplain({ dir: EXAMPLES, agent: 'a-1013', salesforce: 'Chat_Done', json: true }, io, { ...deps, loadPrevious });
+    expect(code).toBe(0);
+    expect(loadPrevious).toHaveBeenCalledWith('a-1013');
+    expect(JSON.parse(io.stdout.join('\n'))).toMatchObject({
+      agent: { agentId: 'a-1013', email: 'maya.meyer@example.com', teamId: 't-tier2', teamName: 'Tier 2' },
+      rule: { name: 'tier1-blended', via: 'user' },
+      row: { ref: 'subscriber[5]', acd: { previous: true } },
+      outcome: 'write',
+      write: { side: 'acd', state: { state: 'Unavailable', code: 'Break' }, via: 'previous' },
+    });
+  });
+
+  it('lets --previous override the kept previous state, and explains "nothing happens" with exit 0', async () => {
+    const io = capture();
+    const loadPrevious = jest.fn(async () => undefined);
+    const code = await runRulesExplain({ dir: EXAMPLES, agent: 'a-1013', salesforce: 'Chat_Done', previous: 'Busy' }, io, { ...deps, loadPrevious });
+    expect(code).toBe(0);
+    expect(loadPrevious).not.toHaveBeenCalled();
+    expect(io.stdout).toContain('result: nothing happens (no-previous)');
+  });
+
+  it('explains an ACD change with the default Unavailable fallback of a skip rule', async () => {
+    const io = capture();
+    const code = await runRulesExplain({ dir: EXAMPLES, agent: 'omar.haddad@example.com', salesforce: 'Training' }, io, { ...deps, defaultUnavailableCode: 'System' });
+    expect(code).toBe(0);
+    expect(io.stdout).toContain('result: set ACD state Unavailable:System');
+  });
+
+  it('uses --team when the agent list cannot be reached', async () => {
+    const io = capture();
+    // Without the team catalog a team is known only by what the rule file says: tier2-chat-first names the id.
+    expect(await runRulesExplain({ dir: EXAMPLES, agent: 'a-777', acd: 'Unavailable:Coaching', team: 't-tier2' }, io)).toBe(0);
+    expect(io.stdout).toContain('result: set Salesforce status "Training"');
+    expect(io.stderr).toEqual(['note: 3 warnings in the rules (run "presence-sync rules validate ' + EXAMPLES + '" to see them)']);
+  });
+
+  it('explains a user assigned directly even without the agent list', async () => {
+    const io = capture();
+    expect(await runRulesExplain({ dir: EXAMPLES, agent: 'maya.meyer@example.com', acd: 'Offline' }, io)).toBe(0);
+    expect(io.stdout).toContain('result: set Salesforce status "Offline"');
+  });
+
+  it('exits 1 for an unknown agent without --team', async () => {
+    const io = capture();
+    expect(await runRulesExplain({ dir: EXAMPLES, agent: 'ghost@example.com', salesforce: 'Lunch' }, io, deps)).toBe(1);
+    expect(io.stderr).toEqual(['error: agent "ghost@example.com" is not in the contact-center agent list; give --team <team> to explain it by team']);
+    expect(io.stdout).toEqual([]);
+  });
+
+  it('exits 1 when the rules are invalid', async () => {
+    const dir = brokenCopy('tier1-blended.json', (text) => text.replace('"latest"', '"newest"'));
+    const io = capture();
+    expect(await runRulesExplain({ dir, agent: 'a-1001', salesforce: 'Lunch' }, io, deps)).toBe(1);
+    expect(io.stderr).toEqual([
+      `${dir}/tier1-blended.json:6:21 conflictPolicy: must be one of latest, acd, salesforce`,
+      `error: the rules in ${dir}/ are invalid (1 error): nothing to explain`,
+    ]);
+  });
+
+  it.each([
+    ['neither --salesforce nor --acd', {}, 'error: give exactly one of --salesforce <Status> or --acd <State[:Code]>'],
+    ['both --salesforce and --acd', { salesforce: 'Lunch', acd: 'Available' }, 'error: give exactly one of --salesforce <Status> or --acd <State[:Code]>'],
+    ['a bad --acd state', { acd: 'Bsy:Lunch' }, 'error: --acd "Bsy:Lunch" is not an ACD state (use State[:Code], State one of Available, Unavailable, Busy, AfterWork, Offline)'],
+    ['a bad --previous state', { salesforce: 'Chat_Done', previous: 'Lunch' }, 'error: --previous "Lunch" is not an ACD state (use State[:Code], State one of Available, Unavailable, Busy, AfterWork, Offline)'],
+    ['an empty --salesforce', { salesforce: ' ' }, 'error: --salesforce needs a status DeveloperName, or Offline'],
+  ])('exits 2 for %s', async (_name, flags, expected) => {
+    const io = capture();
+    const loadCatalog = jest.fn(fullCatalog);
+    expect(await runRulesExplain({ dir: EXAMPLES, agent: 'a-1001', ...flags }, io, { loadCatalog })).toBe(2);
+    expect(io.stderr).toEqual([expected]);
+    expect(loadCatalog).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,202 @@
+import { ACD_STATES, parseAcdStateKey, type AcdState, type AcdTeam } from '@presence-sync/domain';
+import {
+  compareIssues,
+  explain,
+  formatExplain,
+  formatIssue,
+  loadRuleSet,
+  type AgentIdentity,
+  type Catalog,
+  type CatalogAgent,
+  type ExplainInput,
+  type RuleIssue,
+} from '@presence-sync/rules';
+
+/** Where a command writes: one line per call, without the newline. */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Exit codes: 0 done, 1 invalid rules or unknown agent, 2 usage error. */
+const OK = 0;
+const FAILED = 1;
+const USAGE = 2;
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const shownDir = (dir: string) => (dir.endsWith('/') ? dir : `${dir}/`);
+
+/**
+ * The catalogs, or none when loading them failed. A failed load is reported, and the validator then warns
+ * per catalog: an unreachable catalog is never a pass.
+ */
+async function catalogOrWarning(dir: string, loadCatalog: (() => Promise<Catalog>) | undefined): Promise<{ catalog?: Catalog; warning?: RuleIssue }> {
+  if (!loadCatalog) return {};
+  try {
+    return { catalog: await loadCatalog() };
+  } catch (error) {
+    return {
+      catalog: {},
+      warning: { file: dir, line: 0, column: 0, path: '', message: `catalogs could not be loaded: ${message(error)}`, severity: 'warning' },
+    };
+  }
+}
+
+export interface RulesValidateOptions {
+  dir: string;
+  json?: boolean;
+}
+
+/**
+ * `presence-sync rules validate [dir]`: every error and warning (compiler style, or one JSON document), then
+ * a summary line. Resolves 0 when there is no error (warnings allowed), 1 otherwise.
+ */
+export async function runRulesValidate(opts: RulesValidateOptions, io: CliIo, loadCatalog?: () => Promise<Catalog>): Promise<number> {
+  const { catalog, warning } = await catalogOrWarning(opts.dir, loadCatalog);
+  const result = await loadRuleSet(opts.dir, { catalog });
+  const warnings = warning ? [warning, ...result.warnings].sort(compareIssues) : result.warnings;
+  const { errors, files, ruleSet } = result;
+
+  if (opts.json) {
+    const report = {
+      ok: errors.length === 0,
+      dir: opts.dir,
+      version: ruleSet?.version ?? null,
+      files,
+      rules: ruleSet?.rules.map((r) => ({ name: r.name, file: r.file })) ?? [],
+      errors,
+      warnings,
+    };
+    io.out(JSON.stringify(report, null, 2));
+    return errors.length === 0 ? OK : FAILED;
+  }
+
+  for (const issue of [...errors, ...warnings].sort(compareIssues)) io.out(formatIssue(issue));
+  if (errors.length > 0) {
+    io.out(`${plural(errors.length, 'error')}, ${plural(warnings.length, 'warning')} in ${plural(files.length, 'file')} (${shownDir(opts.dir)})`);
+    return FAILED;
+  }
+  io.out(`ok: ${plural(ruleSet?.rules.length ?? 0, 'rule')} in ${plural(files.length, 'file')}, ${plural(warnings.length, 'warning')}`);
+  return OK;
+}
+
+export interface RulesExplainOptions {
+  dir: string;
+  /** ACD agent id or e-mail. */
+  agent: string;
+  salesforce?: string;
+  /** `State[:Code]`. */
+  acd?: string;
+  json?: boolean;
+  /** The agent's team (id or name) when the agent catalog cannot tell. */
+  team?: string;
+  /** `State[:Code]`: the previous ACD state to assume instead of the one the daemon keeps. */
+  previous?: string;
+}
+
+export interface RulesExplainDeps {
+  loadCatalog?: () => Promise<Catalog>;
+  /** The previous ACD state the daemon keeps for an agent (Redis); undefined when none or unreachable. */
+  loadPrevious?: (agentId: string) => Promise<AcdState | undefined>;
+  /** The `DEFAULT_UNAVAILABLE_CODE` setting, for rules that skip code validation. */
+  defaultUnavailableCode?: string;
+}
+
+const STATE_USAGE = `use State[:Code], State one of ${ACD_STATES.join(', ')}`;
+
+function findAgent(agents: readonly CatalogAgent[] | undefined, ref: string): CatalogAgent | undefined {
+  const key = ref.trim().toLowerCase();
+  return agents?.find((a) => a.agentId.toLowerCase() === key) ?? agents?.find((a) => a.email?.toLowerCase() === key);
+}
+
+function findTeam(teams: readonly AcdTeam[] | undefined, ref: string): AcdTeam | undefined {
+  const key = ref.trim().toLowerCase();
+  return teams?.find((t) => t.teamId.toLowerCase() === key) ?? teams?.find((t) => t.name.toLowerCase() === key);
+}
+
+/**
+ * `presence-sync rules explain --agent <id|email> (--salesforce <Status> | --acd <State[:Code]>)`: what the
+ * daemon would do, and why. Resolves 0 when explained (also when nothing would happen), 1 when the rules are
+ * invalid or the agent is unknown and no `--team` is given, 2 for usage errors.
+ */
+export async function runRulesExplain(opts: RulesExplainOptions, io: CliIo, deps: RulesExplainDeps = {}): Promise<number> {
+  const usage = (text: string) => {
+    io.err(`error: ${text}`);
+    return USAGE;
+  };
+  if (!opts.agent?.trim()) return usage('--agent needs an ACD agent id or e-mail');
+  if ((opts.salesforce === undefined) === (opts.acd === undefined)) {
+    return usage('give exactly one of --salesforce <Status> or --acd <State[:Code]>');
+  }
+  let input: ExplainInput;
+  if (opts.acd !== undefined) {
+    const acd = parseAcdStateKey(opts.acd);
+    if (!acd) return usage(`--acd "${opts.acd}" is not an ACD state (${STATE_USAGE})`);
+    input = { acd };
+  } else {
+    const status = (opts.salesforce ?? '').trim();
+    if (!status) return usage('--salesforce needs a status DeveloperName, or Offline');
+    input = { salesforce: status };
+  }
+  let previous: AcdState | undefined;
+  if (opts.previous !== undefined) {
+    previous = parseAcdStateKey(opts.previous);
+    if (!previous) return usage(`--previous "${opts.previous}" is not an ACD state (${STATE_USAGE})`);
+  }
+
+  const { catalog, warning } = await catalogOrWarning(opts.dir, deps.loadCatalog);
+  if (warning) io.err(formatIssue(warning));
+  const loaded = await loadRuleSet(opts.dir, { catalog, defaultUnavailableCode: deps.defaultUnavailableCode });
+  if (!loaded.ruleSet) {
+    for (const issue of loaded.errors) io.err(formatIssue(issue));
+    io.err(`error: the rules in ${shownDir(opts.dir)} are invalid (${plural(loaded.errors.length, 'error')}): nothing to explain`);
+    return FAILED;
+  }
+  const ruleSet = loaded.ruleSet;
+  if (loaded.warnings.length > 0) {
+    io.err(`note: ${plural(loaded.warnings.length, 'warning')} in the rules (run "presence-sync rules validate ${opts.dir}" to see them)`);
+  }
+
+  const known = findAgent(catalog?.agents, opts.agent);
+  let team: AcdTeam | undefined;
+  const email = known?.email ?? (opts.agent.includes('@') ? opts.agent.trim() : undefined);
+  const agent: AgentIdentity = { agentId: known?.agentId ?? opts.agent.trim(), ...(email ? { email } : {}) };
+  if (opts.team !== undefined) {
+    // --team wins over the catalog: it is how an admin asks "what if this agent were in that team".
+    team = findTeam(catalog?.teams, opts.team);
+    if (team) Object.assign(agent, { teamId: team.teamId, teamName: team.name });
+    else {
+      if (catalog?.teams) io.err(`warning: team "${opts.team}" is not in the contact-center team list`);
+      agent.teamName = opts.team;
+    }
+  } else if (known?.teamId) {
+    team = catalog?.teams?.find((t) => t.teamId === known.teamId);
+    agent.teamId = known.teamId;
+    if (team) agent.teamName = team.name;
+  }
+
+  // Without the agent list and without --team, only a user assignment can still explain this agent.
+  if (!known && opts.team === undefined && ruleSet.ruleFor(agent)?.via !== 'user') {
+    const why = catalog?.agents ? 'is not in the contact-center agent list' : 'cannot be looked up (agent list not reachable)';
+    io.err(`error: agent "${opts.agent}" ${why}; give --team <team> to explain it by team`);
+    return FAILED;
+  }
+
+  if (previous === undefined && 'salesforce' in input && deps.loadPrevious) {
+    try {
+      previous = await deps.loadPrevious(agent.agentId);
+    } catch (error) {
+      io.err(`warning: the previous ACD state could not be read: ${message(error)}`);
+    }
+  }
+
+  const result = explain(ruleSet, agent, input, {
+    previous,
+    teamCodes: team?.unavailableCodes,
+    defaultUnavailableCode: deps.defaultUnavailableCode,
+  });
+  if (opts.json) io.out(JSON.stringify(result, null, 2));
+  else for (const line of formatExplain(result).split('\n')) io.out(line);
+  return OK;
+}

@@ -1,0 +1,163 @@
+import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import { ScheduleModule } from '@nestjs/schedule';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import type { Queue } from 'bullmq';
+import type Redis from 'ioredis';
+import { adminDashboardProblem, type AppConfig } from '@presence-sync/config';
+import { GenericContactCenterClient } from '@presence-sync/contact-center';
+import {
+  AgentStateStore, AuditLog, ChangeSource, Clock, ConfigError, ContactCenterPort, InboundSink, SalesforcePort, SyncTrigger, SystemClock,
+} from '@presence-sync/domain';
+import {
+  BullSyncTrigger, connectRedis, QUEUES, RedisAgentStateStore, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys,
+} from '@presence-sync/queue';
+import { InMemorySalesforce, JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
+import { EngineSettings, IngestChange, Reconcile, SyncAgent } from '@presence-sync/sync';
+import { AcdWebhookController } from './http/acd-webhook.controller';
+import { AgentsController } from './http/agents.controller';
+import { ContactCenterProbe } from './http/contact-center.probe';
+import { HealthController } from './http/health.controller';
+import { StatusController } from './http/status.controller';
+import { InboundProcessor } from './processors/inbound.processor';
+import { SyncAcdProcessor } from './processors/sync-acd.processor';
+import { SyncSalesforceProcessor } from './processors/sync-salesforce.processor';
+import { configureWorkerOptions } from './processors/worker-options';
+import { DirectoryService } from './services/directory.service';
+import { IntakeGate } from './services/intake-gate.service';
+import { LifecycleService } from './services/lifecycle.service';
+import { MeteredAuditLog } from './services/metered-audit.log';
+import { MetricsService } from './services/metrics.service';
+import { RulesService } from './services/rules.service';
+import { APP_CONFIG, REDIS, SALESFORCE_STREAM } from './tokens';
+
+/** Parts a test or the sandbox may supply instead of the ones the config names. */
+export interface DaemonOverrides {
+  salesforce?: SalesforcePort & ChangeSource;
+  contactCenter?: ContactCenterPort;
+  clock?: Clock;
+}
+
+/** Paths pino blanks in every log line (secrets never reach a log). */
+export const LOG_REDACT = [
+  'req.headers.authorization', 'req.headers["x-presence-signature"]', 'req.headers.cookie',
+  '*.token', '*.secret', '*.password', '*.webhookSecret', '*.accessToken', '*.refreshToken', '*.privateKey',
+  '*.clientSecret', '*.securityToken', '*.adminPassword',
+];
+
+/** The Salesforce adapter's log lines go through Nest's logger (pino), tagged with their context. */
+function salesforceLogger(): SalesforceLogger {
+  const logger = new Logger('Salesforce');
+  return {
+    debug: (msg, fields) => logger.debug({ msg, ...fields }),
+    info: (msg, fields) => logger.log({ msg, ...fields }),
+    warn: (msg, fields) => logger.warn({ msg, ...fields }),
+    error: (msg, fields) => logger.error({ msg, ...fields }),
+  };
+}
+
+/**
+ * The Salesforce side: a test's or the sandbox's own, the jsforce adapter in `live` mode (logged in at boot, so
+ * bad credentials stop the boot with one line), or the in-memory org.
+ */
+function salesforceProviders(config: AppConfig, keys: RedisKeys, given?: SalesforcePort & ChangeSource): Provider[] {
+  const settings = config.salesforce.settings;
+  const port: Provider = given || config.salesforce.mode !== 'live' || !settings
+    ? { provide: SalesforcePort, useValue: given ?? new InMemorySalesforce() }
+    : {
+      provide: SalesforcePort,
+      useFactory: async (redis: Redis) => {
+        const adapter = new JsforceSalesforceAdapter({ settings, checkpoints: new RedisCheckpointStore(redis, keys), logger: salesforceLogger() });
+        await adapter.connect();
+        return adapter;
+      },
+      inject: [REDIS],
+    };
+  return [port, { provide: SALESFORCE_STREAM, useExisting: SalesforcePort }];
+}
+
+@Module({})
+export class DaemonModule {
+
+  static forRoot(config: AppConfig, overrides: DaemonOverrides = {}): DynamicModule {
+    // Before anything connects: an unprotected dashboard stops the boot with one line naming the settings.
+    const adminProblem = adminDashboardProblem(config);
+    if (adminProblem) throw new ConfigError(adminProblem);
+    const keys = new RedisKeys(config.redis.prefix);
+    configureWorkerOptions(config.sync.lockDurationMs, config.sync.stalledIntervalMs);
+    const settings: EngineSettings = {
+      echoWindowMs: config.sync.echoWindowMs, defaultUnavailableCode: config.rules.defaultUnavailableCode,
+      syncAttempts: config.sync.attempts, confirmTimeoutMs: config.salesforce.confirmTimeoutMs,
+      confirmAttempts: config.salesforce.confirmAttempts, commandTtlMs: config.salesforce.commandTtlMs,
+    };
+    const providers: Provider[] = [
+      { provide: APP_CONFIG, useValue: config },
+      { provide: RedisKeys, useValue: keys },
+      { provide: EngineSettings, useValue: settings },
+      { provide: Clock, useValue: overrides.clock ?? new SystemClock() },
+      { provide: REDIS, useFactory: () => connectRedis(config.redis.url) },
+      {
+        provide: ContactCenterPort,
+        useValue: overrides.contactCenter ?? new GenericContactCenterClient({ baseUrl: config.acd.baseUrl, token: config.acd.token, timeoutMs: config.acd.timeoutMs }),
+      },
+      ...salesforceProviders(config, keys, overrides.salesforce),
+      { provide: AgentStateStore, useFactory: (redis: Redis) => new RedisAgentStateStore(redis, keys), inject: [REDIS] },
+      // Every record the engine appends also feeds the metrics (latency, writes out, echoes, stale drops).
+      {
+        provide: AuditLog,
+        useFactory: (redis: Redis, metrics: MetricsService) => new MeteredAuditLog(new RedisAuditLog(redis, keys, config.audit.maxPerAgent), metrics),
+        inject: [REDIS, MetricsService],
+      },
+      {
+        provide: InboundSink,
+        useFactory: (redis: Redis, queue: Queue) => new RedisInboundSink(redis, queue, keys, config.intake.dedupTtlSec),
+        inject: [REDIS, getQueueToken(QUEUES.inbound)],
+      },
+      {
+        provide: SyncTrigger,
+        useFactory: (acd: Queue, sf: Queue) => new BullSyncTrigger({ acd, salesforce: sf }, config.sync.attempts, config.sync.backoffMs),
+        inject: [getQueueToken(QUEUES.syncAcd), getQueueToken(QUEUES.syncSalesforce)],
+      },
+      DirectoryService,
+      RulesService,
+      IntakeGate,
+      MetricsService,
+      ContactCenterProbe,
+      {
+        provide: IngestChange,
+        useFactory: (...deps: ConstructorParameters<typeof IngestChange>) => new IngestChange(...deps),
+        inject: [AgentStateStore, AuditLog, SyncTrigger, RulesService, DirectoryService, EngineSettings, Clock],
+      },
+      {
+        provide: SyncAgent,
+        useFactory: (...deps: ConstructorParameters<typeof SyncAgent>) => new SyncAgent(...deps),
+        inject: [AgentStateStore, AuditLog, SyncTrigger, ContactCenterPort, SalesforcePort, DirectoryService, EngineSettings, Clock],
+      },
+      {
+        provide: Reconcile,
+        useFactory: (...deps: ConstructorParameters<typeof Reconcile>) => new Reconcile(...deps),
+        inject: [IngestChange, AgentStateStore, AuditLog, SyncTrigger, ContactCenterPort, SalesforcePort, RulesService, DirectoryService, EngineSettings, Clock],
+      },
+      InboundProcessor,
+      SyncAcdProcessor,
+      SyncSalesforceProcessor,
+      LifecycleService,
+    ];
+    return {
+      module: DaemonModule,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: { level: config.logLevel, autoLogging: false, redact: { paths: LOG_REDACT, censor: '[redacted]' }, base: { service: 'presence-sync' } },
+        }),
+        ScheduleModule.forRoot(),
+        TerminusModule.forRoot({ errorLogStyle: 'json' }),
+        BullModule.forRoot({ connection: { url: config.redis.url, maxRetriesPerRequest: null }, prefix: keys.queuePrefix }),
+        BullModule.registerQueue({ name: QUEUES.inbound }, { name: QUEUES.syncAcd }, { name: QUEUES.syncSalesforce }),
+      ],
+      controllers: [AcdWebhookController, AgentsController, StatusController, HealthController],
+      providers,
+      exports: [LifecycleService, DirectoryService, RulesService],
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import { Controller, Get } from '@nestjs/common';
+import { IntakeGate } from '../services/intake-gate.service';
+import { DirectoryService } from '../services/directory.service';
+import { RulesService } from '../services/rules.service';
+
+/** The operator's status page data (liveness, readiness and metrics are in HealthController). */
+@Controller()
+export class StatusController {
+  constructor(
+    private readonly rules: RulesService,
+    private readonly directory: DirectoryService,
+    private readonly gate: IntakeGate,
+  ) {}
+
+  @Get('v1/status')
+  status(): unknown {
+    const dir = this.directory.current();
+    const ruleSet = this.rules.current();
+    let unassigned = 0;
+    if (ruleSet) for (const a of dir.agents()) if (!ruleSet.ruleFor(a)) unassigned++;
+    return {
+      rules: this.rules.status,
+      lastEvent: {
+        acd: this.gate.lastEvent.acd ? new Date(this.gate.lastEvent.acd).toISOString() : null,
+        salesforce: this.gate.lastEvent.salesforce ? new Date(this.gate.lastEvent.salesforce).toISOString() : null,
+      },
+      agents: {
+        ...dir.stats,
+        // "mapped" = linked to a Salesforce user (the wording); linked/unlinked stay for existing readers.
+        mapped: dir.stats.linked, unmapped: dir.stats.unlinked,
+        unassigned, refreshedAt: dir.builtAt ? new Date(dir.builtAt).toISOString() : null, lastError: this.directory.lastError ?? null,
+      },
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import type { WorkerOptions } from 'bullmq';
+
+/** What @nestjs/bullmq takes in `@Processor(name, options)` (the connection comes from BullModule). */
+type NestWorkerOptions = Omit<WorkerOptions, 'connection'>;
+
+/**
+ * BullMQ honours `queue.rateLimit()` (a vendor's 429 / Retry-After) only on workers that have a limiter, so
+ * the sync workers get one far above any vendor's rate; it is the manual pause that matters.
+ */
+const SYNC_LIMITER = { max: 100_000, duration: 1000 };
+
+/**
+ * The workers' options. @nestjs/bullmq reads a processor's options from its decorator when the module
+ * starts, and BullMQ fixes lock timings when it builds the worker, so these objects are filled from the
+ * config (`configureWorkerOptions`) before the Nest application is created.
+ */
+export const INBOUND_WORKER_OPTIONS: NestWorkerOptions = { autorun: false };
+export const SYNC_WORKER_OPTIONS: NestWorkerOptions = { autorun: false, limiter: SYNC_LIMITER };
+
+/**
+ * @param lockDurationMs how long a worker holds a job before another may take it over (a crashed worker's
+ *   jobs are recovered after about this long)
+ * @param stalledIntervalMs how often workers look for such jobs
+ */
+export function configureWorkerOptions(lockDurationMs: number, stalledIntervalMs: number): void {
+  for (const options of [INBOUND_WORKER_OPTIONS, SYNC_WORKER_OPTIONS]) {
+    options.lockDuration = lockDurationMs;
+    options.stalledInterval = stalledIntervalMs;
+  }
+}

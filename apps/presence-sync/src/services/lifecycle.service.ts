@@ -1,0 +1,131 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type Redis from 'ioredis';
+import type { Worker } from 'bullmq';
+import type { AppConfig } from '@presence-sync/config';
+import { ChangeSource, InboundSink, type InboundChange } from '@presence-sync/domain';
+import { Reconcile } from '@presence-sync/sync';
+import { InboundProcessor } from '../processors/inbound.processor';
+import { SyncAcdProcessor } from '../processors/sync-acd.processor';
+import { SyncSalesforceProcessor } from '../processors/sync-salesforce.processor';
+import { APP_CONFIG, REDIS, SALESFORCE_STREAM } from '../tokens';
+import { DirectoryService } from './directory.service';
+import { IntakeGate } from './intake-gate.service';
+import { MetricsService } from './metrics.service';
+import { RulesService } from './rules.service';
+
+/**
+ * Boot in order (directory → rules → workers → intake → schedules) and shut down in order (intake →
+ * workers drained → Redis), once, whoever asks first.
+ */
+@Injectable()
+export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(LifecycleService.name);
+  private stopping?: Promise<void>;
+  private reconciling = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly directory: DirectoryService,
+    private readonly rules: RulesService,
+    private readonly gate: IntakeGate,
+    private readonly sink: InboundSink,
+    @Inject(SALESFORCE_STREAM) private readonly stream: ChangeSource,
+    private readonly inbound: InboundProcessor,
+    private readonly syncAcd: SyncAcdProcessor,
+    private readonly syncSalesforce: SyncSalesforceProcessor,
+    private readonly reconcile: Reconcile,
+    private readonly scheduler: SchedulerRegistry,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  private get workers(): Worker[] {
+    return [this.inbound.worker, this.syncAcd.worker, this.syncSalesforce.worker];
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!(await this.directory.refresh())) {
+      this.logger.warn({ msg: 'starting without a directory: the contact center or Salesforce could not be read; retrying on schedule', error: this.directory.lastError });
+    }
+    await this.rules.loadAtBoot();
+    this.inbound.worker.concurrency = this.config.sync.inboundConcurrency;
+    this.syncAcd.worker.concurrency = this.config.sync.syncConcurrency;
+    this.syncSalesforce.worker.concurrency = this.config.sync.syncConcurrency;
+    for (const worker of this.workers) {
+      worker.on('error', (e) => this.logger.error({ msg: 'worker error', queue: worker.name, error: e.message }));
+      worker.on('failed', (job, e) => this.logger.warn({ msg: 'job failed', queue: worker.name, jobId: job?.id, job: job?.name, agentId: (job?.data as { agentId?: string } | undefined)?.agentId, attempts: job?.attemptsMade, error: e.message }));
+      void worker.run().catch((e: Error) => this.logger.error({ msg: 'worker stopped', queue: worker.name, error: e.message }));
+    }
+    const gate = this.gate;
+    const sink = this.sink;
+    const metrics = this.metrics;
+    await this.stream.start({
+      async accept(changes: InboundChange[]) {
+        const result = await sink.accept(changes);
+        gate.lastEvent.salesforce = Date.now();
+        metrics.eventsQueued('salesforce', result.accepted);
+        return result;
+      },
+    }, (reason) => {
+      this.logger.warn({ msg: 'the Salesforce stream may have missed changes; running a drift repair', reason });
+      void this.runReconcile();
+    });
+    this.gate.openIntake();
+    this.schedule('directory-refresh', this.config.directory.refreshIntervalMs, async () => {
+      if (await this.directory.refresh()) await this.rules.reload();
+    });
+    this.schedule('reconcile', this.config.reconcile.intervalMs, () => this.runReconcile());
+    this.logger.log({ msg: 'presence-sync is running', rules: this.rules.status.version, agents: this.directory.current().stats.agents, linked: this.directory.current().stats.linked });
+  }
+
+  /** One drift repair at a time per replica; a Redis lock keeps replicas from running it together. */
+  async runReconcile(): Promise<void> {
+    if (this.reconciling) return;
+    this.reconciling = true;
+    const lock = `${this.config.redis.prefix}:lock:reconcile`;
+    try {
+      const got = await this.redis.set(lock, String(process.pid), 'PX', Math.max(60_000, this.config.reconcile.intervalMs), 'NX');
+      if (!got) return;
+      const report = await this.reconcile.run();
+      this.logger.log({ msg: 'drift repair done', ...report });
+      await this.redis.del(lock);
+    } catch (e) {
+      this.logger.error({ msg: 'drift repair failed', error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  private schedule(name: string, everyMs: number, task: () => Promise<void>): void {
+    if (everyMs <= 0) return;
+    const timer = setInterval(() => void task().catch((e: Error) => this.logger.error({ msg: `${name} failed`, error: e.message })), everyMs);
+    timer.unref();
+    this.scheduler.addInterval(name, timer);
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.shutdown();
+  }
+
+  /** Stops intake, drains the workers, closes Redis. Safe to call twice. */
+  shutdown(): Promise<void> {
+    this.stopping ??= this.doShutdown();
+    return this.stopping;
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.gate.close();
+    for (const name of this.scheduler.getIntervals()) this.scheduler.deleteInterval(name);
+    await this.stream.stop();
+    await this.rules.stop();
+    const drained = Promise.all(this.workers.map((w) => w.close()));
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.config.shutdownTimeoutMs).unref());
+    if ((await Promise.race([drained, timeout])) === 'timeout') {
+      this.logger.warn({ msg: 'workers did not drain in time; closing them (their jobs are retried after restart)', ms: this.config.shutdownTimeoutMs });
+      await Promise.all(this.workers.map((w) => w.close(true)));
+    }
+    if (this.redis.status !== 'end') await this.redis.quit().catch(() => this.redis.disconnect());
+    this.logger.log({ msg: 'presence-sync stopped' });
+  }
+}

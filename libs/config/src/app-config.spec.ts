@@ -1,0 +1,51 @@
+import { ConfigError } from '@presence-sync/domain';
+import { loadConfig, redactConfig } from './app-config';
+
+const base = { ACD_BASE_URL: 'http://cc.example:8080/v1/', ACD_TOKEN: 'tok-secret', ACD_WEBHOOK_SECRET: 'whsec-0123456789abcdef' };
+
+describe(loadConfig.name, () => {
+  it('applies defaults and normalises the base URL', () => {
+    const c = loadConfig(base);
+    expect(c.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(c.acd.baseUrl).toBe('http://cc.example:8080/v1');
+    expect(c.http.port).toBe(3000);
+    expect(c.sync.attempts).toBe(8);
+  });
+
+  it.each([
+    [{ ...base, HTTP_PORT: 'abc' }, /^invalid setting HTTP_PORT: .*got "abc"/],
+    [{ ...base, ACD_BASE_URL: 'not a url' }, /^invalid setting ACD_BASE_URL: must be an http\(s\) URL; got "not a url"/],
+    [{ ACD_TOKEN: 't', ACD_WEBHOOK_SECRET: 'x'.repeat(16) }, /^invalid setting ACD_BASE_URL: required; it is not set/],
+    [{ ...base, REDIS_URL: 'http://x' }, /^invalid setting REDIS_URL: must start with redis:/],
+    [{ ...base, LOG_LEVEL: 'loud' }, /^invalid setting LOG_LEVEL: /],
+  ])('rejects a bad setting with one readable line (%#)', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('never echoes a secret value in its error', () => {
+    try {
+      loadConfig({ ...base, ACD_WEBHOOK_SECRET: 'short-secret' });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect(String(e)).toMatch(/ACD_WEBHOOK_SECRET: must be at least 16 characters/);
+      expect(String(e)).not.toContain('short-secret');
+      expect(String(e).split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('redacts secrets for display', () => {
+    const shown = JSON.stringify(redactConfig(loadConfig({ ...base, REDIS_URL: 'redis://user:pw@h:6379' })));
+    expect(shown).not.toMatch(/tok-secret|whsec-0123|:pw@/);
+  });
+});
+
+describe('encrypted settings', () => {
+  it('opens enc:v1: values of secrets with SECRETS_KEY', () => {
+    const { encryptSecret, generateSecretsKey } = jest.requireActual<typeof import('./secrets')>('./secrets');
+    const key = generateSecretsKey();
+    const c = loadConfig({ ...base, SECRETS_KEY: key, ACD_TOKEN: encryptSecret('tok-from-vault', key) });
+    expect(c.acd.token).toBe('tok-from-vault');
+    expect(() => loadConfig({ ...base, ACD_TOKEN: encryptSecret('x', key) })).toThrow(/SECRETS_KEY/);
+  });
+});

@@ -1,0 +1,143 @@
+import { ConfigError } from '@presence-sync/domain';
+import { z } from 'zod';
+import { loadSalesforceSettings, redactSalesforceSettings, SALESFORCE_SECRET_SETTINGS, SALESFORCE_SETTING_NAMES, type SalesforceSettings } from './salesforce-settings';
+import { revealSetting, SECRETS_KEY_SETTING } from './secrets';
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const optionalText = z.string().trim().min(1).optional();
+
+/**
+ * Every setting, with its environment variable, default and meaning. The README's configuration reference is
+ * this table. Secrets are marked so they can be redacted wherever the config is shown.
+ */
+const schema = z.object({
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'may use letters, digits, _ . - only').default('ps'),
+  HTTP_HOST: z.string().default('0.0.0.0'),
+  HTTP_PORT: int(0, 65535).default(3000),
+  RULES_DIR: z.string().min(1).default('rules'),
+  RULES_WATCH: bool.default(true),
+  DEFAULT_UNAVAILABLE_CODE: optionalText,
+  ACD_CONNECTOR: z.enum(['generic']).default('generic'),
+  ACD_BASE_URL: z.url({ message: 'must be an http(s) URL' }).refine((u) => /^https?:/.test(u), 'must be an http(s) URL'),
+  ACD_TOKEN: z.string().min(1, 'must not be empty'),
+  ACD_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters'),
+  ACD_WEBHOOK_TOLERANCE_SEC: int(1, 3600).default(300),
+  ACD_TIMEOUT_MS: int(100, 120_000).default(5000),
+  SALESFORCE_MODE: z.enum(['memory', 'live']).default('memory'),
+  AGENT_MAP_FILE: optionalText,
+  DIRECTORY_REFRESH_INTERVAL_MS: int(0).default(300_000),
+  RECONCILE_INTERVAL_MS: int(0).default(600_000),
+  SYNC_ATTEMPTS: int(1, 100).default(8),
+  SYNC_BACKOFF_MS: int(10, 600_000).default(500),
+  INBOUND_CONCURRENCY: int(1, 1000).default(16),
+  SYNC_CONCURRENCY: int(1, 1000).default(16),
+  ECHO_WINDOW_MS: int(1000).default(600_000),
+  SF_CONFIRM_TIMEOUT_MS: int(100).default(15_000),
+  SF_CONFIRM_ATTEMPTS: int(1, 20).default(3),
+  SF_COMMAND_TTL_MS: int(1000).default(30_000),
+  AUDIT_MAX_PER_AGENT: int(1, 100_000).default(200),
+  INTAKE_DEDUP_TTL_SEC: int(60).default(86_400),
+  SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
+  WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: int(500).default(15_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ADMIN_DASHBOARD: z.enum(['on', 'off']).default('on'),
+  ADMIN_USER: optionalText,
+  ADMIN_PASSWORD: optionalText,
+});
+
+export type RawSettings = z.infer<typeof schema>;
+
+/** Settings whose values are secrets: never logged, never in job payloads, never in error messages. */
+export const SECRET_SETTINGS: readonly string[] = ['ACD_TOKEN', 'ACD_WEBHOOK_SECRET', 'ADMIN_PASSWORD', SECRETS_KEY_SETTING, ...SALESFORCE_SECRET_SETTINGS];
+
+export interface AppConfig {
+  redis: { url: string; prefix: string };
+  http: { host: string; port: number };
+  rules: { dir: string; watch: boolean; defaultUnavailableCode?: string };
+  acd: { connector: 'generic'; baseUrl: string; token: string; webhookSecret: string; webhookToleranceSec: number; timeoutMs: number };
+  /** `settings` is set in `live` mode (the jsforce adapter); `memory` is an in-memory org for tests and the sandbox. */
+  salesforce: { mode: 'memory' | 'live'; confirmTimeoutMs: number; confirmAttempts: number; commandTtlMs: number; settings?: SalesforceSettings };
+  directory: { refreshIntervalMs: number; agentMapFile?: string };
+  reconcile: { intervalMs: number };
+  sync: { attempts: number; backoffMs: number; inboundConcurrency: number; syncConcurrency: number; echoWindowMs: number; lockDurationMs: number; stalledIntervalMs: number };
+  audit: { maxPerAgent: number };
+  intake: { dedupTtlSec: number };
+  shutdownTimeoutMs: number;
+  logLevel: RawSettings['LOG_LEVEL'];
+  /** The queue dashboard at /admin/queues, behind HTTP basic auth with these credentials. */
+  admin: { dashboard: boolean; user?: string; password?: string };
+}
+
+/**
+ * Reads and validates the settings. Throws `ConfigError` with one readable line naming the setting, what
+ * was expected and (for non-secrets) what was given.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    // Secrets may be stored encrypted (`enc:v1:…`, see `presence-sync secrets encrypt`); they are opened here.
+    if (value !== undefined && value !== '') input[key] = SECRET_SETTINGS.includes(key) ? revealSetting(key, value, env) ?? value : value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue.path[0] ?? 'settings');
+    const given = input[key];
+    const secret = SECRET_SETTINGS.includes(key);
+    const shown = given === undefined ? 'it is not set' : secret ? 'the value given is not valid' : `got "${given}"`;
+    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more setting problem${parsed.error.issues.length > 2 ? 's' : ''})` : '';
+    throw new ConfigError(`invalid setting ${key}: ${given === undefined ? 'required' : issue.message}; ${shown}${more}`);
+  }
+  const s = parsed.data;
+  return {
+    redis: { url: s.REDIS_URL, prefix: s.REDIS_PREFIX },
+    http: { host: s.HTTP_HOST, port: s.HTTP_PORT },
+    rules: { dir: s.RULES_DIR, watch: s.RULES_WATCH, defaultUnavailableCode: s.DEFAULT_UNAVAILABLE_CODE },
+    acd: {
+      connector: s.ACD_CONNECTOR, baseUrl: s.ACD_BASE_URL.replace(/\/+$/, ''), token: s.ACD_TOKEN,
+      webhookSecret: s.ACD_WEBHOOK_SECRET, webhookToleranceSec: s.ACD_WEBHOOK_TOLERANCE_SEC, timeoutMs: s.ACD_TIMEOUT_MS,
+    },
+    salesforce: {
+      mode: s.SALESFORCE_MODE, confirmTimeoutMs: s.SF_CONFIRM_TIMEOUT_MS, confirmAttempts: s.SF_CONFIRM_ATTEMPTS, commandTtlMs: s.SF_COMMAND_TTL_MS,
+      settings: s.SALESFORCE_MODE === 'live' ? loadSalesforceSettings(env) : undefined,
+    },
+    directory: { refreshIntervalMs: s.DIRECTORY_REFRESH_INTERVAL_MS, agentMapFile: s.AGENT_MAP_FILE },
+    reconcile: { intervalMs: s.RECONCILE_INTERVAL_MS },
+    sync: { attempts: s.SYNC_ATTEMPTS, backoffMs: s.SYNC_BACKOFF_MS, inboundConcurrency: s.INBOUND_CONCURRENCY, syncConcurrency: s.SYNC_CONCURRENCY, echoWindowMs: s.ECHO_WINDOW_MS,
+      lockDurationMs: s.WORKER_LOCK_DURATION_MS, stalledIntervalMs: s.WORKER_STALLED_INTERVAL_MS },
+    audit: { maxPerAgent: s.AUDIT_MAX_PER_AGENT },
+    intake: { dedupTtlSec: s.INTAKE_DEDUP_TTL_SEC },
+    shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
+    logLevel: s.LOG_LEVEL,
+    admin: { dashboard: s.ADMIN_DASHBOARD === 'on', user: s.ADMIN_USER, password: s.ADMIN_PASSWORD },
+  };
+}
+
+/**
+ * The daemon refuses to serve the queue dashboard unprotected. Checked when the daemon boots (not in
+ * `loadConfig`) because the CLI's other commands read the same settings and never serve the dashboard.
+ * Returns the one readable line to stop the boot with, or undefined.
+ */
+export function adminDashboardProblem(config: AppConfig): string | undefined {
+  if (!config.admin.dashboard || (config.admin.user && config.admin.password)) return undefined;
+  const missing = [config.admin.user ? undefined : 'ADMIN_USER', config.admin.password ? undefined : 'ADMIN_PASSWORD'].filter(Boolean).join(' and ');
+  return `invalid setting ${missing}: required while ADMIN_DASHBOARD=on (the queue dashboard at /admin/queues is served only behind basic auth); set ${missing} or ADMIN_DASHBOARD=off`;
+}
+
+/** The settings with secrets replaced, for logs and the status endpoint. */
+export function redactConfig(config: AppConfig): AppConfig {
+  return {
+    ...config,
+    redis: { ...config.redis, url: config.redis.url.replace(/\/\/([^@/]*)@/, '//***@') },
+    acd: { ...config.acd, token: '***', webhookSecret: '***' },
+    admin: { ...config.admin, password: config.admin.password && '***' },
+    salesforce: { ...config.salesforce, settings: config.salesforce.settings && redactSalesforceSettings(config.salesforce.settings) },
+  };
+}
+
+/** The names of the settings, for docs and `--help`. */
+export const SETTING_NAMES = [...Object.keys(schema.shape), ...SALESFORCE_SETTING_NAMES, SECRETS_KEY_SETTING];

@@ -1,0 +1,3 @@
+export * from './app-config';
+export * from './salesforce-settings';
+export * from './secrets';

@@ -1,0 +1,23 @@
+export { ContactCenterReadError, type ContactCenterReadFailure } from './contact-center.errors';
+export {
+  DEFAULT_RETRY_AFTER_MS,
+  DEFAULT_TIMEOUT_MS,
+  GenericContactCenterClient,
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfter,
+  type GenericContactCenterClientOptions,
+} from './generic-contact-center.client';
+export {
+  GENERIC_MAX_EVENTS_PER_REQUEST,
+  GENERIC_MAX_REPORTED_ERRORS,
+  GENERIC_SIGNATURE_HEADER,
+  GENERIC_SIGNATURE_TOLERANCE_SEC,
+  GENERIC_TIMESTAMP_HEADER,
+  parseGenericEvents,
+  signGenericWebhook,
+  verifyGenericSignature,
+  type GenericEventError,
+  type GenericEventsParse,
+  type SignatureCheck,
+  type VerifyGenericSignatureInput,
+} from './generic-webhook';

@@ -1,0 +1,98 @@
+import type { AcdState, SettableAcdState } from './acd-state';
+import type { AcdAgent, AcdTeam, PresenceSnapshot, SalesforceStatusDefinition, SalesforceUser } from './directory';
+import type { InboundChange, IntakeResult } from './inbound-change';
+
+/**
+ * Where inbound changes go: implementations queue them durably and resolve only afterwards, so a caller may
+ * acknowledge its source (HTTP 202, a stored replay id) once `accept` resolves. Idempotent on
+ * `side + eventId`: a change seen before counts as a duplicate and is not queued again.
+ */
+export abstract class InboundSink {
+  abstract accept(changes: InboundChange[]): Promise<IntakeResult>;
+}
+
+/** A request to set an agent's ACD state. `requestId` is stable across retries (the Idempotency-Key). */
+export interface AcdWriteRequest {
+  agentId: string;
+  state: SettableAcdState;
+  requestId: string;
+}
+
+/** `applied`: the state is set now. `deferred`: the vendor will apply it after the current contact. */
+export type AcdWriteResult = { kind: 'applied'; state: AcdState } | { kind: 'deferred' };
+
+/**
+ * The contact-center connector port. Failures are thrown as `PermanentWriteError`, `RetryableWriteError` or
+ * `RateLimitedError` (libs/domain errors); any other error counts as retryable.
+ */
+export abstract class ContactCenterPort {
+  /** Every agent (the connector pages through the vendor's listing). */
+  abstract listAgents(): Promise<AcdAgent[]>;
+  abstract listTeams(): Promise<AcdTeam[]>;
+  abstract setState(request: AcdWriteRequest): Promise<AcdWriteResult>;
+}
+
+/**
+ * A command to put one Salesforce user into a status. `commandId` is stable across retries; the console
+ * relay ignores a command after `expiresAt` (epoch ms).
+ */
+export interface PresenceCommand {
+  userId: string;
+  /** DeveloperName, or `Offline` to log out of Omni-Channel. */
+  status: string;
+  commandId: string;
+  expiresAt: number;
+}
+
+/**
+ * `confirm-pending`: the command reached the agent's console; the write counts once the presence stream
+ * shows the new status (the engine waits for it, see docs/architecture.md). `applied`: the adapter knows
+ * the status is already in force.
+ */
+export type PresenceWriteResult = { kind: 'confirm-pending' } | { kind: 'applied' };
+
+/**
+ * The Salesforce port. There is no server API to set another user's presence: `sendStatus` reaches the
+ * agent's console relay. A console that is not open is a `RetryableWriteError` with reason `console-closed`.
+ */
+export abstract class SalesforcePort {
+  abstract listStatuses(): Promise<SalesforceStatusDefinition[]>;
+  abstract listUsers(): Promise<SalesforceUser[]>;
+  /** Current presence of every user with a current status row; users not listed are Offline. */
+  abstract currentPresence(): Promise<PresenceSnapshot[]>;
+  abstract sendStatus(command: PresenceCommand): Promise<PresenceWriteResult>;
+}
+
+/**
+ * A push source of inbound changes (the Salesforce presence stream, or a contact center that is not
+ * webhook-based). It hands changes to the sink and acknowledges its source only after `accept` resolves.
+ */
+export abstract class ChangeSource {
+  /**
+   * @param onGap called when the source may have missed changes (e.g. an expired replay id): the engine runs
+   *   a drift repair.
+   */
+  abstract start(sink: InboundSink, onGap?: (reason: string) => void): Promise<void>;
+  /** Stops intake; safe to call twice. */
+  abstract stop(): Promise<void>;
+}
+
+/** Time, injectable so tests can pin it. */
+export abstract class Clock {
+  abstract now(): number;
+}
+
+export class SystemClock extends Clock {
+  now(): number {
+    return Date.now();
+  }
+}
+
+/**
+ * Durable small values an adapter must keep across restarts (e.g. the last replay id of a stream). Written
+ * only after what it marks is safely queued.
+ */
+export abstract class CheckpointStore {
+  abstract get(key: string): Promise<string | undefined>;
+  abstract set(key: string, value: string): Promise<void>;
+}

@@ -1,0 +1,40 @@
+import type { Queue } from 'bullmq';
+import { SyncTrigger, type Side } from '@presence-sync/domain';
+import { JOBS, syncJobOptions, type ConfirmJobData, type SyncJobData } from './queue-definitions';
+import { jobIdOf } from './redis-keys';
+
+const confirmJobId = (writeId: string, send: number): string => jobIdOf(`confirm\n${writeId}\n${send}`);
+
+/**
+ * Sync triggers on BullMQ. `keepLastIfActive` de-duplication keeps at most one waiting job per agent and
+ * target next to an active one; the job carries only the agent id, the worker reads the latest want.
+ */
+export class BullSyncTrigger extends SyncTrigger {
+  private readonly options: ReturnType<typeof syncJobOptions>;
+
+  constructor(
+    private readonly queues: Record<Side, Queue>,
+    attempts: number,
+    backoffMs: number,
+  ) {
+    super();
+    this.options = syncJobOptions(attempts, backoffMs);
+  }
+
+  async trigger(target: Side, agentId: string): Promise<void> {
+    const data: SyncJobData = { agentId };
+    // `replace`: a job sitting in retry backoff is swapped for a fresh one, so a newer want is written now and
+    // with its own attempts, not after the old want's backoff with what is left of its attempts.
+    await this.queues[target].add(JOBS.sync, data, { ...this.options, deduplication: { id: `${target}:${agentId}`, keepLastIfActive: true, replace: true } });
+  }
+
+  async scheduleConfirm(agentId: string, writeId: string, send: number, delayMs: number): Promise<void> {
+    const data: ConfirmJobData = { agentId, writeId, send };
+    await this.queues.salesforce.add(JOBS.confirm, data, { ...this.options, delay: delayMs, jobId: confirmJobId(writeId, send) });
+  }
+
+  async cancelConfirm(writeId: string, send: number): Promise<void> {
+    // A job that is already running cannot be removed; it finds the write confirmed and does nothing.
+    await this.queues.salesforce.remove(confirmJobId(writeId, send)).catch(() => 0);
+  }
+}

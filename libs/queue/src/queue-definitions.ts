@@ -1,0 +1,36 @@
+import type { DefaultJobOptions } from 'bullmq';
+import type { InboundChange, Side } from '@presence-sync/domain';
+
+/** Every queue of the daemon. One job = one name, one typed payload, one options constant. */
+export const QUEUES = {
+  inbound: 'inbound',
+  syncAcd: 'sync-acd',
+  syncSalesforce: 'sync-salesforce',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export const syncQueueFor = (target: Side): QueueName => (target === 'acd' ? QUEUES.syncAcd : QUEUES.syncSalesforce);
+
+export const JOBS = {
+  /** inbound: one normalised change. Payload: the change (never a secret). */
+  acdChange: 'acd-change',
+  salesforceChange: 'salesforce-change',
+  /** sync-acd / sync-salesforce: bring one agent's side to its latest wanted state. Payload: `{ agentId }`. */
+  sync: 'sync',
+  /** sync-salesforce: check that a sent command was confirmed by the presence stream. */
+  confirm: 'confirm',
+} as const;
+
+export type InboundJobData = InboundChange;
+export interface SyncJobData { agentId: string }
+export interface ConfirmJobData { agentId: string; writeId: string; send: number }
+
+const keep = { removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 86_400, count: 50_000 } };
+
+/** Inbound changes: retried a few times (a failure here is a Redis or bug problem, not a vendor one). */
+export const INBOUND_JOB_OPTIONS: DefaultJobOptions = { attempts: 5, backoff: { type: 'exponential', delay: 200 }, ...keep };
+
+/** Outbound syncs: `attempts` and the first backoff delay come from the config. */
+export function syncJobOptions(attempts: number, backoffMs: number): DefaultJobOptions {
+  return { attempts, backoff: { type: 'exponential', delay: backoffMs }, ...keep };
+}

@@ -1,0 +1,42 @@
+export { PRESENCE_RULES_SCHEMA, presenceRulesSchemaText } from './presence-rules.schema';
+export { compareIssues, formatIssue, formatPath } from './rule-issue';
+export { isRuleFileName, loadRuleSet, RULES_SCHEMA_FILE_NAME, validateRuleFiles } from './rule-loader';
+export { ruleSetVersion } from './rule-compiler';
+export {
+  matchPublisherRow,
+  matchSubscriberRow,
+  publish,
+  subscribe,
+  type PublishDecision,
+  type SubscribeContext,
+  type SubscribeDecision,
+} from './rule-evaluator';
+export {
+  explain,
+  formatExplain,
+  type ExplainInput,
+  type ExplainOutcome,
+  type ExplainResult,
+  type ExplainRow,
+} from './rule-explainer';
+export {
+  CONFLICT_POLICIES,
+  isPreviousTarget,
+  type AgentIdentity,
+  type Catalog,
+  type CatalogAgent,
+  type CompiledRule,
+  type ConflictPolicy,
+  type PreviousAcdTarget,
+  type PublisherRow,
+  type RuleFileText,
+  type RuleIssue,
+  type RuleIssueSeverity,
+  type RuleMatch,
+  type RuleSet,
+  type RuleSetLoadOptions,
+  type RuleSetLoadResult,
+  type RuleVia,
+  type SubscriberRow,
+  type ValidateRuleFilesOptions,
+} from './rule-types';

@@ -1,0 +1,257 @@
+import { acdStateKey, SALESFORCE_OFFLINE, type AcdTeam } from '@presence-sync/domain';
+import { CatalogIndex, identityKey } from './catalog-index';
+import { listForMessage, suggest, type JsonPath } from './rule-issue';
+import type { RuleFileJson, SchemaValidRuleFile } from './rule-file';
+import { isPreviousTarget, type RuleIssue } from './rule-types';
+
+export interface CheckOptions {
+  /** Shown by directory-level issues (unreachable catalogs). */
+  dir: string;
+  defaultUnavailableCode?: string;
+}
+
+/**
+ * Checks that need more than one value at a time: duplicates inside a rule, names and assignments across
+ * rules, and everything against the live catalogs. Runs on schema-valid files only, so the JSON types hold.
+ */
+export function checkRules(files: SchemaValidRuleFile[], catalog: CatalogIndex, options: CheckOptions): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  for (const file of files) issues.push(...checkOneRule(file));
+  issues.push(...checkAcrossRules(files, catalog));
+  issues.push(...checkAgainstCatalog(files, catalog, options));
+  return issues;
+}
+
+/** Duplicate keys in a table (the second row is the error), codes where they mean nothing, empty rules. */
+function checkOneRule({ doc, json }: SchemaValidRuleFile): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const publisherKeys = new Map<string, number>();
+  (json.publisher ?? []).forEach((row, i) => {
+    const key = acdStateKey(row.acd);
+    const first = publisherKeys.get(key);
+    if (first === undefined) publisherKeys.set(key, i);
+    else issues.push(doc.issue(['publisher', i, 'acd'], `duplicate row: publisher[${first}] already matches ${key}`));
+  });
+
+  const subscriberKeys = new Map<string, number>();
+  (json.subscriber ?? []).forEach((row, i) => {
+    const first = subscriberKeys.get(row.salesforce);
+    if (first === undefined) subscriberKeys.set(row.salesforce, i);
+    else {
+      issues.push(
+        doc.issue(['subscriber', i, 'salesforce'], `duplicate row: subscriber[${first}] already matches "${row.salesforce}"`),
+      );
+    }
+    if (!isPreviousTarget(row.acd) && row.acd.code !== undefined && row.acd.state !== 'Unavailable') {
+      issues.push(
+        doc.issue(
+          ['subscriber', i, 'acd', 'code'],
+          `a code can only be set with "Unavailable" (the contact center keeps no code for ${row.acd.state})`,
+        ),
+      );
+    }
+  });
+
+  for (const kind of ['teams', 'users'] as const) {
+    const seen = new Set<string>();
+    (json.assign?.[kind] ?? []).forEach((ref, i) => {
+      const key = identityKey(ref);
+      if (seen.has(key)) {
+        issues.push(doc.issue(['assign', kind, i], `"${ref}" is listed twice in this rule`, 'warning'));
+      }
+      seen.add(key);
+    });
+  }
+
+  const assigned = (json.assign?.teams?.length ?? 0) + (json.assign?.users?.length ?? 0);
+  if (assigned === 0) {
+    issues.push(doc.issue(json.assign ? ['assign'] : [], 'the rule is assigned to no team or user: it applies to nobody', 'warning'));
+  }
+  if (!json.publisher?.length && !json.subscriber?.length) {
+    issues.push(doc.issue([], 'the rule has no publisher and no subscriber row: it syncs nothing', 'warning'));
+  }
+  return issues;
+}
+
+/**
+ * One rule name, team or user in two files. The error sits at the later file (in sorted order) and names
+ * the earlier one. With a catalog, "Tier 1" and "t-tier1" (its id) are the same team, and an agent id and
+ * that agent's e-mail the same user.
+ */
+function checkAcrossRules(files: SchemaValidRuleFile[], catalog: CatalogIndex): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const names = new Map<string, string>();
+  const teams = new Map<string, { file: string; ref: string }>();
+  const users = new Map<string, { file: string; ref: string }>();
+
+  for (const { doc, json } of files) {
+    const nameOwner = names.get(json.name);
+    if (nameOwner === undefined) names.set(json.name, doc.file);
+    else issues.push(doc.issue(['name'], `rule name "${json.name}" is also used in ${nameOwner}`));
+
+    const claim = (
+      kind: 'teams' | 'users',
+      owners: Map<string, { file: string; ref: string }>,
+      canonical: (ref: string) => string,
+    ) => {
+      // Within one file a repeat is only a warning (checkOneRule): claim each identity once per file.
+      const mine = new Set<string>();
+      (json.assign?.[kind] ?? []).forEach((ref, i) => {
+        const key = canonical(ref);
+        if (mine.has(key)) return;
+        mine.add(key);
+        const owner = owners.get(key);
+        if (owner === undefined) {
+          owners.set(key, { file: doc.file, ref });
+          return;
+        }
+        const word = kind === 'teams' ? 'team' : 'user';
+        const alias = identityKey(owner.ref) === identityKey(ref) ? '' : ` (as "${owner.ref}")`;
+        issues.push(doc.issue(['assign', kind, i], `${word} "${ref}" is also assigned in ${owner.file}${alias}`));
+      });
+    };
+    claim('teams', teams, (ref) => {
+      const team = catalog.team(ref);
+      return team ? `id:${team.teamId}` : `ref:${identityKey(ref)}`;
+    });
+    claim('users', users, (ref) => {
+      const agent = catalog.agent(ref);
+      return agent ? `id:${identityKey(agent.agentId)}` : `ref:${identityKey(ref)}`;
+    });
+  }
+  return issues;
+}
+
+interface CodeUse {
+  path: JsonPath;
+  code: string;
+}
+
+/** Unavailable codes in both tables: the ones a team must have enabled. Codes of other states are not checked. */
+function unavailableCodes(json: RuleFileJson): CodeUse[] {
+  const uses: CodeUse[] = [];
+  (json.publisher ?? []).forEach((row, i) => {
+    if (row.acd.state === 'Unavailable' && row.acd.code !== undefined) {
+      uses.push({ path: ['publisher', i, 'acd', 'code'], code: row.acd.code });
+    }
+  });
+  (json.subscriber ?? []).forEach((row, i) => {
+    if (!isPreviousTarget(row.acd) && row.acd.state === 'Unavailable' && row.acd.code !== undefined) {
+      uses.push({ path: ['subscriber', i, 'acd', 'code'], code: row.acd.code });
+    }
+  });
+  return uses;
+}
+
+function checkAgainstCatalog(files: SchemaValidRuleFile[], catalog: CatalogIndex, options: CheckOptions): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const unreachable = (message: string): RuleIssue => ({
+    file: options.dir,
+    line: 0,
+    column: 0,
+    path: '',
+    message,
+    severity: 'warning',
+  });
+  if (files.length > 0) {
+    if (!catalog.statuses) issues.push(unreachable('Salesforce status catalog not reachable: statuses not checked'));
+    if (!catalog.hasTeams) {
+      issues.push(unreachable('contact-center team catalog not reachable: teams and Unavailable codes not checked'));
+    }
+    if (!catalog.hasAgents) issues.push(unreachable('contact-center agent catalog not reachable: users not checked'));
+  }
+
+  const defaultCode = options.defaultUnavailableCode || undefined;
+  const defaultCodeKnown = defaultCode === undefined || !catalog.codes || catalog.codes.has(defaultCode);
+  if (!defaultCodeKnown && files.some((f) => f.json.skipUnavailableCodeValidation)) {
+    issues.push(
+      unreachable(`DEFAULT_UNAVAILABLE_CODE "${defaultCode}" is not an Unavailable code of any team: fallback writes will fail`),
+    );
+  }
+
+  for (const { doc, json } of files) {
+    if (catalog.statuses) {
+      const statuses = catalog.statuses;
+      const check = (table: 'publisher' | 'subscriber', i: number, status: string) => {
+        if (status === SALESFORCE_OFFLINE || statuses.has(status)) return;
+        const close = suggest(status, statuses);
+        const hint = close ? `did you mean "${close}"?` : `known: ${listForMessage([...statuses])}`;
+        issues.push(doc.issue([table, i, 'salesforce'], `unknown Salesforce status "${status}" (${hint})`));
+      };
+      (json.publisher ?? []).forEach((row, i) => check('publisher', i, row.salesforce));
+      (json.subscriber ?? []).forEach((row, i) => check('subscriber', i, row.salesforce));
+    }
+
+    // The teams whose code lists this rule must respect, each with the users that brought it in (if any).
+    const teamsInScope = new Map<string, { team: AcdTeam; viaUsers: string[] }>();
+    if (catalog.hasTeams) {
+      (json.assign?.teams ?? []).forEach((ref, i) => {
+        const team = catalog.team(ref);
+        if (team) {
+          teamsInScope.set(team.teamId, { team, viaUsers: [] });
+          return;
+        }
+        const known = (catalog.teams ?? []).map((t) => t.name);
+        const close = suggest(ref, known);
+        const hint = close ? `did you mean "${close}"?` : `known: ${listForMessage(known)}`;
+        issues.push(doc.issue(['assign', 'teams', i], `unknown team "${ref}" (${hint})`));
+      });
+    }
+    if (catalog.hasAgents) {
+      (json.assign?.users ?? []).forEach((ref, i) => {
+        const agent = catalog.agent(ref);
+        if (!agent) {
+          issues.push(doc.issue(['assign', 'users', i], `unknown user "${ref}" (no contact-center agent has this id or e-mail)`));
+          return;
+        }
+        const team = catalog.teamWithId(agent.teamId);
+        if (!team) return;
+        const scoped = teamsInScope.get(team.teamId);
+        // A team assigned as a whole is checked once, as a team; its users add nothing.
+        if (!scoped) teamsInScope.set(team.teamId, { team, viaUsers: [ref] });
+        else if (scoped.viaUsers.length > 0) scoped.viaUsers.push(ref);
+      });
+    }
+
+    if (catalog.codes) {
+      const codes = catalog.codes;
+      for (const use of unavailableCodes(json)) {
+        if (!codes.has(use.code)) {
+          const close = suggest(use.code, codes);
+          const hint = close ? `did you mean "${close}"?` : `known: ${listForMessage([...codes])}`;
+          issues.push(doc.issue(use.path, `unknown Unavailable code "${use.code}" (no team has it; ${hint})`));
+          continue;
+        }
+        if (json.skipUnavailableCodeValidation) continue;
+        for (const { team, viaUsers } of teamsInScope.values()) {
+          if (catalog.codeEnabled(team, use.code)) continue;
+          issues.push(
+            doc.issue(
+              use.path,
+              `Unavailable code "${use.code}" is not enabled for team "${team.name}"${ofUsers(viaUsers)} (enabled: ${listForMessage(team.unavailableCodes)})`,
+            ),
+          );
+        }
+      }
+      if (json.skipUnavailableCodeValidation && defaultCode !== undefined && defaultCodeKnown) {
+        for (const { team } of teamsInScope.values()) {
+          if (catalog.codeEnabled(team, defaultCode)) continue;
+          issues.push(
+            doc.issue(
+              ['skipUnavailableCodeValidation'],
+              `DEFAULT_UNAVAILABLE_CODE "${defaultCode}" is not enabled for team "${team.name}": fallback writes for its agents will fail`,
+              'warning',
+            ),
+          );
+        }
+      }
+    }
+  }
+  return issues;
+}
+
+function ofUsers(users: string[]): string {
+  if (users.length === 0) return '';
+  if (users.length === 1) return ` of user "${users[0]}"`;
+  return ` of users "${users[0]}" and ${users.length - 1} more`;
+}

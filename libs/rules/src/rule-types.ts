@@ -1,0 +1,130 @@
+import type { AcdState, AcdTeam, SettableAcdState } from '@presence-sync/domain';
+
+/** Who wins when a change arrives from one side while a sync toward that side is unconfirmed (rules.md). */
+export const CONFLICT_POLICIES = ['latest', 'acd', 'salesforce'] as const;
+export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
+
+/** One publisher row (contact center -> Salesforce). `index` is the row's position in the file's array. */
+export interface PublisherRow {
+  readonly index: number;
+  readonly acd: Readonly<AcdState>;
+  readonly salesforce: string;
+}
+
+/** The `{ "previous": true }` target of a subscriber row: restore the agent's previous ACD state. */
+export interface PreviousAcdTarget {
+  readonly previous: true;
+}
+
+/** One subscriber row (Salesforce -> contact center). `index` is the row's position in the file's array. */
+export interface SubscriberRow {
+  readonly index: number;
+  readonly salesforce: string;
+  readonly acd: Readonly<SettableAcdState> | PreviousAcdTarget;
+}
+
+export function isPreviousTarget(acd: SubscriberRow['acd']): acd is PreviousAcdTarget {
+  return 'previous' in acd;
+}
+
+/** One rule file after validation, with every default applied. Deeply frozen. */
+export interface CompiledRule {
+  readonly name: string;
+  /** The file the rule came from, as shown in issues (relative to the working directory when possible). */
+  readonly file: string;
+  readonly description?: string;
+  readonly skipUnavailableCodeValidation: boolean;
+  readonly conflictPolicy: ConflictPolicy;
+  readonly publisher: readonly PublisherRow[];
+  readonly subscriber: readonly SubscriberRow[];
+  /** As written in the file (team names or ids, agent ids or e-mails). */
+  readonly assign: { readonly teams: readonly string[]; readonly users: readonly string[] };
+}
+
+/** What `ruleFor` needs to know about an agent; `AgentLink` from the domain fits. */
+export interface AgentIdentity {
+  agentId: string;
+  email?: string;
+  teamId?: string;
+  teamName?: string;
+}
+
+/** How an agent got its rule: assigned by identity (`user`) or through its team (`team`). */
+export type RuleVia = 'user' | 'team';
+
+export interface RuleMatch {
+  rule: CompiledRule;
+  via: RuleVia;
+}
+
+/** A validated, compiled, immutable set of rules; what the engine evaluates against. */
+export interface RuleSet {
+  /** Short sha256 of the sorted file names and contents: equal texts give equal versions. */
+  readonly version: string;
+  /** Sorted by file name. */
+  readonly rules: readonly CompiledRule[];
+  readonly files: readonly string[];
+  /** O(1). A user assignment (agent id or e-mail) beats a team assignment (team id or name). */
+  ruleFor(agent: AgentIdentity): RuleMatch | undefined;
+  ruleNamed(name: string): CompiledRule | undefined;
+}
+
+/** A contact-center agent as the validator sees it. */
+export interface CatalogAgent {
+  agentId: string;
+  email?: string;
+  teamId?: string;
+}
+
+/**
+ * What the validator checks rule files against. A part left `undefined` means "could not be reached": the
+ * checks that need it are skipped and one warning says so (an unreachable catalog is never a pass).
+ */
+export interface Catalog {
+  /** `ServicePresenceStatus` DeveloperNames. `Offline` is reserved and need not be listed. */
+  salesforceStatuses?: string[];
+  teams?: AcdTeam[];
+  agents?: CatalogAgent[];
+}
+
+export type RuleIssueSeverity = 'error' | 'warning';
+
+/**
+ * One validation finding. `line` and `column` are 1-based; both are 0 when the issue concerns no position
+ * (a directory, an unreachable catalog). `path` is like `publisher[2].acd.state`, `''` for the whole file.
+ */
+export interface RuleIssue {
+  file: string;
+  line: number;
+  column: number;
+  path: string;
+  message: string;
+  severity: RuleIssueSeverity;
+}
+
+export interface RuleSetLoadOptions {
+  /** Live catalogs to check against; omitted (or a part omitted) = unreachable, reported as warnings. */
+  catalog?: Catalog;
+  /** The `DEFAULT_UNAVAILABLE_CODE` setting, checked against the teams of rules that skip code validation. */
+  defaultUnavailableCode?: string;
+}
+
+export interface RuleFileText {
+  /** The name shown in issues, e.g. `rules/tier1.json`. */
+  file: string;
+  text: string;
+}
+
+export interface ValidateRuleFilesOptions extends RuleSetLoadOptions {
+  /** The directory named by directory-level issues (no rule file, unreachable catalog). Default `.`. */
+  dir?: string;
+}
+
+export interface RuleSetLoadResult {
+  /** Set only when `errors` is empty. */
+  ruleSet?: RuleSet;
+  errors: RuleIssue[];
+  warnings: RuleIssue[];
+  /** The rule files that were read, as shown in issues. */
+  files: string[];
+}

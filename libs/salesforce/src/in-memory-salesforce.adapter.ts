@@ -1,0 +1,138 @@
+import {
+  ChangeSource, RetryableWriteError, SALESFORCE_OFFLINE, SalesforcePort,
+  type InboundSink, type PresenceCommand, type PresenceSnapshot, type PresenceWriteResult, type SalesforceChange,
+  type SalesforceStatusDefinition, type SalesforceUser,
+} from '@presence-sync/domain';
+
+/** The sandbox's status catalog (DeveloperNames), shared with the example rules. */
+export const SANDBOX_STATUSES: SalesforceStatusDefinition[] = [
+  { id: '0N5000000000001', developerName: 'Available_Chat', label: 'Available - Chat' },
+  { id: '0N5000000000002', developerName: 'Available_All', label: 'Available - All Channels' },
+  { id: '0N5000000000003', developerName: 'Busy', label: 'Busy' },
+  { id: '0N5000000000004', developerName: 'Busy_On_Call', label: 'Busy - On a Call' },
+  { id: '0N5000000000005', developerName: 'Lunch', label: 'Lunch' },
+  { id: '0N5000000000006', developerName: 'Break', label: 'Break' },
+  { id: '0N5000000000007', developerName: 'Training', label: 'Training' },
+  { id: '0N5000000000008', developerName: 'Chat_Done', label: 'Chat Done' },
+];
+
+export interface InMemorySalesforceOptions {
+  statuses?: SalesforceStatusDefinition[];
+  users?: SalesforceUser[];
+  now?: () => number;
+}
+
+interface Presence { status: string; since: number }
+
+/**
+ * An in-memory Salesforce org behind the Salesforce ports: users, a status catalog, each user's current
+ * presence, and an emulated console per user that applies the commands it receives (as the console relay
+ * does) and reports every presence change on the stream, including the ones our commands caused — exactly
+ * what the real presence stream does. For tests and `SALESFORCE_MODE=memory`; the jsforce adapter is the
+ * production one.
+ */
+export class InMemorySalesforce extends SalesforcePort implements ChangeSource {
+  private readonly statuses: SalesforceStatusDefinition[];
+  private readonly users = new Map<string, SalesforceUser>();
+  private readonly presence = new Map<string, Presence>();
+  private readonly closedConsoles = new Set<string>();
+  /** Commands a slow console has received but not applied yet, per user. */
+  private readonly held = new Map<string, PresenceCommand[]>();
+  private readonly now: () => number;
+  private sink?: InboundSink;
+  private sequence = 0;
+  private delivery: Promise<unknown> = Promise.resolve();
+  /** Every command received, for assertions. */
+  readonly commands: PresenceCommand[] = [];
+  /** Commands applied by the emulated consoles. */
+  applied = 0;
+
+  constructor(options: InMemorySalesforceOptions = {}) {
+    super();
+    this.statuses = options.statuses ?? SANDBOX_STATUSES;
+    this.now = options.now ?? Date.now;
+    for (const u of options.users ?? []) this.users.set(u.userId, u);
+  }
+
+  /** Creates one Salesforce user per e-mail (ids `005…`), as the sandbox mirrors the contact center's agents. */
+  addUsersForEmails(emails: string[]): SalesforceUser[] {
+    const created: SalesforceUser[] = [];
+    for (const email of emails) {
+      const userId = `005${String(this.users.size + 1).padStart(12, '0')}`;
+      const user: SalesforceUser = { userId, username: email.toLowerCase(), email, active: true };
+      this.users.set(userId, user);
+      created.push(user);
+    }
+    return created;
+  }
+
+  async listStatuses(): Promise<SalesforceStatusDefinition[]> { return [...this.statuses]; }
+  async listUsers(): Promise<SalesforceUser[]> { return [...this.users.values()]; }
+
+  async currentPresence(): Promise<PresenceSnapshot[]> {
+    return [...this.presence.entries()].filter(([, p]) => p.status !== SALESFORCE_OFFLINE).map(([userId, p]) => ({ userId, status: p.status, since: p.since }));
+  }
+
+  statusOf(userId: string): string { return this.presence.get(userId)?.status ?? SALESFORCE_OFFLINE; }
+
+  async sendStatus(command: PresenceCommand): Promise<PresenceWriteResult> {
+    this.commands.push(command);
+    if (!this.users.has(command.userId)) throw new RetryableWriteError('console-closed', `user ${command.userId} has no console open`);
+    if (this.closedConsoles.has(command.userId)) throw new RetryableWriteError('console-closed', `the console of user ${command.userId} is not open`);
+    const held = this.held.get(command.userId);
+    if (held) held.push(command);
+    // The console receives the command asynchronously, as over the streaming channel.
+    else setImmediate(() => this.apply(command));
+    return { kind: 'confirm-pending' };
+  }
+
+  /** A slow console: commands to the user wait until `releaseCommands`. */
+  holdCommands(userId: string): void {
+    if (!this.held.has(userId)) this.held.set(userId, []);
+  }
+
+  /** The slow console catches up: it applies what it received, in order (expired ones are dropped). */
+  releaseCommands(userId: string): void {
+    const held = this.held.get(userId) ?? [];
+    this.held.delete(userId);
+    for (const command of held) this.apply(command);
+  }
+
+  private apply(command: PresenceCommand): void {
+    if (command.expiresAt < this.now()) return;
+    if (command.status !== SALESFORCE_OFFLINE && !this.statuses.some((s) => s.developerName === command.status)) return;
+    this.applied++;
+    this.change(command.userId, command.status);
+  }
+
+  /** The agent changes status in the console (or logs out with `Offline`). */
+  agentSetStatus(userId: string, status: string): void {
+    this.change(userId, status);
+  }
+
+  /** The console is closed: commands to it fail as `console-closed`. */
+  setConsoleOpen(userId: string, open: boolean): void {
+    if (open) this.closedConsoles.delete(userId);
+    else this.closedConsoles.add(userId);
+  }
+
+  async start(sink: InboundSink, _onGap?: (reason: string) => void): Promise<void> { this.sink = sink; }
+
+  async stop(): Promise<void> {
+    this.sink = undefined;
+    await this.delivery;
+  }
+
+  /** Resolves when every change emitted so far was handed to the sink. */
+  drained(): Promise<unknown> { return this.delivery; }
+
+  private change(userId: string, status: string): void {
+    const at = this.now();
+    if (this.presence.get(userId)?.status === status) return;
+    this.presence.set(userId, { status, since: at });
+    const event: SalesforceChange = { side: 'salesforce', eventId: `usp-${++this.sequence}`, userId, occurredAt: at, status, receivedAt: at };
+    const sink = this.sink;
+    if (!sink) return;
+    this.delivery = this.delivery.then(() => sink.accept([event])).catch(() => undefined);
+  }
+}

@@ -1,0 +1,15 @@
+export * from './console-command.codec';
+export * from './in-memory-salesforce.adapter';
+export * from './jsforce-salesforce.adapter';
+export * from './jwt-bearer';
+export * from './salesforce-errors';
+export * from './salesforce-logger';
+export * from './salesforce-presence.stream';
+export * from './salesforce-session';
+export * from './salesforce-setup';
+export * from './soql';
+export * from './status-catalog';
+export * from './streaming-client';
+export * from './usp-event.pipeline';
+export * from './usp-lifecycle.translator';
+export type * from './faye-client.types';

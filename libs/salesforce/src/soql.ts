@@ -1,0 +1,36 @@
+import type { SalesforceSession } from './salesforce-session';
+
+/** The start-up and drift-repair snapshot: every user's current presence row. */
+export const CURRENT_PRESENCE_SOQL = 'SELECT Id, UserId, ServicePresenceStatusId, StatusStartDate FROM UserServicePresence WHERE IsCurrentState = true';
+export const STATUS_CATALOG_SOQL = 'SELECT Id, DeveloperName, MasterLabel FROM ServicePresenceStatus';
+export const USERS_SOQL = 'SELECT Id, Username, Email, FederationIdentifier, IsActive FROM User';
+
+/** A SOQL string literal (backslash and quote escaped, as SOQL requires). */
+export function soqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+interface QueryPage<T> {
+  totalSize: number;
+  done: boolean;
+  records: T[];
+  nextRecordsUrl?: string;
+}
+
+/**
+ * Every record of a SOQL query: the first page from `/query`, then `nextRecordsUrl` until `done` (REST's
+ * queryMore; Salesforce pages at 2,000 rows). Each page is one session call, so an expired session costs a
+ * re-login and that page again, not the whole query. `timeoutMs` bounds each request (jsforce's own default
+ * is 30 minutes).
+ */
+export async function queryAll<T>(session: SalesforceSession, soql: string, timeoutMs: number): Promise<T[]> {
+  const records: T[] = [];
+  let url: string | undefined = `/query?q=${encodeURIComponent(soql)}`;
+  while (url) {
+    const pageUrl: string = url;
+    const page: QueryPage<T> = await session.call((conn) => conn.request<QueryPage<T>>({ method: 'GET', url: pageUrl }, { timeout: timeoutMs }));
+    records.push(...(page.records ?? []));
+    url = !page.done && page.nextRecordsUrl ? page.nextRecordsUrl : undefined;
+  }
+  return records;
+}

@@ -1,0 +1,246 @@
+import type { CheckpointStore, InboundSink, SalesforceChange } from '@presence-sync/domain';
+import { salesforceErrorMessage } from './salesforce-errors';
+import { SILENT_SALESFORCE_LOGGER, type SalesforceLogger } from './salesforce-logger';
+import { UspLifecycleTranslator, type UspStreamMessage } from './usp-lifecycle.translator';
+
+/** The part of the status catalog the pipeline needs. */
+export interface StatusNames {
+  cachedNameOf(statusId: string): string | undefined;
+  /** May query Salesforce (an unknown id refreshes the catalog). */
+  nameOf(statusId: string): Promise<string | undefined>;
+}
+
+export interface UspPipelineOptions {
+  /** Where the last safely queued replay id is stored. */
+  checkpointKey: string;
+  /** How long a closed current row waits for a newer row of the same user before it is Offline (ms; 0 = at once). */
+  offlineHoldMs: number;
+  /** Backoff between attempts when the sink or the catalog fails (ms). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** The replay id the stream subscribed from at start (a stored one), if any: the resume point before any event. */
+  startFrom?: number;
+}
+
+interface Hold {
+  change: SalesforceChange;
+  /** The replay id a restart must resume from so this event is delivered again (undefined: none known). */
+  resumeFrom?: number;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Thrown inside the pipeline when it is closed while an attempt waits; ends the step quietly. */
+class PipelineClosed extends Error {}
+
+/**
+ * The in-process path of presence events: in arrival order, one at a time, each event is translated
+ * (`UspLifecycleTranslator`), handed to `sink.accept`, and only once that resolved is its replay id stored in
+ * the `CheckpointStore`. A failing sink or catalog is retried with backoff (never skipped) until the pipeline
+ * is closed.
+ *
+ * Offline candidates are held per user for `offlineHoldMs`: a created row of the same user in that time
+ * cancels the hold (the update only closed the row before a status change); otherwise Offline is handed on.
+ * While a hold is open the stored replay id stays *before* the held event, so a crash re-delivers it and it
+ * is decided again — events after it that were already accepted come again too, and the sink's
+ * de-duplication on `eventId` absorbs them.
+ *
+ * Events at or below the highest replay id already taken in are dropped: after a reconnect from the stored
+ * replay id Salesforce sends again what this process already has.
+ */
+export class UspEventPipeline {
+  private readonly translator: UspLifecycleTranslator;
+  private readonly holds = new Map<string, Hold>();
+  private chain: Promise<void> = Promise.resolve();
+  private highestSeen = Number.NEGATIVE_INFINITY;
+  private handled?: number;
+  private stored?: string;
+  private closed = false;
+  private readonly wakers = new Set<() => void>();
+
+  constructor(
+    private readonly sink: InboundSink,
+    private readonly checkpoints: CheckpointStore,
+    private readonly names: StatusNames,
+    private readonly options: UspPipelineOptions,
+    private readonly logger: SalesforceLogger = SILENT_SALESFORCE_LOGGER,
+    now: () => number = Date.now,
+  ) {
+    this.translator = new UspLifecycleTranslator(now);
+    if (options.startFrom !== undefined && options.startFrom >= 0) this.stored = String(options.startFrom);
+  }
+
+  /** The replay id of the last event processed (accepted, held or ignored). */
+  get lastHandled(): number | undefined {
+    return this.handled;
+  }
+
+  /** Users whose Offline is being held. */
+  get heldUsers(): string[] {
+    return [...this.holds.keys()];
+  }
+
+  /** Queues one message; processing is sequential. */
+  push(message: UspStreamMessage): void {
+    this.enqueue(() => this.handle(message));
+  }
+
+  /** Resolves when everything queued so far has been processed. */
+  drained(): Promise<void> {
+    return this.chain;
+  }
+
+  /**
+   * Forgets which replay ids were seen: after subscribing with -1 (an invalid replay id) ids may not continue
+   * the old sequence (a re-created PushTopic starts again), and nothing old is re-delivered.
+   */
+  resetSeen(): void {
+    this.highestSeen = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * Stops: open holds are dropped (their events are not checkpointed, so a restart decides them again),
+   * waiting attempts give up, and the step in progress finishes or aborts. Safe twice.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const hold of this.holds.values()) clearTimeout(hold.timer);
+    this.holds.clear();
+    for (const wake of this.wakers) wake();
+    await this.chain;
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.chain = this.chain.then(async () => {
+      if (this.closed) return;
+      try {
+        await step();
+      } catch (e) {
+        if (!(e instanceof PipelineClosed)) this.logger.error('presence event step failed', { error: salesforceErrorMessage(e) });
+      }
+    });
+  }
+
+  private async handle(message: UspStreamMessage): Promise<void> {
+    const replayId = message.event.replayId;
+    if (replayId <= this.highestSeen) {
+      this.logger.debug('presence event already taken in: skipped', { replayId });
+      return;
+    }
+    this.highestSeen = replayId;
+    const before = this.handled ?? this.startPoint();
+
+    const statusId = message.event.type === 'created' ? message.sobject.ServicePresenceStatusId : undefined;
+    if (statusId && !this.names.cachedNameOf(statusId)) await this.attempt('status catalog refresh', () => this.names.nameOf(statusId));
+    const decision = this.translator.translate(message, (id) => this.names.cachedNameOf(id));
+
+    switch (decision.kind) {
+      case 'status':
+        this.cancelHold(decision.change.userId);
+        await this.deliver(decision.change);
+        break;
+      case 'offline-candidate':
+        if (this.options.offlineHoldMs <= 0) await this.deliver(decision.change);
+        else this.hold(decision.change, before);
+        break;
+      case 'ignore':
+        // A new current row of a held user ends the hold even when its status is unknown to us.
+        if (decision.reason === 'unknown-status' && decision.userId) this.cancelHold(decision.userId);
+        if (decision.reason === 'unknown-status' || decision.reason === 'malformed') {
+          this.logger.warn('presence event ignored', { replayId, reason: decision.reason, userId: decision.userId, statusId });
+        } else {
+          this.logger.debug('presence event ignored', { replayId, reason: decision.reason, userId: decision.userId });
+        }
+        break;
+    }
+    this.handled = replayId;
+    await this.saveCheckpoint();
+  }
+
+  private startPoint(): number | undefined {
+    const from = this.options.startFrom;
+    return from !== undefined && from >= 0 ? from : undefined;
+  }
+
+  private hold(change: SalesforceChange, resumeFrom: number | undefined): void {
+    const previous = this.holds.get(change.userId);
+    if (previous) clearTimeout(previous.timer);
+    const hold: Hold = {
+      change,
+      // Two closes in a row: the first one's resume point is the earlier, safe one.
+      resumeFrom: previous ? previous.resumeFrom : resumeFrom,
+      timer: setTimeout(() => this.enqueue(() => this.release(change.userId, hold)), this.options.offlineHoldMs),
+    };
+    this.holds.set(change.userId, hold);
+  }
+
+  private cancelHold(userId: string): void {
+    const hold = this.holds.get(userId);
+    if (!hold) return;
+    clearTimeout(hold.timer);
+    this.holds.delete(userId);
+    this.logger.debug('closed row was followed by a new row: not Offline', { userId, eventId: hold.change.eventId });
+  }
+
+  private async release(userId: string, hold: Hold): Promise<void> {
+    if (this.holds.get(userId) !== hold) return;
+    this.holds.delete(userId);
+    await this.deliver(hold.change);
+    await this.saveCheckpoint();
+  }
+
+  private async deliver(change: SalesforceChange): Promise<void> {
+    await this.attempt('intake', () => this.sink.accept([change]));
+  }
+
+  /**
+   * The replay id it is safe to resume from: the last processed event, or — while Offline candidates are
+   * held — the point before the earliest of them. Written only when it changed; a failed write is retried
+   * with the next event (at worst a restart re-delivers a few accepted events).
+   */
+  private async saveCheckpoint(): Promise<void> {
+    let safe = this.handled;
+    for (const hold of this.holds.values()) {
+      if (hold.resumeFrom === undefined) return;
+      safe = safe === undefined ? hold.resumeFrom : Math.min(safe, hold.resumeFrom);
+    }
+    if (safe === undefined) return;
+    const value = String(safe);
+    if (value === this.stored) return;
+    try {
+      await this.checkpoints.set(this.options.checkpointKey, value);
+      this.stored = value;
+    } catch (e) {
+      this.logger.warn('could not store the replay id (will try again)', { key: this.options.checkpointKey, error: salesforceErrorMessage(e) });
+    }
+  }
+
+  /** Runs `fn` until it succeeds or the pipeline is closed, backing off between attempts. */
+  private async attempt<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const min = this.options.retryMinMs ?? 500;
+    const max = this.options.retryMaxMs ?? 30_000;
+    for (let failures = 0; ; failures++) {
+      if (this.closed) throw new PipelineClosed();
+      try {
+        return await fn();
+      } catch (e) {
+        if (this.closed) throw new PipelineClosed();
+        const wait = Math.min(max, min * 2 ** failures);
+        this.logger.warn(`${what} failed: retrying`, { error: salesforceErrorMessage(e), retryInMs: wait });
+        await this.pause(wait);
+      }
+    }
+  }
+
+  /** A backoff pause that ends early when the pipeline is closed. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+  }
+}

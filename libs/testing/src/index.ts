@@ -1,0 +1,4 @@
+export * from './contact-center-emulator';
+export * from './http-body';
+export * from './redis-server';
+export * from './salesforce-emulator';

@@ -1,0 +1,386 @@
+import { KEY_PREFIX, SalesforceIdFactory, sameId, toId18 } from './salesforce-id.util';
+import {
+  SCHEMA, describeField, describeObject,
+  type FieldDescribe, type FieldValue, type SObjectDescribe, type SObjectRecord,
+} from './sobject.schema';
+import { compileSoql, type SalesforceApiError } from './soql.parser';
+import type {
+  SalesforceEmulatorStatusSeed, SalesforceEmulatorUserSeed, UspChangeCause, UspRow,
+} from './salesforce-emulator.types';
+
+/** A write to a record, for the streaming side (PushTopics) and assertion hooks. */
+export interface RecordChange {
+  object: SObjectDescribe;
+  type: 'created' | 'updated' | 'deleted';
+  /** A copy of the record after the write (before it, for `deleted`). */
+  record: SObjectRecord;
+  changedFields: string[];
+  cause: UspChangeCause;
+}
+
+/** What a REST DML call answers. */
+export type DmlOutcome = { ok: true; id: string } | { ok: false; status: number; errors: SalesforceApiError[] };
+
+interface UserSecrets {
+  password?: string;
+  securityToken?: string;
+  approved: boolean;
+  capacity: number;
+}
+
+export interface EmulatorOrgOptions {
+  users: SalesforceEmulatorUserSeed[];
+  integrationUser?: SalesforceEmulatorUserSeed;
+  statuses: SalesforceEmulatorStatusSeed[];
+  now: () => number;
+  statusChangeOrder: 'create-first' | 'close-first';
+  onChange: (change: RecordChange) => void;
+}
+
+const NOTIFY_FOR_FIELDS = ['All', 'Referenced', 'Select', 'Where'];
+
+function copy(record: SObjectRecord): SObjectRecord {
+  return { ...record };
+}
+
+/**
+ * The org's data: users, the presence status catalog, UserServicePresence rows with Omni-Channel's lifecycle,
+ * PushTopics and StreamingChannels. Every write goes through `onChange`, which is how PushTopics learn of it.
+ */
+export class EmulatorOrg {
+  readonly orgId = toId18(`${KEY_PREFIX.organization}000000000001`);
+
+  private readonly ids = new SalesforceIdFactory();
+  private readonly tables = new Map<string, Map<string, SObjectRecord>>();
+  private readonly secrets = new Map<string, UserSecrets>();
+  private readonly statusAway = new Map<string, boolean>();
+  private uspNumber = 0;
+
+  constructor(private readonly options: EmulatorOrgOptions) {
+    for (const object of SCHEMA) this.tables.set(object.name, new Map());
+    options.statuses.forEach((seed, i) => this.seedStatus(seed, i + 1));
+    const seeds = options.integrationUser ? [...options.users, options.integrationUser] : options.users;
+    seeds.forEach((seed, i) => this.seedUser(seed, i + 1));
+    for (const seed of seeds) {
+      if (!seed.status) continue;
+      const user = this.resolveUser(seed.username) as SObjectRecord;
+      const status = this.statusByDeveloperName(seed.status);
+      if (!status) throw new Error(`SalesforceEmulator: user ${seed.username} starts in unknown status ${seed.status}`);
+      // Seeded presence is the state before anyone listens, so it is written without a change event.
+      this.table('UserServicePresence').set(...this.newUspRow(user.Id as string, status));
+    }
+  }
+
+  private table(name: string): Map<string, SObjectRecord> {
+    return this.tables.get(name) as Map<string, SObjectRecord>;
+  }
+
+  private audit(at: number, by: string | null): SObjectRecord {
+    return { CreatedDate: at, CreatedById: by, LastModifiedDate: at, LastModifiedById: by, SystemModstamp: at };
+  }
+
+  private seedStatus(seed: SalesforceEmulatorStatusSeed, n: number): void {
+    const id = seed.id ? toId18(seed.id) : SalesforceIdFactory.format(KEY_PREFIX.servicePresenceStatus, n);
+    if (this.statusByDeveloperName(seed.developerName)) throw new Error(`SalesforceEmulator: status ${seed.developerName} listed twice`);
+    this.table('ServicePresenceStatus').set(id, {
+      Id: id, DeveloperName: seed.developerName, MasterLabel: seed.label, Language: 'en_US', ...this.audit(this.options.now(), null),
+    });
+    this.statusAway.set(id, seed.isAway ?? false);
+  }
+
+  private seedUser(seed: SalesforceEmulatorUserSeed, n: number): void {
+    // The same 15-character ids as InMemorySalesforce.addUsersForEmails, in the 18-character form.
+    const id = toId18(seed.id ?? `${KEY_PREFIX.user}${String(n).padStart(12, '0')}`);
+    if (this.userById(id)) throw new Error(`SalesforceEmulator: user id ${id} listed twice`);
+    if (this.resolveUser(seed.username)) throw new Error(`SalesforceEmulator: username ${seed.username} listed twice`);
+    const lastName = seed.lastName ?? seed.email.split('@')[0];
+    this.table('User').set(id, {
+      Id: id,
+      Username: seed.username,
+      Email: seed.email,
+      FirstName: seed.firstName ?? null,
+      LastName: lastName,
+      Name: seed.firstName ? `${seed.firstName} ${lastName}` : lastName,
+      FederationIdentifier: seed.federationIdentifier ?? null,
+      IsActive: seed.isActive ?? true,
+      UserType: 'Standard',
+      ...this.audit(this.options.now(), null),
+    });
+    this.secrets.set(id, { password: seed.password, securityToken: seed.securityToken, approved: seed.approved ?? true, capacity: seed.capacity ?? 10 });
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------------
+
+  records(objectName: string): SObjectRecord[] {
+    return [...this.table(objectName).values()].map(copy);
+  }
+
+  retrieve(objectName: string, id: string): SObjectRecord | undefined {
+    for (const [key, record] of this.table(objectName)) if (sameId(key, id)) return copy(record);
+    return undefined;
+  }
+
+  userById(id: string): SObjectRecord | undefined {
+    return this.retrieve('User', id);
+  }
+
+  /** A user by id (15/18), username or e-mail (case-insensitive). */
+  resolveUser(ref: string): SObjectRecord | undefined {
+    const byId = this.userById(ref);
+    if (byId) return byId;
+    const lower = ref.toLowerCase();
+    const users = [...this.table('User').values()];
+    const found = users.find((u) => String(u.Username).toLowerCase() === lower) ?? users.find((u) => String(u.Email).toLowerCase() === lower);
+    return found ? copy(found) : undefined;
+  }
+
+  secretsOf(userId: string): UserSecrets | undefined {
+    const user = this.userById(userId);
+    return user ? this.secrets.get(user.Id as string) : undefined;
+  }
+
+  statusById(id: string): SObjectRecord | undefined {
+    return this.retrieve('ServicePresenceStatus', id);
+  }
+
+  statusByDeveloperName(name: string): SObjectRecord | undefined {
+    return [...this.table('ServicePresenceStatus').values()].find((s) => s.DeveloperName === name);
+  }
+
+  currentRow(userId: string): SObjectRecord | undefined {
+    const row = [...this.table('UserServicePresence').values()].find((r) => r.IsCurrentState === true && sameId(r.UserId as string, userId));
+    return row ? copy(row) : undefined;
+  }
+
+  toUspRow(record: SObjectRecord): UspRow {
+    const status = this.statusById(record.ServicePresenceStatusId as string);
+    return {
+      id: record.Id as string,
+      userId: record.UserId as string,
+      statusId: record.ServicePresenceStatusId as string,
+      developerName: (status?.DeveloperName as string | undefined) ?? '',
+      isCurrentState: record.IsCurrentState === true,
+      isAway: record.IsAway === true,
+      statusStartDate: record.StatusStartDate as number,
+      statusEndDate: (record.StatusEndDate as number | null) ?? null,
+      configuredCapacity: (record.ConfiguredCapacity as number | null) ?? 0,
+      averageCapacity: (record.AverageCapacity as number | null) ?? 0,
+    };
+  }
+
+  // ---- Omni-Channel presence lifecycle -------------------------------------------------------------------
+
+  private newUspRow(userId: string, status: SObjectRecord): [string, SObjectRecord] {
+    const at = this.options.now();
+    const id = this.ids.next(KEY_PREFIX.userServicePresence);
+    const capacity = this.secrets.get(userId)?.capacity ?? 10;
+    return [id, {
+      Id: id,
+      Name: String(++this.uspNumber).padStart(10, '0'),
+      OwnerId: userId,
+      UserId: userId,
+      ServicePresenceStatusId: status.Id,
+      IsCurrentState: true,
+      IsAway: this.statusAway.get(status.Id as string) ?? false,
+      StatusStartDate: at,
+      StatusEndDate: null,
+      StatusDuration: null,
+      ConfiguredCapacity: capacity,
+      AverageCapacity: 0,
+      AtCapacityDuration: 0,
+      IdleDuration: 0,
+      ...this.audit(at, userId),
+    }];
+  }
+
+  private write(object: string, type: RecordChange['type'], record: SObjectRecord, changedFields: string[], cause: UspChangeCause): void {
+    const described = describeObject(object) as SObjectDescribe;
+    if (type === 'deleted') this.table(described.name).delete(record.Id as string);
+    else this.table(described.name).set(record.Id as string, record);
+    this.options.onChange({ object: described, type, record: copy(record), changedFields, cause });
+  }
+
+  private closeRow(row: SObjectRecord, cause: UspChangeCause): void {
+    const at = this.options.now();
+    const closed: SObjectRecord = {
+      ...row,
+      IsCurrentState: false,
+      StatusEndDate: at,
+      StatusDuration: Math.max(0, Math.round((at - (row.StatusStartDate as number)) / 1000)),
+      LastModifiedDate: at,
+      SystemModstamp: at,
+    };
+    this.write('UserServicePresence', 'updated', closed, ['IsCurrentState', 'StatusEndDate', 'StatusDuration', 'LastModifiedDate', 'SystemModstamp'], cause);
+  }
+
+  /**
+   * The agent goes online in, or changes to, a status: a new current row is created and the previous current
+   * row (if any) is closed. Setting the status the agent already has writes nothing.
+   */
+  setStatus(userId: string, statusId: string, cause: UspChangeCause): 'changed' | 'unchanged' {
+    const user = this.userById(userId);
+    const status = this.statusById(statusId);
+    if (!user) throw new Error(`SalesforceEmulator: no user ${userId}`);
+    if (!status) throw new Error(`SalesforceEmulator: no presence status ${statusId}`);
+    const current = this.currentRow(user.Id as string);
+    if (current && sameId(current.ServicePresenceStatusId as string, status.Id as string)) return 'unchanged';
+    const [, created] = this.newUspRow(user.Id as string, status);
+    const allFields = Object.keys(created);
+    if (this.options.statusChangeOrder === 'close-first' && current) this.closeRow(current, cause);
+    this.write('UserServicePresence', 'created', created, allFields, cause);
+    if (this.options.statusChangeOrder === 'create-first' && current) this.closeRow(current, cause);
+    return 'changed';
+  }
+
+  /** The agent logs out of Omni-Channel: only the current row is closed. */
+  logout(userId: string, cause: UspChangeCause): 'changed' | 'unchanged' {
+    const current = this.currentRow(userId);
+    if (!current) return 'unchanged';
+    this.closeRow(current, cause);
+    return 'changed';
+  }
+
+  /** Omni-Channel recalculates the agent's capacity figures: an update of the current row that changes no status field. */
+  touchCapacity(userId: string): boolean {
+    const current = this.currentRow(userId);
+    if (!current) return false;
+    const at = this.options.now();
+    const previous = (current.AverageCapacity as number | null) ?? 0;
+    const next = previous >= 90 ? 10 : previous + 10;
+    this.write('UserServicePresence', 'updated', { ...current, AverageCapacity: next, LastModifiedDate: at, SystemModstamp: at },
+      ['AverageCapacity', 'LastModifiedDate', 'SystemModstamp'], 'capacity');
+    return true;
+  }
+
+  // ---- REST DML ----------------------------------------------------------------------------------------
+
+  private static error(status: number, errorCode: string, message: string, fields: string[] = []): DmlOutcome {
+    return { ok: false, status, errors: [{ message, errorCode, fields }] };
+  }
+
+  /** Checks the JSON body of a create/update against the object's fields. */
+  private checkBody(object: SObjectDescribe, body: unknown, operation: 'create' | 'update'): { ok: true; fields: SObjectRecord } | DmlOutcome {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return EmulatorOrg.error(400, 'JSON_PARSER_ERROR', 'The request body must be a JSON object of field values');
+    }
+    const fields: SObjectRecord = {};
+    const notWritable: string[] = [];
+    for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
+      if (name === 'attributes') continue;
+      const described: FieldDescribe | undefined = describeField(object, name);
+      if (!described) return EmulatorOrg.error(400, 'INVALID_FIELD', `No such column '${name}' on sobject of type ${object.name}`, [name]);
+      if (described.name === 'Id' && operation === 'create') {
+        return EmulatorOrg.error(400, 'INVALID_FIELD', 'The Id field should not be specified in the sobject data.', ['Id']);
+      }
+      if (!(operation === 'create' ? described.createable : described.updateable)) {
+        notWritable.push(described.name);
+        continue;
+      }
+      if (value === null) {
+        if (!described.nillable) return EmulatorOrg.error(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${described.name}]`, [described.name]);
+        fields[described.name] = null;
+        continue;
+      }
+      const want = described.type === 'boolean' ? 'boolean' : described.type === 'double' || described.type === 'int' ? 'number' : 'string';
+      // Lenient on purpose: Salesforce's JSON reader is known to take a number written as a string (`"62.0"`), and an
+      // emulator stricter than the real org would fail an integration for nothing.
+      const numeric = want === 'number' && typeof value === 'string' && /^-?\d+(?:\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+      if (typeof numeric !== want) {
+        return EmulatorOrg.error(400, 'JSON_PARSER_ERROR', `Cannot deserialize instance of ${want} from ${JSON.stringify(value)} for field ${described.name}`, [described.name]);
+      }
+      if (described.length !== undefined && typeof numeric === 'string' && numeric.length > described.length) {
+        return EmulatorOrg.error(400, 'STRING_TOO_LONG', `${described.label}: data value too large: ${numeric} (max length=${described.length})`, [described.name]);
+      }
+      fields[described.name] = numeric as FieldValue;
+    }
+    if (notWritable.length > 0) {
+      return EmulatorOrg.error(400, 'INVALID_FIELD_FOR_INSERT_UPDATE',
+        `Unable to create/update fields: ${notWritable.join(', ')}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`, notWritable);
+    }
+    return { ok: true, fields };
+  }
+
+  private checkPushTopic(record: SObjectRecord, selfId?: string): DmlOutcome | undefined {
+    const missing = ['Name', 'Query', 'ApiVersion'].filter((f) => record[f] === undefined || record[f] === null || record[f] === '');
+    if (missing.length > 0) return EmulatorOrg.error(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing);
+    const name = record.Name as string;
+    if (!/^[A-Za-z0-9_]+$/.test(name)) return EmulatorOrg.error(400, 'FIELD_INTEGRITY_EXCEPTION', 'Topic Name: only letters, digits and underscores are allowed', ['Name']);
+    if ((record.ApiVersion as number) <= 20) return EmulatorOrg.error(400, 'FIELD_INTEGRITY_EXCEPTION', 'ApiVersion: must be greater than 20.0', ['ApiVersion']);
+    if (!NOTIFY_FOR_FIELDS.includes(record.NotifyForFields as string)) {
+      return EmulatorOrg.error(400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `bad value for restricted picklist field: ${String(record.NotifyForFields)}`, ['NotifyForFields']);
+    }
+    const query = compileSoql(record.Query as string);
+    if (!query.ok) return EmulatorOrg.error(400, query.error.errorCode, query.error.message, ['Query']);
+    if (!query.value.fields.some((f) => f.name === 'Id')) return EmulatorOrg.error(400, 'INVALID_FIELD', 'The query SELECT clause must include Id', ['Query']);
+    if (query.value.hasOrderOrLimit) return EmulatorOrg.error(400, 'INVALID_FIELD', 'PushTopic queries do not support ORDER BY or LIMIT', ['Query']);
+    return this.checkUniqueName('PushTopic', name, selfId);
+  }
+
+  private checkStreamingChannel(record: SObjectRecord, selfId?: string): DmlOutcome | undefined {
+    const name = record.Name;
+    if (typeof name !== 'string' || name === '') return EmulatorOrg.error(400, 'REQUIRED_FIELD_MISSING', 'Required fields are missing: [Name]', ['Name']);
+    if (!/^\/u\/[A-Za-z0-9_]+(?:\/[A-Za-z0-9_]+)*$/.test(name)) {
+      return EmulatorOrg.error(400, 'FIELD_INTEGRITY_EXCEPTION', 'Streaming Channel Name: must start with /u/ followed by a channel path', ['Name']);
+    }
+    return this.checkUniqueName('StreamingChannel', name, selfId);
+  }
+
+  private checkUniqueName(object: string, name: string, selfId?: string): DmlOutcome | undefined {
+    const clash = [...this.table(object).values()].find((r) => String(r.Name).toLowerCase() === name.toLowerCase() && r.Id !== selfId);
+    return clash ? EmulatorOrg.error(400, 'DUPLICATE_VALUE', `duplicate value found: Name duplicates value on record with id: ${String(clash.Id)}`) : undefined;
+  }
+
+  private static notSupported(object: SObjectDescribe, operation: string): DmlOutcome {
+    return EmulatorOrg.error(501, 'EMULATOR_UNSUPPORTED', `The Salesforce emulator does not implement ${operation} of ${object.name}`);
+  }
+
+  /** `POST sobjects/{type}`. */
+  insert(object: SObjectDescribe, body: unknown, by: string): DmlOutcome {
+    if (object.name === 'UserServicePresence') {
+      return EmulatorOrg.error(400, 'INVALID_TYPE_FOR_OPERATION', `entity type cannot be inserted: ${object.label}`);
+    }
+    if (object.name !== 'PushTopic' && object.name !== 'StreamingChannel') return EmulatorOrg.notSupported(object, 'create');
+    const checked = this.checkBody(object, body, 'create');
+    if (!('fields' in checked)) return checked;
+    const at = this.options.now();
+    const id = this.ids.next(object.keyPrefix);
+    const record: SObjectRecord = object.name === 'PushTopic'
+      ? {
+        Id: id, Name: null, Query: null, ApiVersion: null, IsActive: true, NotifyForFields: 'Referenced',
+        NotifyForOperationCreate: true, NotifyForOperationUpdate: true, NotifyForOperationDelete: true, NotifyForOperationUndelete: true,
+        Description: null, ...checked.fields, ...this.audit(at, by),
+      }
+      : { Id: id, Name: null, Description: null, IsDynamic: false, ...checked.fields, ...this.audit(at, by) };
+    const invalid = object.name === 'PushTopic' ? this.checkPushTopic(record) : this.checkStreamingChannel(record);
+    if (invalid) return invalid;
+    this.write(object.name, 'created', record, Object.keys(record), 'api');
+    return { ok: true, id };
+  }
+
+  /** `PATCH sobjects/{type}/{id}`. */
+  update(object: SObjectDescribe, id: string, body: unknown, by: string): DmlOutcome {
+    if (object.name === 'UserServicePresence') {
+      return EmulatorOrg.error(400, 'INVALID_TYPE_FOR_OPERATION', `entity type cannot be updated: ${object.label}`);
+    }
+    if (object.name !== 'PushTopic' && object.name !== 'StreamingChannel') return EmulatorOrg.notSupported(object, 'update');
+    const existing = this.retrieve(object.name, id);
+    if (!existing) return EmulatorOrg.error(404, 'NOT_FOUND', 'The requested resource does not exist');
+    const checked = this.checkBody(object, body, 'update');
+    if (!('fields' in checked)) return checked;
+    const at = this.options.now();
+    const record: SObjectRecord = { ...existing, ...checked.fields, LastModifiedDate: at, LastModifiedById: by, SystemModstamp: at };
+    const invalid = object.name === 'PushTopic' ? this.checkPushTopic(record, existing.Id as string) : this.checkStreamingChannel(record, existing.Id as string);
+    if (invalid) return invalid;
+    this.write(object.name, 'updated', record, Object.keys(checked.fields), 'api');
+    return { ok: true, id: existing.Id as string };
+  }
+
+  /** `DELETE sobjects/{type}/{id}` (UserServicePresence supports delete). */
+  remove(object: SObjectDescribe, id: string): DmlOutcome {
+    if (!object.deletable) return EmulatorOrg.error(400, 'INVALID_TYPE_FOR_OPERATION', `entity type cannot be deleted: ${object.label}`);
+    const existing = this.retrieve(object.name, id);
+    if (!existing) return EmulatorOrg.error(404, 'NOT_FOUND', 'The requested resource does not exist');
+    this.write(object.name, 'deleted', existing, [], 'api');
+    return { ok: true, id: existing.Id as string };
+  }
+}

@@ -1,0 +1,12 @@
+export { SalesforceEmulator } from './salesforce-emulator';
+export { salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, type SandboxSeedOptions } from './salesforce-emulator.seed';
+export { createFayeClient } from './faye.loader';
+export { PUSH_PAYLOAD_MAX } from './salesforce-rest.router';
+export { toId18, sameId } from './salesforce-id.util';
+export {
+  AUTHENTICATION_INVALID, HANDSHAKE_DENIED, REQUEST_REQUIRES_AUTHENTICATION, UNKNOWN_CLIENT, invalidReplayIdError, unknownChannelError,
+} from './salesforce-bayeux.extension';
+export type {
+  BayeuxMessage, FayeClient, FayeClientExtension, FayeClientOptions, FayeSubscription,
+} from './faye.types';
+export type * from './salesforce-emulator.types';

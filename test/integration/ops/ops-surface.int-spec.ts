@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { loadConfig } from '@presence-sync/config';
+import { ConfigError } from '@presence-sync/domain';
+import { createDaemon } from '../../../apps/presence-sync/src/daemon.bootstrap';
+import { DaemonHarness, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
+
+const at = (ms: number) => new Date(ms).toISOString();
+const ADMIN = { ADMIN_DASHBOARD: 'on', ADMIN_USER: 'ops', ADMIN_PASSWORD: 'correct-horse-battery' };
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string }> {
+  const res = await fetch(url, { headers });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/** The value of one sample line (`name{labels} value`) of the exposition text, 0 when absent. */
+function sample(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+describe('ops surface: health, readiness, metrics, queue dashboard', () => {
+  let h: DaemonHarness;
+  beforeAll(async () => { h = await DaemonHarness.start({ env: ADMIN }); });
+  afterAll(async () => { await h.stop(); });
+
+  it('/health is 200 (liveness)', async () => {
+    const r = await get(`${h.url}/health`);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.text)).toMatchObject({ status: 'ok' });
+  });
+
+  it('/ready is 200 with every check up', async () => {
+    const r = await get(`${h.url}/ready`);
+    expect(r.status).toBe(200);
+    const body = JSON.parse(r.text) as { status: string; details: Record<string, { status: string }> };
+    expect(body.status).toBe('ok');
+    for (const check of ['redis', 'salesforceStream', 'contactCenter', 'rules', 'intake']) expect(body.details[check]?.status).toBe('up');
+  });
+
+  it('/metrics has the latency histogram per direction after syncs both ways', async () => {
+    h.sf.agentSetStatus(h.userOf('a-1002'), 'Lunch');
+    await waitFor(() => h.hasAudit('a-1002', 'applied'), 'Salesforce → ACD applied');
+    h.cc.agentSetState('a-1004', { state: 'Unavailable', code: 'Break' });
+    await waitFor(() => h.hasAudit('a-1004', 'confirmed'), 'ACD → Salesforce confirmed');
+    const text = (await get(`${h.url}/metrics`)).text;
+    expect(text).toMatch(/^presence_sync_sync_latency_seconds_bucket\{le="0\.5",direction="salesforce->acd"\} \d+$/m);
+    expect(sample(text, 'presence_sync_sync_latency_seconds_count{direction="salesforce->acd"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'presence_sync_sync_latency_seconds_count{direction="acd->salesforce"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'presence_sync_sync_latency_seconds_bucket{le="+Inf",direction="acd->salesforce"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'presence_sync_writes_out_total{side="acd"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'presence_sync_writes_out_total{side="salesforce"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'presence_sync_events_in_total{side="acd"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'presence_sync_events_in_total{side="salesforce"}')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('/metrics counts echoes suppressed and stale events dropped', async () => {
+    // Our write toward the ACD is reported back by the contact center: an echo on the ACD side.
+    h.sf.agentSetStatus(h.userOf('a-1006'), 'Break');
+    await waitFor(() => h.hasAudit('a-1006', 'echo'), 'echo audited');
+    await waitFor(() => h.idle(), 'idle');
+    // An event older than the state we know: dropped as stale.
+    const r = await h.postEvents({ eventId: randomUUID(), occurredAt: at(Date.now() - 60_000), agentId: 'a-1006', state: { state: 'Available' } });
+    expect(r.status).toBe(202);
+    await waitFor(() => h.hasAudit('a-1006', 'stale'), 'stale audited');
+    const text = (await get(`${h.url}/metrics`)).text;
+    expect(sample(text, 'presence_sync_echoes_suppressed_total{side="acd"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'presence_sync_stale_dropped_total{side="acd"}')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('/metrics carries BullMQ queue depths, each metric described once', async () => {
+    const text = (await get(`${h.url}/metrics`)).text;
+    for (const queue of ['inbound', 'sync-acd', 'sync-salesforce']) {
+      expect(text).toMatch(new RegExp(`^bullmq_job_count\\{queue="${queue}", ?state="waiting"\\} \\d+$`, 'm'));
+    }
+    // Each family described once, its samples together (what the text format asks of an exposition).
+    const lines = text.split('\n').filter((l) => l !== '');
+    const described = lines.filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
+    expect(new Set(described).size).toBe(described.length);
+    const counts = lines.map((l, i) => ({ l, i })).filter(({ l }) => l.startsWith('bullmq_job_count{')).map(({ i }) => i);
+    expect(counts[counts.length - 1] - counts[0]).toBe(counts.length - 1);
+  });
+
+  it('/admin/queues without credentials is 401 with WWW-Authenticate: Basic', async () => {
+    const none = await get(`${h.url}/admin/queues`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Basic /);
+    const wrong = await get(`${h.url}/admin/queues`, { authorization: basic('ops', 'wrong') });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('/admin/queues with the credentials serves bull-board with our three queues', async () => {
+    const auth = { authorization: basic(ADMIN.ADMIN_USER, ADMIN.ADMIN_PASSWORD) };
+    const page = await get(`${h.url}/admin/queues`, auth);
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(/<html/i);
+    const api = await get(`${h.url}/admin/queues/api/queues`, auth);
+    expect(api.status).toBe(200);
+    const names = (JSON.parse(api.text) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
+    expect(names).toEqual(['inbound', 'sync-acd', 'sync-salesforce']);
+    expect((await get(`${h.url}/admin/queues/api/queues`)).status).toBe(401);
+  });
+
+  it('/v1/status shows agents mapped and unmapped', async () => {
+    const body = JSON.parse((await get(`${h.url}/v1/status`)).text) as { agents: { mapped: number; unmapped: number } };
+    expect(body.agents.mapped).toBe(20);
+    expect(body.agents.unmapped).toBe(0);
+  });
+});
+
+describe('readiness when the contact center is down', () => {
+  let h: DaemonHarness;
+  beforeAll(async () => { h = await DaemonHarness.start(); });
+  afterAll(async () => { await h.stop(); });
+
+  it('/ready is 503 naming the contact-center check; the others stay up', async () => {
+    // Stopped before the first /ready: the probe has no cached result, so the answer reflects the outage now.
+    await h.cc.stop();
+    const r = await get(`${h.url}/ready`);
+    expect(r.status).toBe(503);
+    const body = JSON.parse(r.text) as { status: string; error: Record<string, { status: string; message?: string }>; info: Record<string, unknown> };
+    expect(body.status).toBe('error');
+    expect(Object.keys(body.error)).toEqual(['contactCenter']);
+    expect(body.error.contactCenter.message).toBeTruthy();
+    expect(Object.keys(body.info)).toEqual(expect.arrayContaining(['redis', 'salesforceStream', 'rules', 'intake']));
+    // Liveness does not depend on the vendor.
+    expect((await get(`${h.url}/health`)).status).toBe(200);
+  });
+});
+
+describe('queue dashboard settings', () => {
+  it('with ADMIN_DASHBOARD on and no credentials the boot stops with one line naming the settings', async () => {
+    const config = loadConfig({
+      REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: `t${randomUUID().slice(0, 8)}`, ACD_BASE_URL: 'http://127.0.0.1:9', ACD_TOKEN: TOKEN,
+      ACD_WEBHOOK_SECRET: SECRET, RULES_DIR: ENGINE_RULES, RULES_WATCH: 'false', LOG_LEVEL: 'silent',
+    });
+    const boot = createDaemon(config);
+    await expect(boot).rejects.toBeInstanceOf(ConfigError);
+    const message = await boot.then(() => '', (e: Error) => e.message);
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toMatch(/ADMIN_USER and ADMIN_PASSWORD/);
+    expect(message).toMatch(/ADMIN_DASHBOARD=off/);
+  });
+});

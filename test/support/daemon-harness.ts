@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import Redis from 'ioredis';
+import { loadConfig, type AppConfig } from '@presence-sync/config';
+import { signGenericWebhook } from '@presence-sync/contact-center';
+import { AuditLog, InboundSink, type AcdState, type AuditOutcome, type AuditRecord } from '@presence-sync/domain';
+import { QUEUES } from '@presence-sync/queue';
+import { InMemorySalesforce } from '@presence-sync/salesforce';
+import { ContactCenterEmulator } from '@presence-sync/testing';
+import { createDaemon } from '../../apps/presence-sync/src/daemon.bootstrap';
+import { LifecycleService } from '../../apps/presence-sync/src/services/lifecycle.service';
+
+export const ENGINE_RULES = join(__dirname, '..', 'fixtures', 'engine-rules');
+export const TOKEN = 'cc-token-for-tests';
+export const SECRET = 'webhook-secret-for-tests-0123456789';
+
+/** Polls `predicate` until it holds (condition waiting, not a fixed sleep). */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await predicate()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export interface HarnessOptions {
+  agents?: number;
+  env?: Record<string, string>;
+}
+
+/** The real daemon (Nest, BullMQ, Redis) between a contact-center emulator and an in-memory Salesforce. */
+export class DaemonHarness {
+  app!: INestApplication;
+  url!: string;
+  config!: AppConfig;
+  /** A client of the daemon's own Redis (the config's REDIS_URL), for assertions and clean-up. */
+  redis!: Redis;
+
+  private constructor(readonly cc: ContactCenterEmulator, readonly sf: InMemorySalesforce, readonly prefix: string) {
+  }
+
+  static async start(options: HarnessOptions = {}): Promise<DaemonHarness> {
+    const catalog = ContactCenterEmulator.sandboxCatalog(options.agents ?? 20);
+    const cc = new ContactCenterEmulator({ token: TOKEN, ...catalog });
+    const { baseUrl } = await cc.start();
+    const sf = new InMemorySalesforce();
+    sf.addUsersForEmails(catalog.agents.map((a) => a.email));
+    const h = new DaemonHarness(cc, sf, `t${randomUUID().slice(0, 8)}`);
+    h.config = loadConfig({
+      REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: h.prefix, ACD_BASE_URL: baseUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET,
+      HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', RULES_DIR: ENGINE_RULES, RULES_WATCH: 'false', LOG_LEVEL: 'silent',
+      SYNC_BACKOFF_MS: '20', DIRECTORY_REFRESH_INTERVAL_MS: '0', RECONCILE_INTERVAL_MS: '0', SF_CONFIRM_TIMEOUT_MS: '3000',
+      ACD_TIMEOUT_MS: '2000', DEFAULT_UNAVAILABLE_CODE: 'System', ADMIN_DASHBOARD: 'off',
+      ...options.env,
+    });
+    h.redis = new Redis(h.config.redis.url);
+    await h.boot();
+    return h.init();
+  }
+
+  private async boot(): Promise<void> {
+    this.app = await createDaemon(this.config, { salesforce: this.sf });
+    await this.app.listen(0, '127.0.0.1');
+    this.url = (await this.app.getUrl()).replace('[::1]', '127.0.0.1');
+    this.cc.setWebhook({ url: `${this.url}/v1/acd/events`, secret: SECRET, retryDelayMs: 20 });
+  }
+
+  /** Stops the daemon and starts a new one on the same Redis prefix (everything durable must survive). */
+  async restart(): Promise<void> {
+    await this.app.close();
+    await this.boot();
+  }
+
+  userOf(agentId: string): string {
+    const email = this.cc.getAgent(agentId)?.email;
+    const user = [...(this.sfUsers ?? [])].find((u) => u.email === email);
+    if (!user) throw new Error(`no Salesforce user for ${agentId}`);
+    return user.userId;
+  }
+
+  private sfUsers?: { userId: string; email?: string }[];
+  async init(): Promise<this> {
+    this.sfUsers = await this.sf.listUsers();
+    return this;
+  }
+
+  acdState(agentId: string): AcdState | undefined {
+    return this.cc.getAgent(agentId)?.state;
+  }
+
+  /** PUTs the daemon sent for one agent (fault-injected and replayed ones included). */
+  writesFor(agentId: string) {
+    return this.cc.writes.filter((w) => w.agentId === agentId);
+  }
+
+  commandsFor(agentId: string) {
+    const userId = this.userOf(agentId);
+    return this.sf.commands.filter((c) => c.userId === userId);
+  }
+
+  audit(agentId: string): Promise<AuditRecord[]> {
+    return this.app.get(AuditLog).list(agentId, 1000);
+  }
+
+  async hasAudit(agentId: string, outcome: AuditOutcome, where: (r: AuditRecord) => boolean = () => true): Promise<boolean> {
+    return (await this.audit(agentId)).some((r) => r.outcome === outcome && where(r));
+  }
+
+  get sink(): InboundSink {
+    return this.app.get(InboundSink);
+  }
+
+  queue(name: (typeof QUEUES)[keyof typeof QUEUES]): Queue {
+    return this.app.get<Queue>(getQueueToken(name));
+  }
+
+  get lifecycle(): LifecycleService {
+    return this.app.get(LifecycleService);
+  }
+
+  /** Every queue is empty: nothing waiting, active or delayed. */
+  async idle(): Promise<boolean> {
+    for (const name of Object.values(QUEUES)) {
+      const c = await this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+      if (Object.values(c).some((n) => n > 0)) return false;
+    }
+    return true;
+  }
+
+  /** Sends a signed generic-connector webhook; returns the HTTP status and body. */
+  async postEvents(body: unknown, options: { secret?: string; timestampSec?: number; raw?: string } = {}): Promise<{ status: number; body: unknown }> {
+    const raw = options.raw ?? JSON.stringify(body);
+    const ts = options.timestampSec ?? Math.floor(Date.now() / 1000);
+    const res = await fetch(`${this.url}/v1/acd/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json', 'x-presence-timestamp': String(ts),
+        'x-presence-signature': signGenericWebhook(options.secret ?? SECRET, ts, raw),
+      },
+      body: raw,
+    });
+    return { status: res.status, body: await res.json().catch(() => undefined) };
+  }
+
+  async stop(): Promise<void> {
+    await this.app.close().catch(() => undefined);
+    await this.cc.stop();
+    const keys = await this.redis.keys(`${this.prefix}:*`);
+    if (keys.length) await this.redis.del(...keys);
+    this.redis.disconnect();
+  }
+}
