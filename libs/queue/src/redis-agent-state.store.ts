@@ -55,7 +55,9 @@ if outcome == 'recorded' then
     for _, m in ipairs(cjson.decode(raw)) do
       if tonumber(m.u) >= now then
         table.insert(live, m)
-        if m.k == key then
+        -- The first live marker of that state: the vendor reports our writes in the order they were made, so
+        -- the oldest unanswered write of a state is the one echoed (a later one of the same state comes later).
+        if m.k == key and echo == '' then
           echo = m.w
           matched = #live
         end
@@ -148,7 +150,7 @@ if raw then
   end
 end
 table.insert(list, { k = key, w = writeId, u = till })
-while #list > 16 do table.remove(list, 1) end
+while #list > 64 do table.remove(list, 1) end
 redis.call('HSET', h, 'x:' .. t, cjson.encode(list), 'f:' .. t, writeId)
 if t == 'acd' and prev ~= '' and redis.call('HGET', h, 'p:acd:w') ~= writeId then
   redis.call('HSET', h, 'p:acd', prev, 'p:acd:w', writeId)

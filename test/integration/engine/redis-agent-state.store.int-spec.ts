@@ -64,6 +64,25 @@ describe(RedisAgentStateStore.name, () => {
     expect((await store.get('a3')).obs.acd?.key).toBe('Available');
   });
 
+  it('echoes lagging many writes behind (a burst) are all recognised, in write order, and never taken for changes', async () => {
+    const cycle: AcdState[] = [lunch, { state: 'Unavailable', code: 'Break' }, available, { state: 'Unavailable', code: 'System' }];
+    const writes = Array.from({ length: 40 }, (_, i) => ({ id: `w${i + 1}`, value: cycle[i % 4] }));
+    // The worker writes 40 times before the contact center's first webhook is processed.
+    for (const w of writes) {
+      await store.beginWrite('a7', 'acd', w.id, acdStateKey(w.value), now + 60_000);
+      await store.recordWritten('a7', 'acd', w.value, acdStateKey(w.value), w.id);
+    }
+    const last = writes[writes.length - 1];
+    for (const [i, w] of writes.entries()) {
+      const r = await store.observe('a7', 'acd', { ...obs(w.value, now + i + 1), seq: i + 1 }, now);
+      expect({ i, outcome: r.outcome, echoOf: r.echoWriteId }).toEqual({ i, outcome: 'echo', echoOf: w.id });
+      // The value stays the one the newest write set until that write's own echo.
+      expect((await store.get('a7')).obs.acd?.key).toBe(acdStateKey(last.value));
+    }
+    // After the last echo, a real change to a state we wrote before is a change again.
+    expect((await store.observe('a7', 'acd', { ...obs(lunch, now + 100), seq: 100 }, now)).outcome).toBe('recorded');
+  });
+
   it('a write still in flight is reported, and its answer clears it', async () => {
     await store.beginWrite('a4', 'acd', 'w1', 'Unavailable:Lunch', now + 60_000);
     expect((await store.get('a4')).inFlight).toEqual({ acd: 'w1' });
