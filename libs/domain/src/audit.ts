@@ -40,6 +40,11 @@ export interface AuditRecord {
   detail?: string;
   /** Milliseconds from the source event (received by the daemon) to this record. */
   latencyMs?: number;
+  /**
+   * Writes only (applied, deferred, sent): when the daemon received the source event and when it issued the
+   * outbound call, epoch ms. `sentAt - receivedAt` is the daemon's own latency, without the vendor's answer time.
+   */
+  timings?: { receivedAt: number; sentAt: number };
   attempt?: number;
 }
 

@@ -57,15 +57,16 @@ export class SyncAgent {
     const now = this.clock.now();
     await this.store.beginWrite(agentId, 'acd', want.writeId, want.key, now + this.settings.echoWindowMs, observed);
     try {
+      const timings = { receivedAt: want.receivedAt, sentAt: this.clock.now() };
       const result = await this.contactCenter.setState({ agentId, state: want.value as SettableAcdState, requestId: want.writeId });
       const at = this.clock.now();
       if (result.kind === 'applied') {
         await this.store.recordWritten(agentId, 'acd', want.value, want.key, want.writeId);
         await this.store.finish(agentId, 'acd', want.version);
-        await this.audit.append({ ...base, at, outcome: 'applied', latencyMs: at - want.receivedAt });
+        await this.audit.append({ ...base, at, outcome: 'applied', latencyMs: at - want.receivedAt, timings });
       } else {
         await this.store.finish(agentId, 'acd', want.version);
-        await this.audit.append({ ...base, at, outcome: 'deferred', latencyMs: at - want.receivedAt, detail: 'the agent is on a contact: the contact center applies it next' });
+        await this.audit.append({ ...base, at, outcome: 'deferred', latencyMs: at - want.receivedAt, timings, detail: 'the agent is on a contact: the contact center applies it next' });
       }
       return { kind: 'done', detail: result.kind };
     } catch (e) {
@@ -93,6 +94,7 @@ export class SyncAgent {
     const now = this.clock.now();
     await this.store.beginWrite(agentId, 'salesforce', want.writeId, want.key, now + this.settings.echoWindowMs);
     try {
+      const timings = { receivedAt: want.receivedAt, sentAt: this.clock.now() };
       const result = await this.salesforce.sendStatus({
         userId, status: want.value as string, commandId: want.writeId, expiresAt: now + this.settings.commandTtlMs,
       });
@@ -100,13 +102,13 @@ export class SyncAgent {
       if (result.kind === 'applied') {
         await this.store.recordWritten(agentId, 'salesforce', want.value, want.key, want.writeId);
         await this.store.finish(agentId, 'salesforce', want.version);
-        await this.audit.append({ ...base, at, outcome: 'applied', latencyMs: at - want.receivedAt });
+        await this.audit.append({ ...base, at, outcome: 'applied', latencyMs: at - want.receivedAt, timings });
         return { kind: 'done', detail: 'applied' };
       }
       // The check first: a pending write with no check would wait forever.
       await this.trigger.scheduleConfirm(agentId, want.writeId, send, this.settings.confirmTimeoutMs);
       await this.store.setPendingConfirm(agentId, { writeId: want.writeId, version: want.version, attempt: send, deadline: at + this.settings.confirmTimeoutMs });
-      await this.audit.append({ ...base, at, outcome: 'sent', detail: `command sent to the console (send ${send} of ${this.settings.confirmAttempts}); waiting for Salesforce to show ${want.key}` });
+      await this.audit.append({ ...base, at, outcome: 'sent', latencyMs: at - want.receivedAt, timings, detail: `command sent to the console (send ${send} of ${this.settings.confirmAttempts}); waiting for Salesforce to show ${want.key}` });
       return { kind: 'done', detail: 'sent' };
     } catch (e) {
       return this.failure('salesforce', agentId, want, e, base, attempt);
