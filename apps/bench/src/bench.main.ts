@@ -113,7 +113,8 @@ async function waitUntil(what: string, check: () => Promise<boolean> | boolean, 
 class Driver {
   readonly pending = new Map<string, Pending>();
   readonly samples: Record<Direction, number[]> = { 'acd->salesforce': [], 'salesforce->acd': [] };
-  readonly measuredWriteIds = new Set<string>();
+  /** Measured writes by write id: when the change was emitted and when its write arrived. */
+  readonly measuredWrites = new Map<string, { emittedAt: number; arrivedAt: number }>();
   readonly unexpected: { agentId: string; side: string; value: string; reason: string }[] = [];
   emitted = 0;
   matched = 0;
@@ -207,7 +208,7 @@ class Driver {
     if (!p.warmup) {
       this.matchedMeasured++;
       this.samples[direction].push(now - p.emittedAt);
-      if (writeId) this.measuredWriteIds.add(writeId);
+      if (writeId) this.measuredWrites.set(writeId, { emittedAt: p.emittedAt, arrivedAt: now });
     }
     this.idle.push(p.agent);
   }
@@ -261,9 +262,21 @@ async function stopProcess(child: ChildProcess | undefined, timeoutMs = 15_000):
   clearTimeout(timer);
 }
 
-/** Reads the daemon's audit of the measured writes: inbound received → outbound call sent, per direction. */
-async function daemonLatency(redis: Redis, agents: BenchAgent[], writeIds: Set<string>): Promise<Record<Direction, number[]>> {
-  const out: Record<Direction, number[]> = { 'acd->salesforce': [], 'salesforce->acd': [] };
+interface Legs {
+  /** Emitted by one emulator → received by the daemon. */
+  inbound: number[];
+  /** Received by the daemon → outbound call sent (the daemon's own latency). */
+  daemon: number[];
+  /** Outbound call sent → received by the other emulator. */
+  outbound: number[];
+}
+
+/**
+ * Reads the daemon's audit of the measured writes and splits each sync into its legs. The daemon's clock is
+ * Date.now() (whole milliseconds), so a leg is exact to about a millisecond.
+ */
+async function syncLegs(redis: Redis, agents: BenchAgent[], writes: Map<string, { emittedAt: number; arrivedAt: number }>): Promise<Record<Direction, Legs>> {
+  const out: Record<Direction, Legs> = { 'acd->salesforce': { inbound: [], daemon: [], outbound: [] }, 'salesforce->acd': { inbound: [], daemon: [], outbound: [] } };
   const seen = new Set<string>();
   for (let i = 0; i < agents.length; i += 200) {
     const pipeline = redis.pipeline();
@@ -271,10 +284,14 @@ async function daemonLatency(redis: Redis, agents: BenchAgent[], writeIds: Set<s
     for (const [, raw] of (await pipeline.exec()) ?? []) {
       for (const line of (raw as string[] | null) ?? []) {
         const r = JSON.parse(line) as AuditRecord;
-        if (!r.writeId || !r.timings || !writeIds.has(r.writeId) || seen.has(r.writeId)) continue;
+        const w = r.writeId ? writes.get(r.writeId) : undefined;
+        if (!w || !r.timings || seen.has(r.writeId as string)) continue;
         if (r.outcome !== 'applied' && r.outcome !== 'sent' && r.outcome !== 'deferred') continue;
-        seen.add(r.writeId);
-        if (r.direction === 'acd->salesforce' || r.direction === 'salesforce->acd') out[r.direction].push(r.timings.sentAt - r.timings.receivedAt);
+        if (r.direction !== 'acd->salesforce' && r.direction !== 'salesforce->acd') continue;
+        seen.add(r.writeId as string);
+        out[r.direction].inbound.push(r.timings.receivedAt - w.emittedAt);
+        out[r.direction].daemon.push(r.timings.sentAt - r.timings.receivedAt);
+        out[r.direction].outbound.push(w.arrivedAt - r.timings.sentAt);
       }
     }
   }
@@ -422,7 +439,8 @@ async function main(): Promise<void> {
     const daemonStats = load.stop();
     const apiCalls = org.apiCalls - apiAtStart;
     const lost = [...driver.pending.values()];
-    const internal = await daemonLatency(redis, active, driver.measuredWriteIds);
+    const legs = await syncLegs(redis, active, driver.measuredWrites);
+    const internal = { 'acd->salesforce': legs['acd->salesforce'].daemon, 'salesforce->acd': legs['salesforce->acd'].daemon };
     const syncedInWindow = driver.matched - syncedAtStart;
     const measuredWindowMs = Math.max(loadEnded, driver.lastMatchAt) - measureStarted;
     const cf = driver.samples['acd->salesforce'].length;
@@ -458,6 +476,9 @@ async function main(): Promise<void> {
         throughputPerSec: throughput,
         e2eLatencyMs: e2e,
         daemonLatencyMs: own,
+        legsMs: Object.fromEntries((['acd->salesforce', 'salesforce->acd'] as const).map((d) => [d, {
+          inbound: summarize(legs[d].inbound), daemon: summarize(legs[d].daemon), outbound: summarize(legs[d].outbound),
+        }])),
         salesforceApiCalls: apiCalls,
         salesforceApiCallsPerSyncedChange: syncedInWindow > 0 ? Math.round((apiCalls / syncedInWindow) * 100) / 100 : null,
         salesforceApiCallsPerSalesforceWrite: cf > 0 ? Math.round((apiCalls / cf) * 100) / 100 : null,
@@ -490,7 +511,7 @@ async function main(): Promise<void> {
 
 function printReport(r: {
   boot: { msToReady: number; agents: number; rules: number; rssMB: number };
-  daemon: { changesEmitted: number; synced: number; lost: number; echoes: number; commandResends: number; driverStarved: number; throughputPerSec: number; e2eLatencyMs: Record<string, LatencySummary>; daemonLatencyMs: Record<string, LatencySummary>; salesforceApiCallsPerSyncedChange: number | null; cpuAvgPct: number; peakRssMB: number };
+  daemon: { changesEmitted: number; synced: number; lost: number; echoes: number; commandResends: number; driverStarved: number; throughputPerSec: number; e2eLatencyMs: Record<string, LatencySummary>; daemonLatencyMs: Record<string, LatencySummary>; legsMs: Record<string, Record<'inbound' | 'daemon' | 'outbound', LatencySummary>>; salesforceApiCallsPerSyncedChange: number | null; cpuAvgPct: number; peakRssMB: number };
   baseline: BaselineResult;
   ratios: { daemonP99OverBaselineP99: number | null; daemonThroughputOverBaseline: number | null };
 }, targets: Record<string, boolean>, file: string): void {
@@ -506,6 +527,9 @@ function printReport(r: {
     row('daemon only, SF → contact center', r.daemon.daemonLatencyMs['salesforce->acd']),
     row('daemon only, both', r.daemon.daemonLatencyMs.all),
     row('baseline: bare BullMQ hop', r.baseline.latency),
+    '',
+    '  where the time goes (p50 / p99, ms): emulator → daemon · daemon · daemon → emulator',
+    ...Object.entries(r.daemon.legsMs).map(([d, l]) => `  ${d.padEnd(18)} ${l.inbound.p50} / ${l.inbound.p99} · ${l.daemon.p50} / ${l.daemon.p99} · ${l.outbound.p50} / ${l.outbound.p99}`),
     '',
     `throughput: daemon ${r.daemon.throughputPerSec}/s, baseline ${r.baseline.throughputPerSec}/s (ratio ${r.ratios.daemonThroughputOverBaseline ?? 'n/a'}); daemon p99 / baseline p99 = ${r.ratios.daemonP99OverBaselineP99 ?? 'n/a'}`,
     `changes ${r.daemon.changesEmitted}, synced ${r.daemon.synced}, lost ${r.daemon.lost}, echoed ${r.daemon.echoes}, command re-sends ${r.daemon.commandResends}${r.daemon.driverStarved ? `, changes skipped (no idle agent) ${r.daemon.driverStarved}` : ''}`,

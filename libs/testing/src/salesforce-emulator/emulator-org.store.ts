@@ -54,6 +54,11 @@ export class EmulatorOrg {
   private readonly tables = new Map<string, Map<string, SObjectRecord>>();
   private readonly secrets = new Map<string, UserSecrets>();
   private readonly statusAway = new Map<string, boolean>();
+  /** Indexes, so an org of 50,000 users answers in constant time: username and e-mail (lower case) → user id. */
+  private readonly userByUsername = new Map<string, string>();
+  private readonly userByEmail = new Map<string, string>();
+  /** User id (15 characters) → the id of the user's current UserServicePresence row. */
+  private readonly currentUsp = new Map<string, string>();
   private uspNumber = 0;
 
   constructor(private readonly options: EmulatorOrgOptions) {
@@ -67,7 +72,9 @@ export class EmulatorOrg {
       const status = this.statusByDeveloperName(seed.status);
       if (!status) throw new Error(`SalesforceEmulator: user ${seed.username} starts in unknown status ${seed.status}`);
       // Seeded presence is the state before anyone listens, so it is written without a change event.
-      this.table('UserServicePresence').set(...this.newUspRow(user.Id as string, status));
+      const [rowId, row] = this.newUspRow(user.Id as string, status);
+      this.table('UserServicePresence').set(rowId, row);
+      this.indexUsp(row, 'created');
     }
   }
 
@@ -107,6 +114,8 @@ export class EmulatorOrg {
       ...this.audit(this.options.now(), null),
     });
     this.secrets.set(id, { password: seed.password, securityToken: seed.securityToken, approved: seed.approved ?? true, capacity: seed.capacity ?? 10 });
+    this.userByUsername.set(seed.username.toLowerCase(), id);
+    if (!this.userByEmail.has(seed.email.toLowerCase())) this.userByEmail.set(seed.email.toLowerCase(), id);
   }
 
   // ---- reads -------------------------------------------------------------------------------------------
@@ -116,8 +125,10 @@ export class EmulatorOrg {
   }
 
   retrieve(objectName: string, id: string): SObjectRecord | undefined {
-    for (const [key, record] of this.table(objectName)) if (sameId(key, id)) return copy(record);
-    return undefined;
+    // Records are keyed by their 18-character id; a 15-character one names the same record.
+    if (id.length !== 15 && id.length !== 18) return undefined;
+    const record = this.table(objectName).get(toId18(id.slice(0, 15)));
+    return record ? copy(record) : undefined;
   }
 
   userById(id: string): SObjectRecord | undefined {
@@ -129,9 +140,8 @@ export class EmulatorOrg {
     const byId = this.userById(ref);
     if (byId) return byId;
     const lower = ref.toLowerCase();
-    const users = [...this.table('User').values()];
-    const found = users.find((u) => String(u.Username).toLowerCase() === lower) ?? users.find((u) => String(u.Email).toLowerCase() === lower);
-    return found ? copy(found) : undefined;
+    const id = this.userByUsername.get(lower) ?? this.userByEmail.get(lower);
+    return id ? this.userById(id) : undefined;
   }
 
   secretsOf(userId: string): UserSecrets | undefined {
@@ -148,8 +158,15 @@ export class EmulatorOrg {
   }
 
   currentRow(userId: string): SObjectRecord | undefined {
-    const row = [...this.table('UserServicePresence').values()].find((r) => r.IsCurrentState === true && sameId(r.UserId as string, userId));
-    return row ? copy(row) : undefined;
+    const rowId = this.currentUsp.get(userId.slice(0, 15));
+    return rowId ? this.retrieve('UserServicePresence', rowId) : undefined;
+  }
+
+  /** Keeps `currentUsp` in step with every write of a presence row. */
+  private indexUsp(row: SObjectRecord, type: RecordChange['type']): void {
+    const user = String(row.UserId).slice(0, 15);
+    if (type !== 'deleted' && row.IsCurrentState === true) this.currentUsp.set(user, row.Id as string);
+    else if (this.currentUsp.get(user) === row.Id) this.currentUsp.delete(user);
   }
 
   toUspRow(record: SObjectRecord): UspRow {
@@ -197,6 +214,7 @@ export class EmulatorOrg {
     const described = describeObject(object) as SObjectDescribe;
     if (type === 'deleted') this.table(described.name).delete(record.Id as string);
     else this.table(described.name).set(record.Id as string, record);
+    if (described.name === 'UserServicePresence') this.indexUsp(record, type);
     this.options.onChange({ object: described, type, record: copy(record), changedFields, cause });
   }
 
