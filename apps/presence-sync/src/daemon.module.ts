@@ -30,6 +30,7 @@ import { LifecycleService } from './services/lifecycle.service';
 import { MeteredAuditLog } from './services/metered-audit.log';
 import { MetricsService } from './services/metrics.service';
 import { RulesService } from './services/rules.service';
+import { StreamLeader } from './services/stream-leader.service';
 import { APP_CONFIG, REDIS, SALESFORCE_STREAM } from './tokens';
 
 /** Parts a test or the sandbox may supply instead of the ones the config names. */
@@ -124,6 +125,7 @@ export class DaemonModule {
       IntakeGate,
       MetricsService,
       ContactCenterProbe,
+      StreamLeader,
       {
         provide: IngestChange,
         useFactory: (...deps: ConstructorParameters<typeof IngestChange>) => new IngestChange(...deps),

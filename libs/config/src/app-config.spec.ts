@@ -10,6 +10,8 @@ describe(loadConfig.name, () => {
     expect(c.acd.baseUrl).toBe('http://cc.example:8080/v1');
     expect(c.http.port).toBe(3000);
     expect(c.sync.attempts).toBe(8);
+    expect(c.salesforce.streamLeaseTtlMs).toBe(15_000);
+    expect(loadConfig({ ...base, STREAM_LEASE_TTL_MS: '2000' }).salesforce.streamLeaseTtlMs).toBe(2000);
   });
 
   it.each([
@@ -18,6 +20,8 @@ describe(loadConfig.name, () => {
     [{ ACD_TOKEN: 't', ACD_WEBHOOK_SECRET: 'x'.repeat(16) }, /^invalid setting ACD_BASE_URL: required; it is not set/],
     [{ ...base, REDIS_URL: 'http://x' }, /^invalid setting REDIS_URL: must start with redis:/],
     [{ ...base, LOG_LEVEL: 'loud' }, /^invalid setting LOG_LEVEL: /],
+    [{ ...base, STREAM_LEASE_TTL_MS: '500' }, /^invalid setting STREAM_LEASE_TTL_MS: .*got "500"/],
+    [{ ...base, STREAM_LEASE_TTL_MS: 'soon' }, /^invalid setting STREAM_LEASE_TTL_MS: .*got "soon"/],
   ])('rejects a bad setting with one readable line (%#)', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

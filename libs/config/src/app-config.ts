@@ -42,6 +42,7 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
   WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: int(500).default(15_000),
+  STREAM_LEASE_TTL_MS: int(1000, 600_000).default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ADMIN_DASHBOARD: z.enum(['on', 'off']).default('on'),
   ADMIN_USER: optionalText,
@@ -58,8 +59,12 @@ export interface AppConfig {
   http: { host: string; port: number };
   rules: { dir: string; watch: boolean; defaultUnavailableCode?: string };
   acd: { connector: 'generic'; baseUrl: string; token: string; webhookSecret: string; webhookToleranceSec: number; timeoutMs: number };
-  /** `settings` is set in `live` mode (the jsforce adapter); `memory` is an in-memory org for tests and the sandbox. */
-  salesforce: { mode: 'memory' | 'live'; confirmTimeoutMs: number; confirmAttempts: number; commandTtlMs: number; settings?: SalesforceSettings };
+  /**
+   * `settings` is set in `live` mode (the jsforce adapter); `memory` is an in-memory org for tests and the sandbox.
+   * `streamLeaseTtlMs`: one replica at a time consumes the presence stream, holding a Redis lease of this TTL;
+   * a standby takes over within about TTL + TTL/3 after the active replica died.
+   */
+  salesforce: { mode: 'memory' | 'live'; confirmTimeoutMs: number; confirmAttempts: number; commandTtlMs: number; streamLeaseTtlMs: number; settings?: SalesforceSettings };
   directory: { refreshIntervalMs: number; agentMapFile?: string };
   reconcile: { intervalMs: number };
   sync: { attempts: number; backoffMs: number; inboundConcurrency: number; syncConcurrency: number; echoWindowMs: number; lockDurationMs: number; stalledIntervalMs: number };
@@ -103,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     salesforce: {
       mode: s.SALESFORCE_MODE, confirmTimeoutMs: s.SF_CONFIRM_TIMEOUT_MS, confirmAttempts: s.SF_CONFIRM_ATTEMPTS, commandTtlMs: s.SF_COMMAND_TTL_MS,
+      streamLeaseTtlMs: s.STREAM_LEASE_TTL_MS,
       settings: s.SALESFORCE_MODE === 'live' ? loadSalesforceSettings(env) : undefined,
     },
     directory: { refreshIntervalMs: s.DIRECTORY_REFRESH_INTERVAL_MS, agentMapFile: s.AGENT_MAP_FILE },

@@ -6,3 +6,4 @@ export * from './redis-inbound.sink';
 export * from './redis-keys';
 export * from './redis-connection';
 export * from './redis-checkpoint.store';
+export * from './redis-lease';

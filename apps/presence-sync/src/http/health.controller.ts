@@ -5,11 +5,11 @@ import type { Queue } from 'bullmq';
 import type { Response } from 'express';
 import type Redis from 'ioredis';
 import { QUEUES } from '@presence-sync/queue';
-import { JsforceSalesforceAdapter } from '@presence-sync/salesforce';
 import { IntakeGate } from '../services/intake-gate.service';
 import { MetricsService } from '../services/metrics.service';
 import { RulesService } from '../services/rules.service';
-import { REDIS, SALESFORCE_STREAM } from '../tokens';
+import { StreamLeader } from '../services/stream-leader.service';
+import { REDIS } from '../tokens';
 import { ContactCenterProbe } from './contact-center.probe';
 
 /**
@@ -28,7 +28,7 @@ export class HealthController {
     private readonly contactCenter: ContactCenterProbe,
     private readonly metrics: MetricsService,
     @Inject(REDIS) private readonly redis: Redis,
-    @Inject(SALESFORCE_STREAM) private readonly salesforceStream: unknown,
+    private readonly streamLeader: StreamLeader,
     @Inject(getQueueToken(QUEUES.inbound)) inbound: Queue,
     @Inject(getQueueToken(QUEUES.syncAcd)) syncAcd: Queue,
     @Inject(getQueueToken(QUEUES.syncSalesforce)) syncSalesforce: Queue,
@@ -66,11 +66,14 @@ export class HealthController {
     return this.redis.ping().then(() => check.up(), (e: Error) => check.down({ message: e.message }));
   }
 
-  /** The live adapter's CometD subscription; the in-memory org has no stream to lose, so it counts as up. */
+  /**
+   * The live adapter's CometD subscription on the replica holding the stream lease; the in-memory org has no
+   * stream to lose. A standby is healthy: another replica consumes the stream, and this one takes over if it dies.
+   */
   private salesforceStreamUp(): HealthIndicatorResult {
     const check = this.indicator.check('salesforceStream');
-    if (!(this.salesforceStream instanceof JsforceSalesforceAdapter)) return check.up({ mode: 'memory' });
-    return this.salesforceStream.stream.subscribed ? check.up() : check.down({ message: 'the presence stream is not subscribed' });
+    if (!this.streamLeader.isActive) return check.up({ role: 'standby' });
+    return this.streamLeader.subscribed ? check.up({ role: 'active' }) : check.down({ role: 'active', message: 'the presence stream is not subscribed' });
   }
 
   private async contactCenterUp(): Promise<HealthIndicatorResult> {

@@ -2,6 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { IntakeGate } from '../services/intake-gate.service';
 import { DirectoryService } from '../services/directory.service';
 import { RulesService } from '../services/rules.service';
+import { StreamLeader } from '../services/stream-leader.service';
 
 /** The operator's status page data (liveness, readiness and metrics are in HealthController). */
 @Controller()
@@ -10,16 +11,19 @@ export class StatusController {
     private readonly rules: RulesService,
     private readonly directory: DirectoryService,
     private readonly gate: IntakeGate,
+    private readonly streamLeader: StreamLeader,
   ) {}
 
   @Get('v1/status')
-  status(): unknown {
+  async status(): Promise<unknown> {
     const dir = this.directory.current();
     const ruleSet = this.rules.current();
     let unassigned = 0;
     if (ruleSet) for (const a of dir.agents()) if (!ruleSet.ruleFor(a)) unassigned++;
     return {
       rules: this.rules.status,
+      // Several replicas: which one consumes the Salesforce presence stream (the others stand by).
+      salesforceStream: await this.streamLeader.status(),
       lastEvent: {
         acd: this.gate.lastEvent.acd ? new Date(this.gate.lastEvent.acd).toISOString() : null,
         salesforce: this.gate.lastEvent.salesforce ? new Date(this.gate.lastEvent.salesforce).toISOString() : null,

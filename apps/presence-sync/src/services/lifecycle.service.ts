@@ -3,16 +3,17 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import type Redis from 'ioredis';
 import type { Worker } from 'bullmq';
 import type { AppConfig } from '@presence-sync/config';
-import { ChangeSource, InboundSink, type InboundChange } from '@presence-sync/domain';
+import { InboundSink, type InboundChange } from '@presence-sync/domain';
 import { Reconcile } from '@presence-sync/sync';
 import { InboundProcessor } from '../processors/inbound.processor';
 import { SyncAcdProcessor } from '../processors/sync-acd.processor';
 import { SyncSalesforceProcessor } from '../processors/sync-salesforce.processor';
-import { APP_CONFIG, REDIS, SALESFORCE_STREAM } from '../tokens';
+import { APP_CONFIG, REDIS } from '../tokens';
 import { DirectoryService } from './directory.service';
 import { IntakeGate } from './intake-gate.service';
 import { MetricsService } from './metrics.service';
 import { RulesService } from './rules.service';
+import { StreamLeader } from './stream-leader.service';
 
 /**
  * Boot in order (directory → rules → workers → intake → schedules) and shut down in order (intake →
@@ -30,7 +31,7 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly rules: RulesService,
     private readonly gate: IntakeGate,
     private readonly sink: InboundSink,
-    @Inject(SALESFORCE_STREAM) private readonly stream: ChangeSource,
+    private readonly streamLeader: StreamLeader,
     private readonly inbound: InboundProcessor,
     private readonly syncAcd: SyncAcdProcessor,
     private readonly syncSalesforce: SyncSalesforceProcessor,
@@ -60,7 +61,8 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     const gate = this.gate;
     const sink = this.sink;
     const metrics = this.metrics;
-    await this.stream.start({
+    // The Salesforce stream runs on the one replica holding the stream lease (StreamLeader).
+    await this.streamLeader.start({
       async accept(changes: InboundChange[]) {
         const result = await sink.accept(changes);
         gate.lastEvent.salesforce = Date.now();
@@ -117,7 +119,7 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
   private async doShutdown(): Promise<void> {
     this.gate.close();
     for (const name of this.scheduler.getIntervals()) this.scheduler.deleteInterval(name);
-    await this.stream.stop();
+    await this.streamLeader.stop();
     await this.rules.stop();
     const drained = Promise.all(this.workers.map((w) => w.close()));
     const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.config.shutdownTimeoutMs).unref());

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditRecord, Side } from '@presence-sync/domain';
 import type { SyncOutcome } from '@presence-sync/sync';
 
@@ -43,6 +43,9 @@ export class MetricsService {
   private readonly stale = new Counter({
     name: 'presence_sync_stale_dropped_total', help: 'Changes older than the known state, dropped, by side', labelNames: ['side'], registers: [this.registry],
   });
+  private readonly streamActive = new Gauge({
+    name: 'presence_sync_stream_active', help: 'Whether this replica consumes the Salesforce presence stream (1) or stands by (0)', registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'presence_sync_' });
@@ -54,6 +57,11 @@ export class MetricsService {
       this.echoes.inc({ side }, 0);
       this.stale.inc({ side }, 0);
     }
+  }
+
+  /** This replica holds the stream lease (see StreamLeader); summed over replicas it must be 1. */
+  setStreamActive(active: boolean): void {
+    this.streamActive.set(active ? 1 : 0);
   }
 
   eventsQueued(side: Side, n: number): void {

@@ -28,6 +28,8 @@ function newClientId(): string {
 export class BayeuxClientEngine implements FayeEngine {
   private readonly clients = new Map<string, BayeuxClientState>();
   private proxy?: FayeEngineProxy;
+  /** Called after a client subscribed to a channel (the emulator reports it as its `subscribe` event). */
+  onSubscribe?: (client: BayeuxClientState, channel: string) => void;
 
   /**
    * @param expiryMs how long a client may go without a `/meta/connect` before it is forgotten: the connect
@@ -82,7 +84,9 @@ export class BayeuxClientEngine implements FayeEngine {
   }
 
   subscribe(clientId: string, channel: string, callback?: (ok: boolean) => void, context?: unknown): void {
-    this.clients.get(clientId)?.channels.add(channel);
+    const client = this.clients.get(clientId);
+    client?.channels.add(channel);
+    if (client) this.onSubscribe?.(client, channel);
     callback?.call(context, true);
   }
 

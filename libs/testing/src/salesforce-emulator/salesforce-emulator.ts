@@ -71,6 +71,7 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
   private readonly faults: Fault[] = [];
   private limitExceeded = false;
   private calls = 0;
+  private refused = 0;
   private url?: string;
   private server?: Server;
   private starting?: Promise<{ baseUrl: string; loginUrl: string; cometdUrl: string }>;
@@ -106,6 +107,8 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
     this.events = new StreamingEventLog(options.replayRetentionMs ?? DAY_MS, this.now);
     const cometdTimeoutMs = options.cometdTimeoutMs ?? 110_000;
     this.engine = new BayeuxClientEngine(cometdTimeoutMs + (options.cometdReconnectGraceMs ?? 40_000));
+    this.engine.onSubscribe = (client, channel) =>
+      this.emit('subscribe', { clientId: client.id, userId: client.userId ?? '', channels: [...client.channels] }, channel);
     this.bayeux = new faye.NodeAdapter({ mount: '/cometd', timeout: cometdTimeoutMs / 1000, engine: { type: this.engine.factory() } });
     this.bayeux.addExtension(new SalesforceBayeuxExtension({
       engine: this.engine,
@@ -217,6 +220,11 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
       clientSecret: this.options.clientSecret,
       ...(user ? { username: user.username, password: user.password, securityToken: user.securityToken } : {}),
     };
+  }
+
+  /** REST API requests answered 401 INVALID_SESSION_ID (no, expired or revoked token); not counted in `apiCalls`. */
+  get refusedApiCalls(): number {
+    return this.refused;
   }
 
   /** REST API requests so far (the figure of `Sforce-Limit-Info: api-usage=N/limit`). */
@@ -594,6 +602,7 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
     const raw = await readBody(req);
     const auth = this.oauth.check(req.headers.authorization);
     if (!auth.ok) {
+      this.refused++;
       return this.send(res, { status: 401, body: [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }], headers: limitHeader() });
     }
     this.calls++;

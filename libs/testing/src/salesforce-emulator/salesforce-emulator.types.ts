@@ -209,4 +209,6 @@ export interface SalesforceEmulatorEvents {
   'stream-event': [event: StreamEvent];
   'command-applied': [userId: string, command: ConsoleCommand, outcome: 'changed' | 'unchanged'];
   'command-dropped': [userId: string, reason: CommandDropReason, payload: unknown];
+  /** A CometD client subscribed to a channel (e.g. to check that only one replica listens to a PushTopic). */
+  subscribe: [client: StreamingClientInfo, channel: string];
 }
