@@ -46,6 +46,8 @@ export class InMemorySalesforce extends SalesforcePort implements ChangeSource {
   readonly commands: PresenceCommand[] = [];
   /** Commands applied by the emulated consoles. */
   applied = 0;
+  /** Command ids the emulated consoles applied (each at most once, as the relay does). */
+  readonly appliedCommandIds = new Set<string>();
 
   constructor(options: InMemorySalesforceOptions = {}) {
     super();
@@ -101,6 +103,10 @@ export class InMemorySalesforce extends SalesforcePort implements ChangeSource {
   private apply(command: PresenceCommand): void {
     if (command.expiresAt < this.now()) return;
     if (command.status !== SALESFORCE_OFFLINE && !this.statuses.some((s) => s.developerName === command.status)) return;
+    // The console relay (apps/omni-relay) drops a command id it already applied: a re-sent command that
+    // arrives after the agent changed status again must not undo that change.
+    if (this.appliedCommandIds.has(command.commandId)) return;
+    this.appliedCommandIds.add(command.commandId);
     this.applied++;
     this.change(command.userId, command.status);
   }
@@ -133,6 +139,22 @@ export class InMemorySalesforce extends SalesforcePort implements ChangeSource {
     const event: SalesforceChange = { side: 'salesforce', eventId: `usp-${++this.sequence}`, userId, occurredAt: at, status, receivedAt: at };
     const sink = this.sink;
     if (!sink) return;
-    this.delivery = this.delivery.then(() => sink.accept([event])).catch(() => undefined);
+    this.delivery = this.delivery.then(() => this.deliver(sink, event));
+  }
+
+  /**
+   * Hands one change to the sink until it takes it. A refused `accept` (Redis answering an error) used to drop
+   * the change silently; the real stream keeps it (its replay id is stored only after `accept`), so this one
+   * tries again with a capped backoff, in order, until it is accepted or the stream is stopped.
+   */
+  private async deliver(sink: InboundSink, event: SalesforceChange): Promise<void> {
+    for (let attempt = 0; this.sink === sink; attempt++) {
+      try {
+        await sink.accept([event]);
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)));
+      }
+    }
   }
 }

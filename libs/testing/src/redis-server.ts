@@ -8,8 +8,11 @@ import { join } from 'node:path';
 export interface RedisServerHandle {
   url: string;
   port: number;
-  /** Stops the server; safe to call twice. */
-  stop(): Promise<void>;
+  /**
+   * Stops the server; safe to call twice. `SIGKILL` kills it without a shutdown (what survives is what the AOF
+   * already holds: with `appendonly`, every acknowledged write). Default `SIGTERM`.
+   */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 export const REDIS_INSTALL_HINT =
@@ -93,12 +96,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    stop() {
+    stop(signal = 'SIGTERM') {
       stopping ??= new Promise<void>((resolve) => {
         const done = () => { if (ownDir) rmSync(dir, { recursive: true, force: true }); resolve(); };
         if (exited) return done();
         child.once('exit', done);
-        child.kill('SIGTERM');
+        child.kill(signal);
         setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 3000).unref();
       });
       return stopping;
