@@ -5,11 +5,14 @@ import type { UspStreamMessage } from './usp-lifecycle.translator';
 const KEY = 'salesforce:replay:/topic/PresenceSyncUSP';
 const A = '005000000000001AAA';
 const B = '005000000000002AAA';
+const C = '005000000000003AAA';
 const CHAT = '0N5000000000001AAA';
 const LUNCH = '0N5000000000005AAA';
 
 class Sink extends InboundSink {
   readonly got: InboundChange[] = [];
+  /** Sizes of the accepted calls. */
+  readonly calls: number[] = [];
   failures = 0;
   gate?: Promise<void>;
   async accept(changes: InboundChange[]): Promise<IntakeResult> {
@@ -19,6 +22,7 @@ class Sink extends InboundSink {
       throw new Error('redis down');
     }
     this.got.push(...changes);
+    this.calls.push(changes.length);
     return { accepted: changes.length, duplicates: 0 };
   }
   statuses(): string[] {
@@ -71,7 +75,7 @@ beforeEach(() => jest.useFakeTimers());
 afterEach(() => jest.useRealTimers());
 
 describe(UspEventPipeline.name, () => {
-  it('hands changes on in order and stores each replay id only after accept resolved', async () => {
+  it('hands changes on in order and stores the replay id only after accept resolved', async () => {
     const { sink, checkpoints, pipeline } = setup();
     let open!: () => void;
     sink.gate = new Promise<void>((r) => {
@@ -84,7 +88,27 @@ describe(UspEventPipeline.name, () => {
     open();
     await pipeline.drained();
     expect(sink.statuses()).toEqual(['1:Available_Chat', '2:Lunch']);
-    expect(checkpoints.writes).toEqual(['3', '5']);
+    // Both arrived before the first step ran: one intake call, one checkpoint.
+    expect(sink.calls).toEqual([2]);
+    expect(checkpoints.writes).toEqual(['5']);
+  });
+
+  it('batches what arrives while the sink is busy into the next call, checkpointing after each', async () => {
+    const { sink, checkpoints, pipeline } = setup();
+    let open!: () => void;
+    sink.gate = new Promise<void>((r) => {
+      open = r;
+    });
+    pipeline.push(created(1, A, '0Bz1'));
+    await jest.advanceTimersByTimeAsync(0);
+    pipeline.push(created(2, B, '0Bz2'));
+    pipeline.push(created(3, C, '0Bz3', LUNCH));
+    expect(checkpoints.writes).toEqual([]);
+    open();
+    await pipeline.drained();
+    expect(sink.calls).toEqual([1, 2]);
+    expect(sink.statuses()).toEqual(['1:Available_Chat', '2:Available_Chat', '3:Lunch']);
+    expect(checkpoints.writes).toEqual(['1', '3']);
   });
 
   it('drops a closed row that a new row of the same user follows within the hold (close first)', async () => {
@@ -169,7 +193,7 @@ describe(UspEventPipeline.name, () => {
     await jest.advanceTimersByTimeAsync(100 + 200 + 400);
     await pipeline.drained();
     expect(sink.statuses()).toEqual(['1:Available_Chat', '2:Available_Chat']);
-    expect(checkpoints.writes).toEqual(['1', '2']);
+    expect(checkpoints.writes).toEqual(['2']);
   });
 
   it('looks an unknown status up (refreshing the catalog) and ignores it when still unknown, moving on', async () => {
