@@ -125,6 +125,16 @@ export class SyncAgent {
     if (!want || want.writeId !== writeId || want.version <= record.done.salesforce) return { kind: 'done', detail: 'confirmed or replaced' };
     const now = this.clock.now();
     const base = this.auditBase(agentId, 'salesforce', want, now, attempt);
+    if (record.obs.salesforce?.key === want.key) {
+      // Salesforce shows the wanted status, but no echo of this command came: the console found it already set
+      // (the agent went X → Y → X faster than our X command was confirmed) and had nothing to change. Sending
+      // it again would be refused as a duplicate and end as a false failure.
+      await this.store.closeEcho(agentId, 'salesforce', writeId);
+      await this.store.finish(agentId, 'salesforce', want.version);
+      await this.store.setPendingConfirm(agentId, undefined);
+      await this.audit.append({ ...base, outcome: 'confirmed', latencyMs: now - want.receivedAt, detail: `Salesforce already shows ${want.key}` });
+      return { kind: 'done', detail: 'already shown' };
+    }
     if (send >= this.settings.confirmAttempts) {
       await this.store.closeEcho(agentId, 'salesforce', writeId);
       await this.store.finish(agentId, 'salesforce', want.version);

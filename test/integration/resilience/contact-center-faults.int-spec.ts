@@ -56,20 +56,7 @@ describe('resilience: the contact center answering bursts of 5xx and 429', () =>
     await h?.stop();
   }, 30_000);
 
-  /**
-   * KNOWN ENGINE BUG (libs/sync, reported, not ours to fix): a command for the status the console already shows
-   * (the previous command, whose echo was not ingested yet, set the same status; a want in between was
-   * superseded before it was sent) is applied as "unchanged" by the relay, so no echo follows; SyncAgent.confirm
-   * re-sends it and audits `failed` after SF_CONFIRM_ATTEMPTS although Salesforce shows the wanted status.
-   * Only that exact case is tolerated; the final states are checked regardless.
-   */
-  function unconfirmableRepeat(userId: string, r: AuditRecord): boolean {
-    if (!/did not show/.test(r.detail ?? '')) return false;
-    const toUser = h.sf.commands.filter((c) => c.userId === userId);
-    const first = toUser.findIndex((c) => c.commandId === r.writeId);
-    const before = toUser.slice(0, Math.max(0, first)).reverse().find((c) => c.commandId !== r.writeId);
-    return first > 0 && before !== undefined && before.status === toUser[first].status && h.sf.appliedCommandIds.has(before.commandId);
-  }
+
 
   it('every change ends applied exactly once; 5xx is retried with backoff, 429 pauses the queue', async () => {
     const agents = h.cc.snapshot()
@@ -158,12 +145,10 @@ describe('resilience: the contact center answering bursts of 5xx and 429', () =>
     // Nothing failed for good.
     expect(await h.queue(QUEUES.syncAcd).getFailedCount()).toBe(0);
     expect(await h.queue(QUEUES.inbound).getFailedCount()).toBe(0);
-    const tolerated = agents.reduce((n, a) => n + audits.get(a.agentId)!.filter((r) => r.outcome === 'failed' && unconfirmableRepeat(a.userId, r)).length, 0);
     console.log(`contact-center-faults: ${writes.length} PUTs, ${injected.length} answered with an injected fault, ` +
-      `${injected.filter((w) => after(w).some((x) => x.idempotencyKey === w.idempotencyKey)).length} of them retried with the same key; ` +
-      `${tolerated} unconfirmable repeated command(s) (known engine bug)`);
+      `${injected.filter((w) => after(w).some((x) => x.idempotencyKey === w.idempotencyKey)).length} of them retried with the same key`);
     for (const a of agents) {
-      const failed = audits.get(a.agentId)!.filter((r) => r.outcome === 'failed' && !unconfirmableRepeat(a.userId, r));
+      const failed = audits.get(a.agentId)!.filter((r) => r.outcome === 'failed');
       expect({ agent: a.agentId, failed }).toEqual({ agent: a.agentId, failed: [] });
     }
     const metrics = await (await fetch(`${h.url}/metrics`)).text();

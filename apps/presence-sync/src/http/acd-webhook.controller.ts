@@ -1,11 +1,20 @@
 import { Controller, HttpCode, Inject, Logger, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type Redis from 'ioredis';
 import type { AppConfig } from '@presence-sync/config';
 import { GENERIC_SIGNATURE_HEADER, GENERIC_TIMESTAMP_HEADER, parseGenericEvents, verifyGenericSignature } from '@presence-sync/contact-center';
 import { InboundSink } from '@presence-sync/domain';
 import { IntakeGate } from '../services/intake-gate.service';
 import { MetricsService } from '../services/metrics.service';
-import { APP_CONFIG } from '../tokens';
+import { APP_CONFIG, REDIS } from '../tokens';
+
+/**
+ * How long the durable enqueue may take before the sender is told to try again. An enqueue that completes
+ * after the 503 makes the re-sent events duplicates, which are answered as such: nothing is lost or doubled.
+ */
+const INTAKE_DEADLINE_MS = 5000;
+
+class IntakeTimeout extends Error {}
 
 /**
  * Generic connector v1, events in. Signature and timestamp first (401, nothing recorded), then the whole
@@ -20,6 +29,7 @@ export class AcdWebhookController {
     private readonly sink: InboundSink,
     private readonly gate: IntakeGate,
     private readonly metrics: MetricsService,
+    @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
   @Post('events')
@@ -45,9 +55,29 @@ export class AcdWebhookController {
       res.status(400);
       return { error: 'invalid-batch', reason: 'the batch was rejected as a whole; nothing was queued', errors: parsed.errors };
     }
-    const result = await this.sink.accept(parsed.changes);
+    // While Redis is away an enqueue would wait for it: the contact center is told at once to send again.
+    if (this.redis.status !== 'ready') return this.unavailable(res, 'Redis is unreachable', parsed.changes.length);
+    let timer: NodeJS.Timeout | undefined;
+    let result: Awaited<ReturnType<InboundSink['accept']>>;
+    try {
+      result = await Promise.race([
+        this.sink.accept(parsed.changes),
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new IntakeTimeout()), INTAKE_DEADLINE_MS); }),
+      ]);
+    } catch (e) {
+      if (e instanceof IntakeTimeout) return this.unavailable(res, `the events could not be queued within ${INTAKE_DEADLINE_MS} ms`, parsed.changes.length);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
     this.gate.lastEvent.acd = Date.now();
     this.metrics.eventsQueued('acd', result.accepted);
     return result;
+  }
+
+  private unavailable(res: Response, reason: string, events: number): unknown {
+    this.logger.warn({ msg: 'webhook answered 503: the contact center sends it again', reason, events });
+    res.status(503).setHeader('Retry-After', '5');
+    return { error: 'unavailable', reason: `${reason}; nothing is lost: send the same events again` };
   }
 }

@@ -63,7 +63,13 @@ export class HealthController {
 
   private async redisUp(): Promise<HealthIndicatorResult> {
     const check = this.indicator.check('redis');
-    return this.redis.ping().then(() => check.up(), (e: Error) => check.down({ message: e.message }));
+    // Commands wait for a reconnect instead of failing: a probe must not hang with them.
+    if (this.redis.status !== 'ready') return check.down({ message: `Redis connection is ${this.redis.status}` });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer to PING within 1000 ms')), 1000); });
+    return Promise.race([this.redis.ping(), timeout])
+      .then(() => check.up(), (e: Error) => check.down({ message: e.message }))
+      .finally(() => clearTimeout(timer));
   }
 
   /**
