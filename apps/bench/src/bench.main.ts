@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { acdStateKey, type AcdState, type AuditRecord } from '@presence-sync/domain';
+import { QUEUES, RedisKeys } from '@presence-sync/queue';
 import { SANDBOX_STATUSES } from '@presence-sync/salesforce';
 import {
   ContactCenterEmulator, SalesforceEmulator, freePort, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, startRedisServer,
@@ -67,7 +68,7 @@ function parseOptions(argv: string[]): Options {
     .option('--agents <n>', 'agents in both emulators and the daemon\'s directory', positiveInt('--agents'), 1000)
     .option('--rate <n>', 'changes per second, both sides together', positiveInt('--rate'), 200)
     .option('--duration <s>', 'seconds of measured load (after the warm-up)', positiveInt('--duration'), 20)
-    .option('--active <n>', 'agents that change during the run (their consoles are open); default min(agents, max(200, rate))', positiveInt('--active'))
+    .option('--active <n>', 'agents that change during the run (their consoles are open); default min(agents, max(500, 2 × rate))', positiveInt('--active'))
     .option('--rules <n>', 'rule files: one for every team plus per-user rules', positiveInt('--rules'), 500)
     .option('--warmup <s>', 'seconds of load before measuring', positiveInt('--warmup', 0), 3)
     .option('--drain-timeout <s>', 'how long to wait for the last writes after the load', positiveInt('--drain-timeout'), 15)
@@ -76,7 +77,8 @@ function parseOptions(argv: string[]): Options {
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   program.parse(argv);
   const o = program.opts<{ agents: number; rate: number; duration: number; active?: number; rules: number; warmup: number; drainTimeout: number; out: string }>();
-  const active = Math.min(o.agents, o.active ?? Math.max(200, o.rate));
+  // Each active agent changes about every active/rate seconds: room for the slowest syncs before it is picked again.
+  const active = Math.min(o.agents, o.active ?? Math.max(500, 2 * o.rate));
   return { ...o, active, rules: Math.min(o.rules, o.agents + 1), callShare: 0.25 };
 }
 
@@ -128,6 +130,8 @@ class Driver {
   private readonly sf = new Map<string, string>();
   private readonly byUser = new Map<string, BenchAgent>();
   private readonly commandIds = new Set<string>();
+  /** Agents whose command reached Salesforce but whose console has not applied it yet, by command id. */
+  private readonly awaitingConsole = new Map<string, BenchAgent>();
   private seed = 0x2545f491;
 
   constructor(private readonly cc: ContactCenterEmulator, private readonly org: SalesforceEmulator, active: BenchAgent[], private readonly callShare: number) {
@@ -139,6 +143,22 @@ class Driver {
     }
     cc.on('write', (w) => this.onAcdWrite(w));
     org.on('push', (p) => this.onPush(p));
+    // The write has arrived when Salesforce took the push; the agent is free again once the console applied
+    // it (an agent click before that would race the relay, which no sync can order).
+    const release = (commandId: string) => {
+      const agent = this.awaitingConsole.get(commandId);
+      if (!agent) return;
+      this.awaitingConsole.delete(commandId);
+      this.idle.push(agent);
+    };
+    org.on('command-applied', (_user, command) => release(command.commandId));
+    org.on('command-dropped', (_user, _reason, payload) => {
+      try {
+        release(String((JSON.parse(String(payload)) as { commandId?: unknown }).commandId));
+      } catch {
+        // not a command of ours
+      }
+    });
   }
 
   /** A seeded generator, so a run's mix is reproducible. */
@@ -210,7 +230,8 @@ class Driver {
       this.samples[direction].push(now - p.emittedAt);
       if (writeId) this.measuredWrites.set(writeId, { emittedAt: p.emittedAt, arrivedAt: now });
     }
-    this.idle.push(p.agent);
+    if (direction === 'acd->salesforce' && writeId) this.awaitingConsole.set(writeId, p.agent);
+    else this.idle.push(p.agent);
   }
 
   private onAcdWrite(w: EmulatorWrite): void {
@@ -250,7 +271,9 @@ class Driver {
 
 function startDaemon(env: Record<string, string>, logFile: string): ChildProcess {
   const out = openSync(logFile, 'a');
-  return spawn(process.execPath, [join(ROOT, 'bin', 'presence-sync.js'), 'start'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+  // BENCH_DAEMON_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": to profile the daemon under load.
+  const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'presence-sync.js'), 'start'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
 }
 
 async function stopProcess(child: ChildProcess | undefined, timeoutMs = 15_000): Promise<void> {
@@ -410,18 +433,27 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
     const rssAfterBoot = monitor.stop().lastRssBytes;
     log(`daemon ready in ${bootMs} ms (RSS ${Math.round(rssAfterBoot / MB)} MB)`);
-    cc.setWebhook({ url: `${daemonUrl}/v1/acd/events`, secret: SECRET });
+    // Contact centers deliver webhooks concurrently; one agent's events still go one after another.
+    cc.setWebhook({ url: `${daemonUrl}/v1/acd/events`, secret: SECRET, concurrency: 64 });
 
     const driver = new Driver(cc, org, active, o.callShare);
     const load = new ProcessMonitor(daemon.pid as number);
     const loadStarted = Date.now();
     let apiAtStart = org.apiCalls;
     let measureStarted = 0;
+    // The daemon's queue depths, for the progress line: where a backlog builds up.
+    const keys = new RedisKeys(PREFIX);
+    const queues = Object.values(QUEUES).map((name) => new Queue(name, { connection: redis as Redis, prefix: keys.queuePrefix }));
+    let depths = '';
+    const depthTimer = setInterval(() => {
+      void Promise.all(queues.map(async (q) => `${q.name} ${(await q.getWaitingCount()) + (await q.getActiveCount())}`))
+        .then((d) => { depths = d.join(', '); }, () => undefined);
+    }, 1000);
     const pacer = paced(o.rate, (n) => driver.emit(n));
     const ticker = setInterval(() => {
       const s = Math.floor((Date.now() - loadStarted) / 1000);
       const phase = driver.measuring ? `load ${s - o.warmup}/${o.duration} s` : `warm-up ${s}/${o.warmup} s`;
-      progress.show(`[bench] ${phase} · changes ${driver.emitted} · synced ${driver.matched} · in flight ${driver.pending.size} · e2e p99 ${driver.recentP99()} ms · daemon CPU ${load.cpuNowPct}% RSS ${Math.round(load.peakRssBytes / MB)} MB`);
+      progress.show(`[bench] ${phase} · changes ${driver.emitted} · synced ${driver.matched} · in flight ${driver.pending.size} · e2e p99 ${driver.recentP99()} ms · queued: ${depths} · daemon CPU ${load.cpuNowPct}% RSS ${Math.round(load.peakRssBytes / MB)} MB`);
     }, 1000);
     await new Promise((r) => setTimeout(r, o.warmup * 1000));
     driver.measuring = true;
@@ -436,6 +468,8 @@ async function main(): Promise<void> {
     // A quiet second more: a looped write would show up now.
     await new Promise((r) => setTimeout(r, 1500));
     clearInterval(ticker);
+    clearInterval(depthTimer);
+    await Promise.all(queues.map((q) => q.close()));
     const daemonStats = load.stop();
     const apiCalls = org.apiCalls - apiAtStart;
     const lost = [...driver.pending.values()];

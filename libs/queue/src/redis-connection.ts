@@ -18,7 +18,13 @@ export function redisOptionsFromUrl(url: string): RedisOptions {
 
 /** Connects and waits for the first PONG; fails with a readable message (no password) when Redis is away. */
 export async function connectRedis(url: string, timeoutMs = 5000): Promise<Redis> {
-  const redis = new Redis({ ...redisOptionsFromUrl(url), lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: (n) => Math.min(n * 200, 2000) });
+  const redis = new Redis({
+    ...redisOptionsFromUrl(url), lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: (n) => Math.min(n * 200, 2000),
+    // Commands issued in the same tick by concurrent jobs leave in one write: under load most of the daemon's
+    // CPU went into one socket write per command (see docs/performance.md). This connection issues no
+    // blocking commands, which auto-pipelining would hold up.
+    enableAutoPipelining: true,
+  });
   const shown = url.replace(/\/\/([^@/]*)@/, '//***@');
   try {
     await Promise.race([
