@@ -10,7 +10,9 @@ export class RedisAuditLog extends AuditLog {
 
   async append(record: AuditRecord): Promise<void> {
     const key = this.keys.audit(record.agentId);
-    await this.redis.multi().lpush(key, JSON.stringify(record)).ltrim(key, 0, this.maxPerAgent - 1).exec();
+    // Two plain commands rather than MULTI: auto-pipelining sends them in one write with whatever else is
+    // pending, and a crash between them leaves at most one record over the bound until the next append.
+    await Promise.all([this.redis.lpush(key, JSON.stringify(record)), this.redis.ltrim(key, 0, this.maxPerAgent - 1)]);
   }
 
   async list(agentId: string, limit = this.maxPerAgent): Promise<AuditRecord[]> {

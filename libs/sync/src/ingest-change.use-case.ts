@@ -242,7 +242,9 @@ export class IngestChange {
     const otherWant = record.want[target];
     const otherPending = otherWant !== undefined && otherWant.version > record.done[target];
     if (otherObs?.key === wantedKey && (!otherPending || otherWant?.key === wantedKey)) {
-      await this.audit.append({ ...withRule, outcome: 'no-change', row, wanted, detail: `${target} already shows ${wantedKey}` });
+      // Drift repair reads every agent: that both sides already agree is its report's business, not each
+      // agent's audit trail (a first run would otherwise write two records for every agent).
+      if (reason !== 'reconcile') await this.audit.append({ ...withRule, outcome: 'no-change', row, wanted, detail: `${target} already shows ${wantedKey}` });
       return { outcome: 'no-change', agentId };
     }
     const stored = await this.store.setWant(agentId, target, {
