@@ -4,6 +4,7 @@ import type { Job } from 'bullmq';
 import { JOBS, QUEUES, type InboundJobData } from '@presence-sync/queue';
 import { IngestChange } from '@presence-sync/sync';
 import { DirectoryService } from '../services/directory.service';
+import { KeyedSerializer } from './keyed-serializer';
 import { unknownJob } from './sync-job.runner';
 import { INBOUND_WORKER_OPTIONS } from './worker-options';
 
@@ -14,6 +15,8 @@ const UNKNOWN_AGENT_REFRESH_MS = 30_000;
 @Processor(QUEUES.inbound, INBOUND_WORKER_OPTIONS)
 export class InboundProcessor extends WorkerHost {
   private readonly logger = new Logger(InboundProcessor.name);
+  /** One agent's changes in queue order (see KeyedSerializer); other agents' in parallel. */
+  private readonly perAgent = new KeyedSerializer();
 
   constructor(private readonly ingest: IngestChange, private readonly directory: DirectoryService) {
     super();
@@ -22,6 +25,13 @@ export class InboundProcessor extends WorkerHost {
   async process(job: Job<InboundJobData>): Promise<string> {
     if (job.name !== JOBS.acdChange && job.name !== JOBS.salesforceChange) unknownJob(QUEUES.inbound, job.name);
     const change = job.data;
+    // Keyed by the agent when the directory knows it, so both sides of one agent share the order.
+    const dir = this.directory.current();
+    const agentId = change.side === 'acd' ? change.agentId : dir.bySalesforceUser(change.userId)?.agentId;
+    return this.perAgent.run(agentId ?? `${change.side}:${change.side === 'acd' ? change.agentId : change.userId}`, () => this.ingestOne(change));
+  }
+
+  private async ingestOne(change: InboundJobData): Promise<string> {
     let result = await this.ingest.run(change);
     if (result.outcome === 'unknown-agent' && (await this.directory.refreshIfOlderThan(UNKNOWN_AGENT_REFRESH_MS))) {
       result = await this.ingest.run(change);
