@@ -125,7 +125,7 @@ describe('drift repair', () => {
   it('repairs a change the daemon never heard of, audited as reconcile', async () => {
     h.cc.setWebhook(undefined);
     h.cc.agentSetState('a-1017', { state: 'Unavailable', code: 'Lunch' });
-    await h.lifecycle.runReconcile();
+    await h.lifecycle.runReconcile('now');
     const user = h.userOf('a-1017');
     await waitFor(() => h.sf.statusOf(user) === 'Lunch', 'Salesforce repaired to Lunch');
     const records = await h.audit('a-1017');
@@ -138,7 +138,31 @@ describe('drift repair', () => {
     await waitFor(() => h.hasAudit('a-1013', 'confirmed'), 'Salesforce shows Available_Chat, as the engine knows');
     await h.sf.stop(); // the stream is down: the logout below is never delivered
     h.sf.agentSetStatus(user, 'Offline');
-    await h.lifecycle.runReconcile();
+    await h.lifecycle.runReconcile('now');
     await waitFor(() => h.acdState('a-1013')?.state === 'Offline', 'the ACD is logged out too');
+  });
+});
+
+describe('drift repair with several replicas', () => {
+  let h: DaemonHarness;
+  // A real interval (its timer does not fire during the test): the scheduled repair is once per interval.
+  beforeAll(async () => { h = await DaemonHarness.start({ env: { RECONCILE_INTERVAL_MS: '3600000' } }); });
+  afterAll(async () => { await h.stop(); });
+
+  it('runs the scheduled repair once per interval across replicas; a repair asked for now still runs', async () => {
+    // As if another replica's timer had fired first (it also brings Salesforce in line with the ACD).
+    await h.lifecycle.runReconcile('now');
+    expect(await h.redis.exists(`${h.prefix}:lock:reconcile:recent`)).toBe(1);
+    await waitFor(() => h.idle(), 'the first repair is done');
+    h.cc.setWebhook(undefined);
+    h.cc.agentSetState('a-1017', { state: 'Unavailable', code: 'Lunch' });
+    const repairs = async () => (await h.audit('a-1017')).filter((r) => r.direction === 'reconcile' && r.outcome === 'queued' && r.wanted === 'Lunch').length;
+    // This replica's timer: the interval's repair already ran, so it does not read both sides again.
+    await h.lifecycle.runReconcile();
+    expect(await repairs()).toBe(0);
+    // The stream reported a gap (or an operator asks): it runs.
+    await h.lifecycle.runReconcile('now');
+    expect(await repairs()).toBe(1);
+    await waitFor(() => h.sf.statusOf(h.userOf('a-1017')) === 'Lunch', 'Salesforce repaired to Lunch');
   });
 });

@@ -15,6 +15,8 @@ import { MetricsService } from './metrics.service';
 import { RulesService } from './rules.service';
 import { StreamLeader } from './stream-leader.service';
 
+const RELEASE_IF_OURS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
 /**
  * Boot in order (directory → rules → workers → intake → schedules) and shut down in order (intake →
  * workers drained → Redis), once, whoever asks first.
@@ -71,7 +73,7 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
       },
     }, (reason) => {
       this.logger.warn({ msg: 'the Salesforce stream may have missed changes; running a drift repair', reason });
-      void this.runReconcile();
+      void this.runReconcile('now');
     });
     this.gate.openIntake();
     this.schedule('directory-refresh', this.config.directory.refreshIntervalMs, async () => {
@@ -81,20 +83,31 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     this.logger.log({ msg: 'presence-sync is running', rules: this.rules.status.version, agents: this.directory.current().stats.agents, linked: this.directory.current().stats.linked });
   }
 
-  /** One drift repair at a time per replica; a Redis lock keeps replicas from running it together. */
-  async runReconcile(): Promise<void> {
+  /**
+   * One drift repair at a time across replicas (a Redis lock held while it runs), and one scheduled repair per
+   * interval across replicas: every replica's timer fires, but once one has run, the others skip until the next
+   * interval, so the vendor API cost does not grow with replicas. `now` (the stream may have missed changes, or
+   * an operator asks) runs whenever no repair is running.
+   */
+  async runReconcile(trigger: 'schedule' | 'now' = 'schedule'): Promise<void> {
     if (this.reconciling) return;
     this.reconciling = true;
     const lock = `${this.config.redis.prefix}:lock:reconcile`;
+    const recent = `${lock}:recent`;
+    const token = `${process.pid}:${Math.random().toString(36).slice(2)}`;
+    let held = false;
     try {
-      const got = await this.redis.set(lock, String(process.pid), 'PX', Math.max(60_000, this.config.reconcile.intervalMs), 'NX');
-      if (!got) return;
+      if (trigger === 'schedule' && (await this.redis.exists(recent))) return;
+      held = (await this.redis.set(lock, token, 'PX', Math.max(60_000, this.config.reconcile.intervalMs), 'NX')) === 'OK';
+      if (!held) return;
       const report = await this.reconcile.run();
-      this.logger.log({ msg: 'drift repair done', ...report });
-      await this.redis.del(lock);
+      this.logger.log({ msg: 'drift repair done', trigger, ...report });
+      if (this.config.reconcile.intervalMs > 0) await this.redis.set(recent, token, 'PX', Math.floor(this.config.reconcile.intervalMs * 0.8));
     } catch (e) {
-      this.logger.error({ msg: 'drift repair failed', error: e instanceof Error ? e.message : String(e) });
+      this.logger.error({ msg: 'drift repair failed', trigger, error: e instanceof Error ? e.message : String(e) });
     } finally {
+      // Only our own lock: one that expired under a very long run may be another replica's by now.
+      if (held) await this.redis.eval(RELEASE_IF_OURS, 1, lock, token).catch(() => undefined);
       this.reconciling = false;
     }
   }
