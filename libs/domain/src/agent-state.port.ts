@@ -88,7 +88,8 @@ export abstract class AgentStateStore {
   abstract observe(agentId: string, side: Side, observation: Observation, now: number, lateWindowMs?: number): Promise<ObserveResult>;
   abstract get(agentId: string): Promise<AgentRecord>;
   /**
-   * Stores a new wanted state toward `target` unless a want from a newer source exists (then `undefined`).
+   * Stores a new wanted state toward `target` unless a want from a newer source exists, or the source side has
+   * since recorded a newer change (then `undefined`: that newer change decides).
    * The same source event again returns the stored want with `created: false`.
    */
   abstract setWant(agentId: string, target: Side, want: Omit<Want, 'version'>): Promise<{ want: Want; created: boolean } | undefined>;

@@ -122,11 +122,18 @@ return {outcome, echo, redis.call('HGETALL', h), previous}
 
 const SET_WANT = `
 local h = KEYS[1]
-local t, wantJson, sourceAt, sourceEventId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local t, wantJson, sourceAt, sourceEventId, sourceSide = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local cur = redis.call('HMGET', h, 'w:' .. t, 'w:' .. t .. ':t', 'w:' .. t .. ':e', 'w:' .. t .. ':n')
 if cur[1] then
   if cur[3] == sourceEventId then return {cur[1], cur[4], 0} end
   if tonumber(cur[2]) > tonumber(sourceAt) then return false end
+end
+-- A decision made from a change its own side has since moved past: a newer change of that side was recorded
+-- meanwhile (taken by another worker or replica at the same time) and decides instead. Without this, the newer
+-- change could find "nothing to do" before this older want was stored, and the older want would win.
+if sourceSide == 'acd' or sourceSide == 'salesforce' then
+  local seen = tonumber(redis.call('HGET', h, 'o:' .. sourceSide .. ':t') or '')
+  if seen and seen > tonumber(sourceAt) then return false end
 end
 local v = redis.call('HINCRBY', h, 'ver', 1)
 redis.call('HSET', h, 'w:' .. t, wantJson, 'w:' .. t .. ':n', v, 'w:' .. t .. ':t', sourceAt, 'w:' .. t .. ':e', sourceEventId)
@@ -252,7 +259,7 @@ export class RedisAgentStateStore extends AgentStateStore {
   }
 
   async setWant(agentId: string, target: Side, want: Omit<Want, 'version'>): Promise<{ want: Want; created: boolean } | undefined> {
-    const reply = await this.redis.psSetWant(this.keys.agent(agentId), target, JSON.stringify(want), want.sourceAt, want.sourceEventId);
+    const reply = await this.redis.psSetWant(this.keys.agent(agentId), target, JSON.stringify(want), want.sourceAt, want.sourceEventId, want.sourceSide);
     if (!reply) return undefined;
     const [json, version, created] = reply;
     return { want: { ...(JSON.parse(json) as Omit<Want, 'version'>), version: Number(version) }, created: created === 1 };

@@ -80,12 +80,18 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir,
       '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its own process group: a Ctrl-C in the terminal reaches only our process, which stops Redis last, after
+    // the daemon and the emulators (in the terminal's group Redis died first and the daemon's shutdown spewed
+    // connection errors).
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   let exited = false;
+  // Not left behind when our process ends without calling stop().
+  const killOnExit = () => { if (!exited) child.kill('SIGKILL'); };
+  process.once('exit', killOnExit);
   let stderr = '';
   child.stderr?.on('data', (c) => { stderr += c.toString(); });
-  child.once('exit', () => { exited = true; });
+  child.once('exit', () => { exited = true; process.removeListener('exit', killOnExit); });
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   while (!(await ping(port))) {
     if (exited) throw new Error(`redis-server exited at start on port ${port}: ${stderr.trim() || 'no output'}`);

@@ -83,6 +83,21 @@ describe(RedisAgentStateStore.name, () => {
     expect((await store.observe('a7', 'acd', { ...obs(lunch, now + 100), seq: 100 }, now)).outcome).toBe('recorded');
   });
 
+  it('refuses a want decided from a change its side has since moved past (two workers on one agent)', async () => {
+    const want = (sourceAt: number, sourceSide: 'salesforce' | 'reconcile', eventId: string) => ({
+      value: lunch, key: 'Unavailable:Lunch', writeId: randomUUID(), sourceSide, sourceEventId: eventId, sourceAt,
+      receivedAt: now, rule: 'r', row: 'subscriber[0]', reason: 'sync' as const,
+    });
+    // The newer Salesforce change is recorded before the older one's decision is stored.
+    await store.observe('a8', 'salesforce', { value: 'Lunch', key: 'Lunch', at: now + 10, eventId: 'e1' }, now);
+    await store.observe('a8', 'salesforce', { value: 'Available_Chat', key: 'Available_Chat', at: now + 20, eventId: 'e2' }, now);
+    expect(await store.setWant('a8', 'acd', want(now + 10, 'salesforce', 'e1'))).toBeUndefined();
+    expect((await store.get('a8')).want.acd).toBeUndefined();
+    // The newest change's own decision, and drift repair (its source is a snapshot, not a side), are stored.
+    expect(await store.setWant('a8', 'acd', want(now + 20, 'salesforce', 'e2'))).toMatchObject({ created: true });
+    expect(await store.setWant('a8', 'acd', want(now + 30, 'reconcile', 'r1'))).toMatchObject({ created: true });
+  });
+
   it('a write still in flight is reported, and its answer clears it', async () => {
     await store.beginWrite('a4', 'acd', 'w1', 'Unavailable:Lunch', now + 60_000);
     expect((await store.get('a4')).inFlight).toEqual({ acd: 'w1' });

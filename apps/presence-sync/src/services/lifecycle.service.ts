@@ -138,9 +138,13 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.config.shutdownTimeoutMs).unref());
     if ((await Promise.race([drained, timeout])) === 'timeout') {
       this.logger.warn({ msg: 'workers did not drain in time; closing them (their jobs are retried after restart)', ms: this.config.shutdownTimeoutMs });
-      await Promise.all(this.workers.map((w) => w.close(true)));
+      // Forced, but bounded too: with Redis gone a close would wait for a reconnect that may never come.
+      await Promise.race([Promise.all(this.workers.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 2000).unref())]);
     }
-    if (this.redis.status !== 'end') await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.redis.status === 'ready') {
+      await Promise.race([this.redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
+    if (this.redis.status !== 'end') this.redis.disconnect();
     this.logger.log({ msg: 'presence-sync stopped' });
   }
 }
