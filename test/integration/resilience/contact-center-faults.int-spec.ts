@@ -1,8 +1,9 @@
-import type { AcdState, AuditRecord } from '@presence-sync/domain';
+import type { AuditRecord } from '@presence-sync/domain';
 import { QUEUES } from '@presence-sync/queue';
 import type { EmulatorWrite } from '@presence-sync/testing';
 import { DaemonHarness, waitFor } from '../../support/daemon-harness';
 import { mulberry32, type Rng } from '../../support/seeded-random';
+import { nextPair, pause, sameState, STATE_PAIRS } from '../../support/both-way-load';
 
 /*
  * The contact center answering bursts of 5xx and 429 under load (contract v1, contact-center.md: "429 with
@@ -33,13 +34,6 @@ const BURSTS: { round: number; count: number; status: number; retryAfterSec?: nu
   { round: 7, count: 5, status: 429, retryAfterSec: RETRY_AFTER_SEC },
 ];
 
-const PAIRS: { acd: AcdState; sf: string }[] = [
-  { acd: { state: 'Available' }, sf: 'Available_Chat' },
-  { acd: { state: 'Unavailable', code: 'Lunch' }, sf: 'Lunch' },
-  { acd: { state: 'Unavailable', code: 'Break' }, sf: 'Break' },
-];
-const sameState = (a: AcdState | undefined, b: AcdState) => a?.state === b.state && a?.code === b.code;
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('resilience: the contact center answering bursts of 5xx and 429', () => {
   let h: DaemonHarness;
@@ -73,11 +67,9 @@ describe('resilience: the contact center answering bursts of 5xx and 429', () =>
 
     function round(): void {
       for (const a of agents) {
-        let next = Math.floor(rng() * PAIRS.length);
-        if (next === a.last) next = (next + 1) % PAIRS.length;
-        a.last = next;
-        if (a.fromAcd) h.cc.agentSetState(a.agentId, PAIRS[next].acd);
-        else h.sf.agentSetStatus(a.userId, PAIRS[next].sf);
+        const pair = nextPair(rng, a);
+        if (a.fromAcd) h.cc.agentSetState(a.agentId, pair.acd);
+        else h.sf.agentSetStatus(a.userId, pair.sf);
       }
     }
     for (let r = 0; r < ROUNDS; r++) {
@@ -89,11 +81,11 @@ describe('resilience: the contact center answering bursts of 5xx and 429', () =>
     }
     const injectedTotal = BURSTS.reduce((n, b) => n + b.count, 0);
 
-    const wrong = () => agents.filter((a) => !sameState(h.acdState(a.agentId), PAIRS[a.last].acd) || h.sf.statusOf(a.userId) !== PAIRS[a.last].sf);
+    const wrong = () => agents.filter((a) => !sameState(h.acdState(a.agentId), STATE_PAIRS[a.last].acd) || h.sf.statusOf(a.userId) !== STATE_PAIRS[a.last].sf);
     await waitFor(async () => wrong().length === 0 && h.cc.writes.filter((w) => w.injected).length === injectedTotal && (await h.idle()),
       'every agent in its last state on both sides, every fault answered', 40_000)
       .catch((e: Error) => {
-        throw new Error(`${e.message}\n${JSON.stringify(wrong().map((a) => ({ ...a, acd: h.acdState(a.agentId), sf: h.sf.statusOf(a.userId), want: PAIRS[a.last] })))}`);
+        throw new Error(`${e.message}\n${JSON.stringify(wrong().map((a) => ({ ...a, acd: h.acdState(a.agentId), sf: h.sf.statusOf(a.userId), want: STATE_PAIRS[a.last] })))}`);
       });
 
     const writes = h.cc.writes.slice(firstWrite);
@@ -108,7 +100,7 @@ describe('resilience: the contact center answering bursts of 5xx and 429', () =>
     for (const a of agents.filter((x) => !x.fromAcd)) {
       const end = [...audits.get(a.agentId)!].reverse().find((r) => r.direction === 'salesforce->acd' && (r.outcome === 'applied' || r.outcome === 'already'));
       const applied = end?.outcome === 'already' ? 1 : h.cc.appliedCount(end?.writeId ?? '');
-      expect({ agent: a.agentId, end: end?.outcome, wanted: end?.wanted, applied }).toEqual({ agent: a.agentId, end: end?.outcome, wanted: PAIRS[a.last].acd, applied: 1 });
+      expect({ agent: a.agentId, end: end?.outcome, wanted: end?.wanted, applied }).toEqual({ agent: a.agentId, end: end?.outcome, wanted: STATE_PAIRS[a.last].acd, applied: 1 });
     }
 
     // Every failed try was followed by a try with the same key (or its want was replaced by a newer one of the

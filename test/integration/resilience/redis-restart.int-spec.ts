@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signGenericWebhook } from '@presence-sync/contact-center';
-import type { AcdState } from '@presence-sync/domain';
 import { QUEUES } from '@presence-sync/queue';
 import { freePort, startRedisServer, type RedisServerHandle, type WebhookAttempt } from '@presence-sync/testing';
 import { DaemonHarness, SECRET, waitFor } from '../../support/daemon-harness';
 import { mulberry32, type Rng } from '../../support/seeded-random';
+import { nextPair, pause, sameState, STATE_PAIRS } from '../../support/both-way-load';
 
 /*
  * Redis restarted under load. The daemon runs on a redis-server of its own (AOF with `appendfsync always`, its
@@ -32,13 +32,6 @@ const ROUNDS_AFTER = 2;
 /** Pacing of the load generator (agents change state seconds apart in real life; here a round every few ms). */
 const ROUND_GAP_MS = 15;
 
-const PAIRS: { acd: AcdState; sf: string }[] = [
-  { acd: { state: 'Available' }, sf: 'Available_Chat' },
-  { acd: { state: 'Unavailable', code: 'Lunch' }, sf: 'Lunch' },
-  { acd: { state: 'Unavailable', code: 'Break' }, sf: 'Break' },
-];
-const sameState = (a: AcdState | undefined, b: AcdState) => a?.state === b.state && a?.code === b.code;
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A webhook try the daemon did not acknowledge. The contract (contact-center.md: 202 only "once the events are
@@ -111,11 +104,9 @@ describe('resilience: Redis restarted under load', () => {
     /** One change of every agent, from its side, to a state other than its current one. */
     function round(): void {
       for (const a of agents) {
-        let next = Math.floor(rng() * PAIRS.length);
-        if (next === a.last) next = (next + 1) % PAIRS.length;
-        a.last = next;
-        if (a.fromAcd) h.cc.agentSetState(a.agentId, PAIRS[next].acd);
-        else h.sf.agentSetStatus(a.userId, PAIRS[next].sf);
+        const pair = nextPair(rng, a);
+        if (a.fromAcd) h.cc.agentSetState(a.agentId, pair.acd);
+        else h.sf.agentSetStatus(a.userId, pair.sf);
       }
     }
 
@@ -161,10 +152,10 @@ describe('resilience: Redis restarted under load', () => {
       await pause(ROUND_GAP_MS);
     }
 
-    const wrong = () => agents.filter((a) => !sameState(h.acdState(a.agentId), PAIRS[a.last].acd) || h.sf.statusOf(a.userId) !== PAIRS[a.last].sf);
+    const wrong = () => agents.filter((a) => !sameState(h.acdState(a.agentId), STATE_PAIRS[a.last].acd) || h.sf.statusOf(a.userId) !== STATE_PAIRS[a.last].sf);
     await waitFor(async () => wrong().length === 0 && h.cc.webhookDeliveries.pending === 0 && (await h.idle()), 'every agent in its last state on both sides', 40_000)
       .catch((e: Error) => {
-        throw new Error(`${e.message}\n${JSON.stringify(wrong().map((a) => ({ ...a, acd: h.acdState(a.agentId), sf: h.sf.statusOf(a.userId), want: PAIRS[a.last] })))}`);
+        throw new Error(`${e.message}\n${JSON.stringify(wrong().map((a) => ({ ...a, acd: h.acdState(a.agentId), sf: h.sf.statusOf(a.userId), want: STATE_PAIRS[a.last] })))}`);
       });
     await waitFor(async () => (await fetch(`${h.url}/ready`)).status === 200, 'the daemon is ready again', 15_000);
 

@@ -4,7 +4,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { loadConfig } from '@presence-sync/config';
-import { AuditLog, SalesforcePort, type AcdState, type AuditRecord } from '@presence-sync/domain';
+import { AuditLog, SalesforcePort, type AuditRecord } from '@presence-sync/domain';
 import { QUEUES, RedisKeys } from '@presence-sync/queue';
 import { JsforceSalesforceAdapter } from '@presence-sync/salesforce';
 import {
@@ -13,6 +13,7 @@ import {
 import { createDaemon } from '../../../apps/presence-sync/src/daemon.bootstrap';
 import { ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
 import { mulberry32, type Rng } from '../../support/seeded-random';
+import { nextPair, pause, sameState, STATE_PAIRS } from '../../support/both-way-load';
 
 /*
  * Salesforce token revoked under load. The daemon runs with the jsforce adapter (SALESFORCE_MODE=live) against
@@ -37,13 +38,6 @@ const ROUNDS_AFTER = 3;
 /** Pacing of the load generator (agents change state seconds apart in real life; here a round every few ms). */
 const ROUND_GAP_MS = 40;
 
-const PAIRS: { acd: AcdState; sf: string }[] = [
-  { acd: { state: 'Available' }, sf: 'Available_Chat' },
-  { acd: { state: 'Unavailable', code: 'Lunch' }, sf: 'Lunch' },
-  { acd: { state: 'Unavailable', code: 'Break' }, sf: 'Break' },
-];
-const sameState = (a: AcdState | undefined, b: AcdState) => a?.state === b.state && a?.code === b.code;
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('resilience: Salesforce token revoked under load', () => {
   let cc: ContactCenterEmulator;
@@ -115,11 +109,9 @@ describe('resilience: Salesforce token revoked under load', () => {
     function round(which: 'both' | 'salesforce' = 'both'): void {
       for (const a of agents) {
         if (which === 'salesforce' && a.fromAcd) continue;
-        let next = Math.floor(rng() * PAIRS.length);
-        if (next === a.last) next = (next + 1) % PAIRS.length;
-        a.last = next;
-        if (a.fromAcd) cc.agentSetState(a.agentId, PAIRS[next].acd);
-        else sf.agentSetStatus(a.email, PAIRS[next].sf);
+        const pair = nextPair(rng, a);
+        if (a.fromAcd) cc.agentSetState(a.agentId, pair.acd);
+        else sf.agentSetStatus(a.email, pair.sf);
       }
     }
 
@@ -157,7 +149,7 @@ describe('resilience: Salesforce token revoked under load', () => {
     await waitFor(() => logins.some((l) => l.at >= expiredAt && l.reason === 'session expired'), 'the push logged in again', 15_000);
     await waitFor(() => subscriptions.some((s) => s.at >= expiredAt) && stream.subscribed, 'the stream rebuilt its client on the new token', 15_000);
 
-    const wrong = () => agents.filter((a) => !sameState(cc.getAgent(a.agentId)?.state, PAIRS[a.last].acd) || sf.statusOf(a.email) !== PAIRS[a.last].sf);
+    const wrong = () => agents.filter((a) => !sameState(cc.getAgent(a.agentId)?.state, STATE_PAIRS[a.last].acd) || sf.statusOf(a.email) !== STATE_PAIRS[a.last].sf);
     const idle = async () => {
       for (const name of Object.values(QUEUES)) {
         const counts = await app!.get<Queue>(getQueueToken(name)).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
@@ -175,7 +167,7 @@ describe('resilience: Salesforce token revoked under load', () => {
       return idle();
     }, 'every agent in its last state on both sides, everything ingested', 40_000)
       .catch((e: Error) => {
-        throw new Error(`${e.message}\n${JSON.stringify(wrong().map((a) => ({ ...a, acd: cc.getAgent(a.agentId)?.state, sf: sf.statusOf(a.email), want: PAIRS[a.last] })))}`);
+        throw new Error(`${e.message}\n${JSON.stringify(wrong().map((a) => ({ ...a, acd: cc.getAgent(a.agentId)?.state, sf: sf.statusOf(a.email), want: STATE_PAIRS[a.last] })))}`);
       });
 
     // Re-authenticated, REST and streaming: the old token is refused everywhere, a new client carries the stream.
