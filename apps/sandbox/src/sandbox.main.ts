@@ -30,9 +30,14 @@ async function main(): Promise<void> {
   });
   let stopping = false;
   const stop = (): void => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C: the user will not wait (e.g. Redis died and a client still waits for it).
+      console.log('stopping again: exiting now');
+      process.exit(130);
+    }
     stopping = true;
     console.log('\nstopping: page, daemon, emulators, redis');
+    setTimeout(() => console.log('still stopping; Ctrl-C again exits at once'), 5000).unref();
     void sandbox.stop().then(() => process.exit(0), (error: unknown) => {
       console.error(`presence-sync demo: stop failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);
