@@ -6,6 +6,7 @@ import { GENERIC_SIGNATURE_HEADER, GENERIC_TIMESTAMP_HEADER, parseGenericEvents,
 import { InboundSink } from '@presence-sync/domain';
 import { IntakeGate } from '../services/intake-gate.service';
 import { MetricsService } from '../services/metrics.service';
+import { DeadlineExceeded, withDeadline } from '../deadline';
 import { APP_CONFIG, REDIS } from '../tokens';
 
 /**
@@ -13,8 +14,6 @@ import { APP_CONFIG, REDIS } from '../tokens';
  * after the 503 makes the re-sent events duplicates, which are answered as such: nothing is lost or doubled.
  */
 const INTAKE_DEADLINE_MS = 5000;
-
-class IntakeTimeout extends Error {}
 
 /**
  * Generic connector v1, events in. Signature and timestamp first (401, nothing recorded), then the whole
@@ -57,18 +56,12 @@ export class AcdWebhookController {
     }
     // While Redis is away an enqueue would wait for it: the contact center is told at once to send again.
     if (this.redis.status !== 'ready') return this.unavailable(res, 'Redis is unreachable', parsed.changes.length);
-    let timer: NodeJS.Timeout | undefined;
     let result: Awaited<ReturnType<InboundSink['accept']>>;
     try {
-      result = await Promise.race([
-        this.sink.accept(parsed.changes),
-        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new IntakeTimeout()), INTAKE_DEADLINE_MS); }),
-      ]);
+      result = await withDeadline(this.sink.accept(parsed.changes), INTAKE_DEADLINE_MS);
     } catch (e) {
-      if (e instanceof IntakeTimeout) return this.unavailable(res, `the events could not be queued within ${INTAKE_DEADLINE_MS} ms`, parsed.changes.length);
+      if (e instanceof DeadlineExceeded) return this.unavailable(res, `the events could not be queued within ${INTAKE_DEADLINE_MS} ms`, parsed.changes.length);
       throw e;
-    } finally {
-      clearTimeout(timer);
     }
     this.gate.lastEvent.acd = Date.now();
     this.metrics.eventsQueued('acd', result.accepted);

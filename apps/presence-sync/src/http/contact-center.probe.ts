@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '@presence-sync/config';
 import { ContactCenterPort } from '@presence-sync/domain';
 import { APP_CONFIG } from '../tokens';
+import { withDeadline } from '../deadline';
 
 /** How long one probe result is reused: load balancers poll /ready every few seconds; the vendor is not hammered. */
 export const CONTACT_CENTER_PROBE_TTL_MS = 5000;
@@ -30,17 +31,11 @@ export class ContactCenterProbe {
 
   private async probe(): Promise<ProbeResult> {
     const timeoutMs = Math.min(PROBE_TIMEOUT_MS, this.config.acd.timeoutMs);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      await Promise.race([this.contactCenter.listTeams(), timeout]);
+      await withDeadline(this.contactCenter.listTeams(), timeoutMs);
       return { up: true, checkedAt: Date.now() };
     } catch (e) {
       return { up: false, checkedAt: Date.now(), reason: e instanceof Error ? e.message : String(e) };
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

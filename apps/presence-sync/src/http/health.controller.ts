@@ -10,6 +10,7 @@ import { MetricsService } from '../services/metrics.service';
 import { RulesService } from '../services/rules.service';
 import { StreamLeader } from '../services/stream-leader.service';
 import { REDIS } from '../tokens';
+import { withDeadline } from '../deadline';
 import { ContactCenterProbe } from './contact-center.probe';
 
 /**
@@ -65,11 +66,8 @@ export class HealthController {
     const check = this.indicator.check('redis');
     // Commands wait for a reconnect instead of failing: a probe must not hang with them.
     if (this.redis.status !== 'ready') return check.down({ message: `Redis connection is ${this.redis.status}` });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer to PING within 1000 ms')), 1000); });
-    return Promise.race([this.redis.ping(), timeout])
-      .then(() => check.up(), (e: Error) => check.down({ message: e.message }))
-      .finally(() => clearTimeout(timer));
+    return withDeadline(this.redis.ping(), 1000, 'no answer to PING within 1000 ms')
+      .then(() => check.up(), (e: Error) => check.down({ message: e.message }));
   }
 
   /**

@@ -9,6 +9,7 @@ import { InboundProcessor } from '../processors/inbound.processor';
 import { SyncAcdProcessor } from '../processors/sync-acd.processor';
 import { SyncSalesforceProcessor } from '../processors/sync-salesforce.processor';
 import { APP_CONFIG, REDIS } from '../tokens';
+import { settledWithin } from '../deadline';
 import { DirectoryService } from './directory.service';
 import { IntakeGate } from './intake-gate.service';
 import { MetricsService } from './metrics.service';
@@ -134,16 +135,12 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     for (const name of this.scheduler.getIntervals()) this.scheduler.deleteInterval(name);
     await this.streamLeader.stop();
     await this.rules.stop();
-    const drained = Promise.all(this.workers.map((w) => w.close()));
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.config.shutdownTimeoutMs).unref());
-    if ((await Promise.race([drained, timeout])) === 'timeout') {
+    if (!(await settledWithin(Promise.all(this.workers.map((w) => w.close())), this.config.shutdownTimeoutMs))) {
       this.logger.warn({ msg: 'workers did not drain in time; closing them (their jobs are retried after restart)', ms: this.config.shutdownTimeoutMs });
       // Forced, but bounded too: with Redis gone a close would wait for a reconnect that may never come.
-      await Promise.race([Promise.all(this.workers.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 2000).unref())]);
+      await settledWithin(Promise.all(this.workers.map((w) => w.close(true))), 2000);
     }
-    if (this.redis.status === 'ready') {
-      await Promise.race([this.redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
-    }
+    if (this.redis.status === 'ready') await settledWithin(this.redis.quit(), 2000);
     if (this.redis.status !== 'end') this.redis.disconnect();
     this.logger.log({ msg: 'presence-sync stopped' });
   }

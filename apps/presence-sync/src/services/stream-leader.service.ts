@@ -5,6 +5,7 @@ import { ChangeSource, type InboundSink } from '@presence-sync/domain';
 import { RedisLease } from '@presence-sync/queue';
 import { JsforceSalesforceAdapter } from '@presence-sync/salesforce';
 import { APP_CONFIG, REDIS, SALESFORCE_STREAM } from '../tokens';
+import { settledWithin, withDeadline } from '../deadline';
 import { MetricsService } from './metrics.service';
 
 export type StreamRole = 'active' | 'standby';
@@ -121,19 +122,13 @@ export class StreamLeader {
       const released = this.lease.release().catch((e: unknown) => {
         this.logger.warn({ msg: 'could not release the Salesforce stream lease; it expires by itself', error: messageOf(e) });
       });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([released, new Promise<void>((r) => { timer = setTimeout(r, RELEASE_TIMEOUT_MS); })]);
-      clearTimeout(timer);
+      await settledWithin(released, RELEASE_TIMEOUT_MS);
     }
   }
 
   async status(): Promise<StreamLeaderStatus> {
     // A status page must answer while Redis is away: the holder is then unknown.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const holder = await Promise.race([
-      this.lease.holder().catch(() => undefined),
-      new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), 500); }),
-    ]).finally(() => clearTimeout(timer));
+    const holder = await withDeadline(this.lease.holder(), 500).catch(() => undefined);
     return {
       role: this.role, since: new Date(this.since).toISOString(), subscribed: this.subscribed,
       leaseTtlMs: this.lease.ttlMs, replica: this.lease.token, holder: holder ?? null,
