@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT, runProcess, type Run } from '../support/run-process';
 
 /*
  * `npm run bench` as a user runs it, on the built code, at a size CI affords: its own Redis (no REDIS_URL), both
@@ -10,28 +10,13 @@ import { join } from 'node:path';
  * echoed, every part of the report filled, and a readable refusal of a bad option.
  */
 
-const ROOT = join(__dirname, '..', '..');
 const ENTRY = join(ROOT, 'dist', 'apps', 'bench', 'src', 'bench.main.js');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function runBench(args: string[], timeoutMs: number): Promise<Run> {
+  // Its own Redis, as on a fresh machine.
   const env = { ...process.env };
   delete env.REDIS_URL;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ENTRY, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (e) => { clearTimeout(timer); reject(e); });
-    child.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
+  return runProcess(process.execPath, [ENTRY, ...args], env, timeoutMs);
 }
 
 interface Summary { count: number; p50: number; p99: number; max: number }

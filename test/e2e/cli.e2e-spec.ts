@@ -6,39 +6,18 @@ import { join, relative } from 'node:path';
 import Redis from 'ioredis';
 import { ContactCenterEmulator, freePort } from '@presence-sync/testing';
 import { waitFor } from '../support/daemon-harness';
+import { ROOT, runProcess, type Run } from '../support/run-process';
 
 /*
  * The `presence-sync` bin as a user runs it: `node bin/presence-sync.js …` on the built code (dist/), in a clean
  * environment (no ACD_* settings: the rule commands then have no catalogs and only warn about it).
  */
 
-const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'presence-sync.js');
 const TOKEN = 'cc-token-for-cli-tests';
 const SECRET = 'webhook-secret-for-cli-tests-0123';
 /** `file:line:col path: message`; a syntax error has no path (`file:line:col: message`). */
 const ISSUE_LINE = /^(.+\.json):(\d+):(\d+)(?: (\S+))?: (.+)$/;
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to its end (killed after `timeoutMs`). */
-function runProcess(cmd: string, args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (e) => { clearTimeout(timer); reject(e); });
-    child.once('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
-  });
-}
 
 /** A clean environment: PATH only, plus the given settings. */
 const cleanEnv = (extra: Record<string, string> = {}): Record<string, string> => ({ PATH: process.env.PATH ?? '', ...extra });

@@ -18,6 +18,12 @@ export const TOKEN = 'cc-token-for-tests';
 export const SECRET = 'webhook-secret-for-tests-0123456789';
 
 /** Polls `predicate` until it holds (condition waiting, not a fixed sleep). */
+/** Deletes a test's keys (everything under its prefix) from the shared test Redis. */
+export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+}
+
 export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 8000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -149,8 +155,7 @@ export class DaemonHarness {
   async stop(): Promise<void> {
     await this.app.close().catch(() => undefined);
     await this.cc.stop();
-    const keys = await this.redis.keys(`${this.prefix}:*`);
-    if (keys.length) await this.redis.del(...keys);
+    await dropPrefix(this.redis, this.prefix);
     this.redis.disconnect();
   }
 }

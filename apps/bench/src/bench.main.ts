@@ -355,7 +355,8 @@ async function runBaseline(redisUrl: string, rate: number, seconds: number, conc
   await new Promise((r) => setTimeout(r, seconds * 1000));
   pacer.stop();
   await Promise.all(adds);
-  await waitUntil('the baseline worker to catch up', async () => (await queue.getJobCounts('wait', 'active', 'delayed')).wait === 0 && (await queue.getActiveCount()) === 0, 30_000, 100).catch(() => undefined);
+  const busy = async () => Object.values(await queue.getJobCounts('wait', 'active')).reduce((a, b) => a + b, 0);
+  await waitUntil('the baseline worker to catch up', async () => (await busy()) === 0, 30_000, 100).catch(() => undefined);
   worker.send({ type: 'stop' });
   await waitUntil('the baseline result', () => messages.some((m) => m.type === 'result'), 15_000);
   const result = messages.find((m) => m.type === 'result') as { samples: number[]; firstAt: number; lastAt: number };
@@ -439,14 +440,12 @@ async function main(): Promise<void> {
     const driver = new Driver(cc, org, active, o.callShare);
     const load = new ProcessMonitor(daemon.pid as number);
     const loadStarted = Date.now();
-    let apiAtStart = org.apiCalls;
-    let measureStarted = 0;
     // The daemon's queue depths, for the progress line: where a backlog builds up.
     const keys = new RedisKeys(PREFIX);
     const queues = Object.values(QUEUES).map((name) => new Queue(name, { connection: redis as Redis, prefix: keys.queuePrefix }));
     let depths = '';
     const depthTimer = setInterval(() => {
-      void Promise.all(queues.map(async (q) => `${q.name} ${(await q.getWaitingCount()) + (await q.getActiveCount())}`))
+      void Promise.all(queues.map(async (q) => `${q.name} ${Object.values(await q.getJobCounts('waiting', 'active')).reduce((a, b) => a + b, 0)}`))
         .then((d) => { depths = d.join(', '); }, () => undefined);
     }, 1000);
     const pacer = paced(o.rate, (n) => driver.emit(n));
@@ -457,8 +456,8 @@ async function main(): Promise<void> {
     }, 1000);
     await new Promise((r) => setTimeout(r, o.warmup * 1000));
     driver.measuring = true;
-    measureStarted = preciseNow();
-    apiAtStart = org.apiCalls;
+    const measureStarted = preciseNow();
+    const apiAtStart = org.apiCalls;
     const syncedAtStart = driver.matched;
     load.start();
     await new Promise((r) => setTimeout(r, o.duration * 1000));

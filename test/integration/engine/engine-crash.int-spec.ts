@@ -9,7 +9,7 @@ import {
 } from '@presence-sync/queue';
 import { InMemorySalesforce } from '@presence-sync/salesforce';
 import { ContactCenterEmulator, type EmulatorWrite } from '@presence-sync/testing';
-import { ENGINE_RULES, TOKEN, SECRET, waitFor } from '../../support/daemon-harness';
+import { dropPrefix, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
 
 /*
  * The daemon runs in a child process (test/support/crash-worker.ts) so it can be SIGKILLed: no shutdown hook,
@@ -180,8 +180,7 @@ describe('engine: a killed worker process', () => {
     }
     for (const q of Object.values(queues ?? {})) await q.close();
     if (redis) {
-      const stale = await redis.keys(`${prefix}:*`);
-      if (stale.length) await redis.del(...stale);
+      await dropPrefix(redis, prefix);
       redis.disconnect();
     }
     await emulator?.stop();

@@ -14,7 +14,7 @@ import {
   ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, type ConsoleCommand,
 } from '@presence-sync/testing';
 import { createDaemon } from '../../../apps/presence-sync/src/daemon.bootstrap';
-import { ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
+import { dropPrefix, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
 
 /*
  * Several daemon replicas on one Redis prefix. Every replica takes webhooks and runs workers; exactly one
@@ -118,8 +118,7 @@ describe('a clean stop hands the stream over at once (in-process replicas, in-me
   afterAll(async () => {
     for (const app of apps) await app.close().catch(() => undefined);
     await cc?.stop();
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
+    await dropPrefix(redis, prefix);
     redis.disconnect();
   });
 
@@ -378,8 +377,7 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
     await sf?.stop();
     await cc?.stop();
     if (redis) {
-      const stale = await redis.keys(`${prefix}:*`);
-      if (stale.length) await redis.del(...stale);
+      await dropPrefix(redis, prefix);
       redis.disconnect();
     }
   }, 40_000);

@@ -11,7 +11,7 @@ import {
   ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, type StreamEvent,
 } from '@presence-sync/testing';
 import { createDaemon } from '../../../apps/presence-sync/src/daemon.bootstrap';
-import { ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
+import { dropPrefix, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
 import { mulberry32, type Rng } from '../../support/seeded-random';
 import { nextPair, pause, sameState, STATE_PAIRS } from '../../support/both-way-load';
 
@@ -79,8 +79,7 @@ describe('resilience: Salesforce token revoked under load', () => {
     await sf?.stop();
     await cc?.stop();
     if (redis) {
-      const stale = await redis.keys(`${prefix}:*`);
-      if (stale.length) await redis.del(...stale);
+      await dropPrefix(redis, prefix);
       redis.disconnect();
     }
   }, 30_000);
