@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import type { Worker } from 'bullmq';
 import type { AppConfig } from '@presence-sync/config';
 import { InboundSink, type InboundChange } from '@presence-sync/domain';
+import { RedisLease } from '@presence-sync/queue';
 import { Reconcile } from '@presence-sync/sync';
 import { InboundProcessor } from '../processors/inbound.processor';
 import { SyncAcdProcessor } from '../processors/sync-acd.processor';
@@ -15,8 +16,6 @@ import { IntakeGate } from './intake-gate.service';
 import { MetricsService } from './metrics.service';
 import { RulesService } from './rules.service';
 import { StreamLeader } from './stream-leader.service';
-
-const RELEASE_IF_OURS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 /**
  * Boot in order (directory → rules → workers → intake → schedules) and shut down in order (intake →
@@ -93,22 +92,21 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
   async runReconcile(trigger: 'schedule' | 'now' = 'schedule'): Promise<void> {
     if (this.reconciling) return;
     this.reconciling = true;
-    const lock = `${this.config.redis.prefix}:lock:reconcile`;
-    const recent = `${lock}:recent`;
-    const token = `${process.pid}:${Math.random().toString(36).slice(2)}`;
+    // Released by its holder only: one that expired under a very long run may be another replica's by now.
+    const lock = new RedisLease(this.redis, `${this.config.redis.prefix}:lock:reconcile`, Math.max(60_000, this.config.reconcile.intervalMs));
+    const recent = `${lock.key}:recent`;
     let held = false;
     try {
       if (trigger === 'schedule' && (await this.redis.exists(recent))) return;
-      held = (await this.redis.set(lock, token, 'PX', Math.max(60_000, this.config.reconcile.intervalMs), 'NX')) === 'OK';
+      held = await lock.acquire();
       if (!held) return;
       const report = await this.reconcile.run();
       this.logger.log({ msg: 'drift repair done', trigger, ...report });
-      if (this.config.reconcile.intervalMs > 0) await this.redis.set(recent, token, 'PX', Math.floor(this.config.reconcile.intervalMs * 0.8));
+      if (this.config.reconcile.intervalMs > 0) await this.redis.set(recent, lock.token, 'PX', Math.floor(this.config.reconcile.intervalMs * 0.8));
     } catch (e) {
       this.logger.error({ msg: 'drift repair failed', trigger, error: e instanceof Error ? e.message : String(e) });
     } finally {
-      // Only our own lock: one that expired under a very long run may be another replica's by now.
-      if (held) await this.redis.eval(RELEASE_IF_OURS, 1, lock, token).catch(() => undefined);
+      if (held) await lock.release().catch(() => undefined);
       this.reconciling = false;
     }
   }
