@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QUEUES } from '@presence-sync/queue';
+import { QUEUES } from '@presence-sync/redis';
 import { DaemonHarness } from '../support/daemon-harness';
 
 const event = (over: Record<string, unknown> = {}) => ({

@@ -7,7 +7,7 @@ import Redis from 'ioredis';
 import { loadConfig, type AppConfig } from '@presence-sync/config';
 import { signGenericWebhook } from '@presence-sync/contact-center';
 import { AuditLog, InboundSink, type AcdState, type AuditOutcome, type AuditRecord } from '@presence-sync/domain';
-import { QUEUES } from '@presence-sync/queue';
+import { QUEUES } from '@presence-sync/redis';
 import { InMemorySalesforce } from '@presence-sync/salesforce';
 import { ContactCenterEmulator } from '@presence-sync/testing';
 import { createDaemon } from '../../apps/presence-sync/src/daemon.bootstrap';

@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { acdStateKey, type AcdState, type AuditRecord } from '@presence-sync/domain';
-import { QUEUES, RedisKeys } from '@presence-sync/queue';
+import { QUEUES, RedisKeys } from '@presence-sync/redis';
 import { SANDBOX_STATUSES } from '@presence-sync/salesforce';
 import {
   ContactCenterEmulator, SalesforceEmulator, freePort, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, startRedisServer,

@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { loadConfig, loadSalesforceSettings, type AppConfig } from '@presence-sync/config';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import { ConfigError, type AcdState } from '@presence-sync/domain';
-import { connectRedis, parseAgentRecord, RedisKeys } from '@presence-sync/queue';
+import { connectRedis, parseAgentRecord, RedisKeys } from '@presence-sync/redis';
 import { loadRuleSet, type Catalog } from '@presence-sync/rules';
 import { SANDBOX_STATUSES } from '@presence-sync/salesforce';
 import { runRulesExplain, runRulesValidate } from './cli/rules.commands';

@@ -12,7 +12,7 @@ import {
 } from '@presence-sync/domain';
 import {
   BullSyncTrigger, connectRedis, QUEUES, RedisAgentStateStore, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys,
-} from '@presence-sync/queue';
+} from '@presence-sync/redis';
 import { InMemorySalesforce, JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
 import { EngineSettings, IngestChange, Reconcile, SyncAgent } from '@presence-sync/sync';
 import { AcdWebhookController } from './http/acd-webhook.controller';

@@ -107,7 +107,7 @@ export abstract class AgentStateStore {
   abstract setPendingConfirm(agentId: string, pending: PendingConfirm | undefined): Promise<void>;
 }
 
-/** Triggers outbound work. Implemented on BullMQ (libs/queue). */
+/** Triggers outbound work. Implemented on BullMQ (libs/redis). */
 export abstract class SyncTrigger {
   /** At most one waiting sync per agent and target; the run reads the latest want. */
   abstract trigger(target: Side, agentId: string): Promise<void>;

@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import type { AcdState, SalesforceChange } from '@presence-sync/domain';
 import {
   QUEUES, RedisAuditLog, RedisInboundSink, RedisKeys, redisOptionsFromUrl, type QueueName,
-} from '@presence-sync/queue';
+} from '@presence-sync/redis';
 import { InMemorySalesforce } from '@presence-sync/salesforce';
 import { ContactCenterEmulator, type EmulatorWrite } from '@presence-sync/testing';
 import { dropPrefix, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QUEUES } from '@presence-sync/queue';
+import { QUEUES } from '@presence-sync/redis';
 import { DaemonHarness, waitFor } from '../../support/daemon-harness';
 
 describe('engine under vendor faults and conflicts', () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { acdStateKey, type AcdState } from '@presence-sync/domain';
-import { RedisAgentStateStore, RedisKeys } from '@presence-sync/queue';
+import { RedisAgentStateStore, RedisKeys } from '@presence-sync/redis';
 
 const lunch: AcdState = { state: 'Unavailable', code: 'Lunch' };
 const available: AcdState = { state: 'Available' };

@@ -1,5 +1,5 @@
 import type { AuditRecord } from '@presence-sync/domain';
-import { QUEUES } from '@presence-sync/queue';
+import { QUEUES } from '@presence-sync/redis';
 import type { EmulatorWrite } from '@presence-sync/testing';
 import { DaemonHarness, waitFor } from '../../support/daemon-harness';
 import { mulberry32, type Rng } from '../../support/seeded-random';

@@ -7,7 +7,7 @@
  * Every case draws from its own generator (seed, case number), so one case replays alone.
  */
 import { parseGenericEvents, signGenericWebhook } from '@presence-sync/contact-center';
-import { QUEUES } from '@presence-sync/queue';
+import { QUEUES } from '@presence-sync/redis';
 import { DaemonHarness, SECRET } from '../../support/daemon-harness';
 import { caseRng, chance, int, pick, type Json, type Obj, type Rng } from '../../support/seeded-random';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signGenericWebhook } from '@presence-sync/contact-center';
-import { QUEUES } from '@presence-sync/queue';
+import { QUEUES } from '@presence-sync/redis';
 import { freePort, startRedisServer, type RedisServerHandle, type WebhookAttempt } from '@presence-sync/testing';
 import { DaemonHarness, SECRET, waitFor } from '../../support/daemon-harness';
 import { mulberry32, type Rng } from '../../support/seeded-random';

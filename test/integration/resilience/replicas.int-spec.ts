@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { loadConfig } from '@presence-sync/config';
 import type { AcdState } from '@presence-sync/domain';
-import { QUEUES, RedisAuditLog, RedisKeys, RedisLease, redisOptionsFromUrl, type QueueName } from '@presence-sync/queue';
+import { QUEUES, RedisAuditLog, RedisKeys, RedisLease, redisOptionsFromUrl, type QueueName } from '@presence-sync/redis';
 import { InMemorySalesforce } from '@presence-sync/salesforce';
 import {
   ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, type ConsoleCommand,

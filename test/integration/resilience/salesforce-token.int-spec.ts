@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { loadConfig } from '@presence-sync/config';
 import { AuditLog, SalesforcePort, type AuditRecord } from '@presence-sync/domain';
-import { QUEUES, RedisKeys } from '@presence-sync/queue';
+import { QUEUES, RedisKeys } from '@presence-sync/redis';
 import { JsforceSalesforceAdapter } from '@presence-sync/salesforce';
 import {
   ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, type StreamEvent,

@@ -6,7 +6,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import type { NextFunction, Request, Response } from 'express';
-import { QUEUES } from '@presence-sync/queue';
+import { QUEUES } from '@presence-sync/redis';
 
 /** Where the queue dashboard is served. */
 export const ADMIN_QUEUES_PATH = 'admin/queues';

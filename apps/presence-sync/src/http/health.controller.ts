@@ -4,7 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthInd
 import type { Queue } from 'bullmq';
 import type { Response } from 'express';
 import type Redis from 'ioredis';
-import { QUEUES } from '@presence-sync/queue';
+import { QUEUES } from '@presence-sync/redis';
 import { IntakeGate } from '../services/intake-gate.service';
 import { MetricsService } from '../services/metrics.service';
 import { RulesService } from '../services/rules.service';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
-import { JOBS, QUEUES, type InboundJobData } from '@presence-sync/queue';
+import { JOBS, QUEUES, type InboundJobData } from '@presence-sync/redis';
 import { IngestChange } from '@presence-sync/sync';
 import { DirectoryService } from '../services/directory.service';
 import { KeyedSerializer } from './keyed-serializer';

@@ -1,6 +1,6 @@
 import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job, Queue } from 'bullmq';
-import { JOBS, QUEUES, type ConfirmJobData, type SyncJobData } from '@presence-sync/queue';
+import { JOBS, QUEUES, type ConfirmJobData, type SyncJobData } from '@presence-sync/redis';
 import { SyncAgent, type SyncOutcome } from '@presence-sync/sync';
 import { MetricsService } from '../services/metrics.service';
 import { toQueueResult, unknownJob } from './sync-job.runner';

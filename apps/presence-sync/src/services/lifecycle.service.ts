@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import type { Worker } from 'bullmq';
 import type { AppConfig } from '@presence-sync/config';
 import { InboundSink, type InboundChange } from '@presence-sync/domain';
-import { RedisLease } from '@presence-sync/queue';
+import { RedisLease } from '@presence-sync/redis';
 import { Reconcile } from '@presence-sync/sync';
 import { InboundProcessor } from '../processors/inbound.processor';
 import { SyncAcdProcessor } from '../processors/sync-acd.processor';

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { AppConfig } from '@presence-sync/config';
 import { ChangeSource, type InboundSink } from '@presence-sync/domain';
-import { RedisLease } from '@presence-sync/queue';
+import { RedisLease } from '@presence-sync/redis';
 import { JsforceSalesforceAdapter } from '@presence-sync/salesforce';
 import { APP_CONFIG, REDIS, SALESFORCE_STREAM } from '../tokens';
 import { settledWithin, withDeadline } from '../deadline';
