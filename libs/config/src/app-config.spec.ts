@@ -1,5 +1,6 @@
 import { ConfigError } from '@presence-sync/domain';
 import { loadConfig, redactConfig } from './app-config';
+import { encryptSecret, parseSecretsKey } from './secrets';
 
 const base = { ACD_BASE_URL: 'http://cc.example:8080/v1/', ACD_TOKEN: 'tok-secret', ACD_WEBHOOK_SECRET: 'whsec-0123456789abcdef' };
 
@@ -51,5 +52,32 @@ describe('encrypted settings', () => {
     const c = loadConfig({ ...base, SECRETS_KEY: key, ACD_TOKEN: encryptSecret('tok-from-vault', key) });
     expect(c.acd.token).toBe('tok-from-vault');
     expect(() => loadConfig({ ...base, ACD_TOKEN: encryptSecret('x', key) })).toThrow(/SECRETS_KEY/);
+  });
+});
+
+describe('issue 9 settings', () => {
+  it('REDIS_URL is a secret: never echoed in an error, and it may be stored encrypted', () => {
+    const key = 'a'.repeat(64);
+    const sealed = encryptSecret('redis://:pw-in-url-123@redis.internal:6379', parseSecretsKey(key));
+    expect(loadConfig({ ...base, REDIS_URL: sealed, SECRETS_KEY: key }).redis.url).toBe('redis://:pw-in-url-123@redis.internal:6379');
+    expect(() => loadConfig({ ...base, REDIS_URL: 'http://:pw-in-url-123@x' })).toThrow(/^invalid setting REDIS_URL: must start with redis:\/\/ or rediss:\/\/; the value given is not valid$/);
+  });
+
+  it('the dashboard is read-only unless told otherwise; the ops listener is off unless OPS_PORT is set', () => {
+    const c = loadConfig(base);
+    expect(c.admin.readOnly).toBe(true);
+    expect(c.ops).toBeUndefined();
+    expect(loadConfig({ ...base, ADMIN_DASHBOARD_READ_ONLY: 'false' }).admin.readOnly).toBe(false);
+    expect(loadConfig({ ...base, HTTP_HOST: '10.0.0.5', OPS_PORT: '9100' }).ops).toEqual({ host: '10.0.0.5', port: 9100 });
+    expect(loadConfig({ ...base, OPS_HOST: '127.0.0.1', OPS_PORT: '9100' }).ops).toEqual({ host: '127.0.0.1', port: 9100 });
+  });
+
+  it.each([
+    [{ ...base, OPS_PORT: '3000' }, /^invalid setting OPS_PORT: must differ from HTTP_PORT \(3000\)/],
+    [{ ...base, OPS_HOST: '127.0.0.1' }, /^invalid setting OPS_PORT: required when OPS_HOST is set/],
+    [{ ...base, OPS_PORT: 'x' }, /^invalid setting OPS_PORT: .*got "x"/],
+    [{ ...base, ADMIN_DASHBOARD_READ_ONLY: 'maybe' }, /^invalid setting ADMIN_DASHBOARD_READ_ONLY: /],
+  ])('rejects a bad ops setting with one line (%#)', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
   });
 });

@@ -49,10 +49,13 @@ const schema = z.object({
   ADMIN_PASSWORD: optionalText,
 });
 
+  ADMIN_DASHBOARD_READ_ONLY: bool.default(true),
+  OPS_HOST: optionalText,
+  OPS_PORT: int(0, 65535).optional(),
 export type RawSettings = z.infer<typeof schema>;
 
 /** Settings whose values are secrets: never logged, never in job payloads, never in error messages. */
-export const SECRET_SETTINGS: readonly string[] = ['ACD_TOKEN', 'ACD_WEBHOOK_SECRET', 'ADMIN_PASSWORD', SECRETS_KEY_SETTING, ...SALESFORCE_SECRET_SETTINGS];
+export const SECRET_SETTINGS: readonly string[] = ['REDIS_URL', 'ACD_TOKEN', 'ACD_WEBHOOK_SECRET', 'ADMIN_PASSWORD', SECRETS_KEY_SETTING, ...SALESFORCE_SECRET_SETTINGS];
 
 export interface AppConfig {
   redis: { url: string; prefix: string };
@@ -72,8 +75,16 @@ export interface AppConfig {
   intake: { dedupTtlSec: number };
   shutdownTimeoutMs: number;
   logLevel: RawSettings['LOG_LEVEL'];
-  /** The queue dashboard at /admin/queues, behind HTTP basic auth with these credentials. */
-  admin: { dashboard: boolean; user?: string; password?: string };
+  /**
+   * The queue dashboard at /admin/queues, behind HTTP basic auth with these credentials. `readOnly`: it shows
+   * queues and jobs but refuses every change (retry, remove, pause, add).
+   */
+  admin: { dashboard: boolean; readOnly: boolean; user?: string; password?: string };
+  /**
+   * A separate listener for the operator's endpoints (dashboard, metrics, status, audit), so the HTTP port can
+   * face the contact center with the webhook and health checks only. Unset: everything on the HTTP port.
+   */
+  ops?: { host: string; port: number };
 }
 
 /**
@@ -100,6 +111,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const s = parsed.data;
   return {
     redis: { url: s.REDIS_URL, prefix: s.REDIS_PREFIX },
+  if (s.OPS_PORT !== undefined && s.OPS_PORT !== 0 && s.OPS_PORT === s.HTTP_PORT) {
+    throw new ConfigError(`invalid setting OPS_PORT: must differ from HTTP_PORT (${s.HTTP_PORT}), the webhook's port; got "${s.OPS_PORT}"`);
+  }
+  if (s.OPS_HOST !== undefined && s.OPS_PORT === undefined) {
+    throw new ConfigError('invalid setting OPS_PORT: required when OPS_HOST is set (the operator endpoints need their own port); it is not set');
+  }
     http: { host: s.HTTP_HOST, port: s.HTTP_PORT },
     rules: { dir: s.RULES_DIR, watch: s.RULES_WATCH, defaultUnavailableCode: s.DEFAULT_UNAVAILABLE_CODE },
     acd: {
@@ -119,7 +136,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     intake: { dedupTtlSec: s.INTAKE_DEDUP_TTL_SEC },
     shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
     logLevel: s.LOG_LEVEL,
-    admin: { dashboard: s.ADMIN_DASHBOARD === 'on', user: s.ADMIN_USER, password: s.ADMIN_PASSWORD },
+    admin: { dashboard: s.ADMIN_DASHBOARD === 'on', readOnly: s.ADMIN_DASHBOARD_READ_ONLY, user: s.ADMIN_USER, password: s.ADMIN_PASSWORD },
+    // Same interface as the webhook unless told otherwise: inside a container 127.0.0.1 would be unreachable.
+    ops: s.OPS_PORT === undefined ? undefined : { host: s.OPS_HOST ?? s.HTTP_HOST, port: s.OPS_PORT },
   };
 }
 

@@ -1,3 +1,4 @@
 export * from './app-config';
 export * from './salesforce-settings';
 export * from './secrets';
+export * from './secret-values';
