@@ -47,11 +47,11 @@ const schema = z.object({
   ADMIN_DASHBOARD: z.enum(['on', 'off']).default('on'),
   ADMIN_USER: optionalText,
   ADMIN_PASSWORD: optionalText,
-});
-
   ADMIN_DASHBOARD_READ_ONLY: bool.default(true),
   OPS_HOST: optionalText,
   OPS_PORT: int(0, 65535).optional(),
+});
+
 export type RawSettings = z.infer<typeof schema>;
 
 /** Settings whose values are secrets: never logged, never in job payloads, never in error messages. */
@@ -109,14 +109,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid setting ${key}: ${given === undefined ? 'required' : issue.message}; ${shown}${more}`);
   }
   const s = parsed.data;
-  return {
-    redis: { url: s.REDIS_URL, prefix: s.REDIS_PREFIX },
   if (s.OPS_PORT !== undefined && s.OPS_PORT !== 0 && s.OPS_PORT === s.HTTP_PORT) {
     throw new ConfigError(`invalid setting OPS_PORT: must differ from HTTP_PORT (${s.HTTP_PORT}), the webhook's port; got "${s.OPS_PORT}"`);
   }
   if (s.OPS_HOST !== undefined && s.OPS_PORT === undefined) {
     throw new ConfigError('invalid setting OPS_PORT: required when OPS_HOST is set (the operator endpoints need their own port); it is not set');
   }
+  return {
+    redis: { url: s.REDIS_URL, prefix: s.REDIS_PREFIX },
     http: { host: s.HTTP_HOST, port: s.HTTP_PORT },
     rules: { dir: s.RULES_DIR, watch: s.RULES_WATCH, defaultUnavailableCode: s.DEFAULT_UNAVAILABLE_CODE },
     acd: {
