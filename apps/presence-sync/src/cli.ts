@@ -10,6 +10,10 @@ import { runRulesExplain, runRulesValidate } from './cli/rules.commands';
 import { runSalesforceCheck, runSalesforceSetup } from './cli/salesforce.commands';
 import { readAllStdin, runSecretsEncrypt, runSecretsGenerateKey } from './cli/secrets.commands';
 import { startDaemon } from './daemon.bootstrap';
+import { DeadlineExceeded, withDeadline } from './deadline';
+import { OpsListener } from './http/ops-listener';
+import { routeConsoleToLogger } from './logging/console-bridge';
+import { LifecycleService } from './services/lifecycle.service';
 import { RulesBootError } from './services/rules.service';
 
 const io = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
@@ -41,12 +45,12 @@ async function loadCatalog(): Promise<Catalog> {
   return catalog;
 }
 
-/** The agent's previous ACD state as the daemon keeps it, when Redis is reachable. */
+/** The agent's previous ACD state as the daemon keeps it; rejects with one line when Redis cannot be reached. */
 async function loadPrevious(agentId: string): Promise<AcdState | undefined> {
   const config = optionalConfig();
   if (!config) return undefined;
-  const redis = await connectRedis(config.redis.url, 1500).catch(() => undefined);
-  if (!redis) return undefined;
+  // A refused connection is one line for explain to report (its message never holds the password).
+  const redis = await connectRedis(config.redis.url, { timeoutMs: 1500 });
   try {
     return parseAgentRecord(await redis.hgetall(new RedisKeys(config.redis.prefix).agent(agentId))).prevAcd;
   } finally {
@@ -96,16 +100,31 @@ async function start(): Promise<number> {
     io.err(`presence-sync: cannot start: ${e instanceof RulesBootError ? message : message.split('\n')[0]}`);
     return 1;
   }
+  // From here on a library's console line (BullMQ's Redis warnings) is a JSON log line like every other.
+  routeConsoleToLogger();
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  io.err(`presence-sync: listening on http://${config.http.host}:${port} (rules in ${config.rules.dir})`);
+  const ops = app.get(OpsListener).address();
+  const opsNote = ops && config.ops ? `; operator endpoints on http://${config.ops.host}:${ops.port}` : '';
+  io.err(`presence-sync: listening on http://${config.http.host}:${port} (rules in ${config.rules.dir})${opsNote}`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       io.err(`presence-sync: ${signal}: stopping (intake, then workers, then Redis)`);
-      app.close().then(() => resolve(0), (e: Error) => { io.err(`presence-sync: shutdown error: ${e.message}`); resolve(1); });
+      // Whatever hangs (Redis away, a hook of a library), the process exits within SHUTDOWN_TIMEOUT_MS.
+      const ms = config.shutdownTimeoutMs;
+      // A little before the limit: writing the last line and exiting take a moment too.
+      withDeadline(app.close(), Math.max(ms - 200, ms * 0.9)).then(() => resolve(0), (e: Error) => {
+        if (e instanceof DeadlineExceeded) {
+          const open = app.get(LifecycleService).stillOpen();
+          io.err(`presence-sync: ${signal}: not stopped within SHUTDOWN_TIMEOUT_MS (${ms} ms); exiting without closing ${open.length > 0 ? open.join(', ') : 'the HTTP server and the queue connections'}`);
+        } else {
+          io.err(`presence-sync: shutdown error: ${e.message.split('\n')[0]}`);
+        }
+        resolve(1);
+      });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -5,7 +5,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
-import { adminDashboardProblem, type AppConfig } from '@presence-sync/config';
+import { adminDashboardProblem, secretValuesOf, type AppConfig } from '@presence-sync/config';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import {
   AgentStateStore, AuditLog, ChangeSource, Clock, ConfigError, ContactCenterPort, InboundSink, SalesforcePort, SyncTrigger, SystemClock,
@@ -20,6 +20,10 @@ import { AgentsController } from './http/agents.controller';
 import { ContactCenterProbe } from './http/contact-center.probe';
 import { HealthController } from './http/health.controller';
 import { StatusController } from './http/status.controller';
+import { OpsListener } from './http/ops-listener';
+import { ReadinessLogger } from './logging/readiness.logger';
+import { RedisErrorLog } from './logging/redis-error.log';
+import { SecretMaskingStream } from './logging/secret-masking.stream';
 import { InboundProcessor } from './processors/inbound.processor';
 import { SyncAcdProcessor } from './processors/sync-acd.processor';
 import { SyncSalesforceProcessor } from './processors/sync-salesforce.processor';
@@ -86,6 +90,7 @@ export class DaemonModule {
     const adminProblem = adminDashboardProblem(config);
     if (adminProblem) throw new ConfigError(adminProblem);
     const keys = new RedisKeys(config.redis.prefix);
+    const redisErrors = new RedisErrorLog();
     configureWorkerOptions(config.sync.lockDurationMs, config.sync.stalledIntervalMs);
     const settings: EngineSettings = {
       echoWindowMs: config.sync.echoWindowMs, defaultUnavailableCode: config.rules.defaultUnavailableCode,
@@ -97,7 +102,17 @@ export class DaemonModule {
       { provide: RedisKeys, useValue: keys },
       { provide: EngineSettings, useValue: settings },
       { provide: Clock, useValue: overrides.clock ?? new SystemClock() },
-      { provide: REDIS, useFactory: () => connectRedis(config.redis.url) },
+      // Created first and depending on the queues only: their error listeners are on before they first connect.
+      {
+        provide: RedisErrorLog,
+        useFactory: (...queues: Queue[]) => {
+          for (const queue of queues) redisErrors.watch(queue, `queue ${queue.name}`);
+          return redisErrors;
+        },
+        inject: Object.values(QUEUES).map((name) => getQueueToken(name)),
+      },
+      { provide: REDIS, useFactory: () => connectRedis(config.redis.url, { onError: (e) => redisErrors.report('redis', e) }) },
+      OpsListener,
       {
         provide: ContactCenterPort,
         useValue: overrides.contactCenter ?? new GenericContactCenterClient({ baseUrl: config.acd.baseUrl, token: config.acd.token, timeoutMs: config.acd.timeoutMs }),
@@ -150,13 +165,17 @@ export class DaemonModule {
       module: DaemonModule,
       imports: [
         LoggerModule.forRoot({
-          pinoHttp: { level: config.logLevel, autoLogging: false, redact: { paths: LOG_REDACT, censor: '[redacted]' }, base: { service: 'presence-sync' } },
+          // The masking stream is the last line of defence: a secret inside some library's message text.
+          pinoHttp: [
+            { level: config.logLevel, autoLogging: false, redact: { paths: LOG_REDACT, censor: '[redacted]' }, base: { service: 'presence-sync' } },
+            new SecretMaskingStream(secretValuesOf(config)),
+          ],
           // The webhook is the hot path (one request per contact-center change): a request logger per call cost
           // about 6% of the daemon's CPU under load, for no line (autoLogging is off). Its own lines still log.
           exclude: [{ method: RequestMethod.POST, path: 'v1/acd/events' }],
         }),
         ScheduleModule.forRoot(),
-        TerminusModule.forRoot({ errorLogStyle: 'json' }),
+        TerminusModule.forRoot({ errorLogStyle: 'json', logger: ReadinessLogger }),
         BullModule.forRoot({ connection: { url: config.redis.url, maxRetriesPerRequest: null }, prefix: keys.queuePrefix }),
         BullModule.registerQueue({ name: QUEUES.inbound }, { name: QUEUES.syncAcd }, { name: QUEUES.syncSalesforce }),
       ],

@@ -16,8 +16,24 @@ export function redisOptionsFromUrl(url: string): RedisOptions {
   };
 }
 
+/** The URL as it may be shown: without user and password. */
+export function shownRedisUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
+}
+
+export interface ConnectRedisOptions {
+  /** How long the first connection may take (ms, default 5000). */
+  timeoutMs?: number;
+  /**
+   * Every connection error of the client's life (each failed reconnect too). Without a listener ioredis prints
+   * each one to stderr with the failed command's arguments, which for AUTH are the password.
+   */
+  onError?: (error: Error) => void;
+}
+
 /** Connects and waits for the first PONG; fails with a readable message (no password) when Redis is away. */
-export async function connectRedis(url: string, timeoutMs = 5000): Promise<Redis> {
+export async function connectRedis(url: string, options: ConnectRedisOptions = {}): Promise<Redis> {
+  const timeoutMs = options.timeoutMs ?? 5000;
   const redis = new Redis({
     ...redisOptionsFromUrl(url), lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: (n) => Math.min(n * 200, 2000),
     // Commands issued in the same tick by concurrent jobs leave in one write: under load most of the daemon's
@@ -25,7 +41,13 @@ export async function connectRedis(url: string, timeoutMs = 5000): Promise<Redis
     // blocking commands, which auto-pipelining would hold up.
     enableAutoPipelining: true,
   });
-  const shown = url.replace(/\/\/([^@/]*)@/, '//***@');
+  // The cause of a failed first connection (a refused AUTH, a refused socket) arrives as an error event; the
+  // connect promise itself only says the connection closed.
+  let lastError: Error | undefined;
+  redis.on('error', (e: Error) => {
+    lastError = e;
+    options.onError?.(e);
+  });
   try {
     await Promise.race([
       redis.connect().then(() => redis.ping()),
@@ -33,7 +55,8 @@ export async function connectRedis(url: string, timeoutMs = 5000): Promise<Redis
     ]);
   } catch (e) {
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${shown}: ${e instanceof Error ? e.message : String(e)}`);
+    const reason = lastError?.message ?? (e instanceof Error ? e.message : String(e));
+    throw new Error(`cannot reach Redis at ${shownRedisUrl(url)}: ${reason.split('\n')[0]}`);
   }
   return redis;
 }

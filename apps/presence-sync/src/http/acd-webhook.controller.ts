@@ -7,6 +7,7 @@ import { InboundSink } from '@presence-sync/domain';
 import { IntakeGate } from '../services/intake-gate.service';
 import { MetricsService } from '../services/metrics.service';
 import { DeadlineExceeded, withDeadline } from '../deadline';
+import { RepeatLimitedLog } from '../logging/repeat-limited.log';
 import { APP_CONFIG, REDIS } from '../tokens';
 
 /**
@@ -22,6 +23,8 @@ const INTAKE_DEADLINE_MS = 5000;
 @Controller('v1/acd')
 export class AcdWebhookController {
   private readonly logger = new Logger(AcdWebhookController.name);
+  /** Anyone can send a bad request, and a sender retries through an outage: one line per kind and interval. */
+  private readonly rejections = new RepeatLimitedLog(this.logger);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -44,13 +47,13 @@ export class AcdWebhookController {
       secret: this.config.acd.webhookSecret, nowMs: Date.now(), toleranceSec: this.config.acd.webhookToleranceSec,
     });
     if (!check.ok) {
-      this.logger.warn({ msg: 'webhook rejected', status: 401, reason: check.reason, ip: req.ip });
+      this.rejections.warn(`401:${check.reason.replace(/\d+/g, 'N')}`, { msg: 'webhook rejected', status: 401, reason: check.reason, ip: req.ip });
       res.status(401);
       return { error: 'unauthorized', reason: check.reason };
     }
     const parsed = parseGenericEvents(raw, Date.now());
     if (!parsed.ok) {
-      this.logger.warn({ msg: 'webhook rejected', status: 400, errors: parsed.errors.length });
+      this.rejections.warn('400', { msg: 'webhook rejected', status: 400, errors: parsed.errors.length });
       res.status(400);
       return { error: 'invalid-batch', reason: 'the batch was rejected as a whole; nothing was queued', errors: parsed.errors };
     }
@@ -69,7 +72,7 @@ export class AcdWebhookController {
   }
 
   private unavailable(res: Response, reason: string, events: number): unknown {
-    this.logger.warn({ msg: 'webhook answered 503: the contact center sends it again', reason, events });
+    this.rejections.warn(`503:${reason}`, { msg: 'webhook answered 503: the contact center sends it again', reason, events });
     res.status(503).setHeader('Retry-After', '5');
     return { error: 'unavailable', reason: `${reason}; nothing is lost: send the same events again` };
   }

@@ -1,16 +1,18 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { getQueueToken } from '@nestjs/bullmq';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type Redis from 'ioredis';
-import type { Worker } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
 import type { AppConfig } from '@presence-sync/config';
 import { InboundSink, type InboundChange } from '@presence-sync/domain';
-import { RedisLease } from '@presence-sync/redis';
+import { QUEUES, RedisLease } from '@presence-sync/redis';
 import { Reconcile } from '@presence-sync/sync';
 import { InboundProcessor } from '../processors/inbound.processor';
 import { SyncAcdProcessor } from '../processors/sync-acd.processor';
 import { SyncSalesforceProcessor } from '../processors/sync-salesforce.processor';
 import { APP_CONFIG, REDIS } from '../tokens';
-import { settledWithin } from '../deadline';
+import { RedisErrorLog } from '../logging/redis-error.log';
+import { OpenResources } from './open-resources';
 import { DirectoryService } from './directory.service';
 import { IntakeGate } from './intake-gate.service';
 import { MetricsService } from './metrics.service';
@@ -18,14 +20,25 @@ import { RulesService } from './rules.service';
 import { StreamLeader } from './stream-leader.service';
 
 /**
+ * The share of SHUTDOWN_TIMEOUT_MS this service uses; the rest is for Nest's own shutdown hooks and the HTTP
+ * server, so the whole stop fits in the setting.
+ */
+const OWN_SHARE = 0.9;
+/** Of that: running jobs may finish until here; then queues and Redis close. */
+const DRAIN_SHARE = 0.7;
+
+/**
  * Boot in order (directory → rules → workers → intake → schedules) and shut down in order (intake →
- * workers drained → Redis), once, whoever asks first.
+ * workers drained → Redis), once, whoever asks first, within SHUTDOWN_TIMEOUT_MS whatever Redis does.
  */
 @Injectable()
-export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy {
+export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(LifecycleService.name);
   private stopping?: Promise<void>;
   private reconciling = false;
+  /** What the shutdown is still waiting for, for the line that says what could not be closed. */
+  private readonly closing = new OpenResources();
+  private readonly queues: Queue[];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -41,10 +54,21 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly scheduler: SchedulerRegistry,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly metrics: MetricsService,
-  ) {}
+    private readonly redisErrors: RedisErrorLog,
+    @Inject(getQueueToken(QUEUES.inbound)) inboundQueue: Queue,
+    @Inject(getQueueToken(QUEUES.syncAcd)) syncAcdQueue: Queue,
+    @Inject(getQueueToken(QUEUES.syncSalesforce)) syncSalesforceQueue: Queue,
+  ) {
+    this.queues = [inboundQueue, syncAcdQueue, syncSalesforceQueue];
+  }
 
   private get workers(): Worker[] {
     return [this.inbound.worker, this.syncAcd.worker, this.syncSalesforce.worker];
+  }
+
+  /** The workers exist from here on (BullModule builds them first); their connections are already up. */
+  onModuleInit(): void {
+    for (const worker of this.workers) this.redisErrors.watch(worker, `worker ${worker.name}`);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -56,7 +80,6 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     this.syncAcd.worker.concurrency = this.config.sync.syncConcurrency;
     this.syncSalesforce.worker.concurrency = this.config.sync.syncConcurrency;
     for (const worker of this.workers) {
-      worker.on('error', (e) => this.logger.error({ msg: 'worker error', queue: worker.name, error: e.message }));
       worker.on('failed', (job, e) => this.logger.warn({ msg: 'job failed', queue: worker.name, jobId: job?.id, job: job?.name, agentId: (job?.data as { agentId?: string } | undefined)?.agentId, attempts: job?.attemptsMade, error: e.message }));
       void worker.run().catch((e: Error) => this.logger.error({ msg: 'worker stopped', queue: worker.name, error: e.message }));
     }
@@ -128,18 +151,36 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     return this.stopping;
   }
 
+  /** What the shutdown has not been able to close (yet): e.g. `worker inbound`, `queue sync-acd`, `redis`. */
+  stillOpen(): string[] {
+    return this.closing.open();
+  }
+
   private async doShutdown(): Promise<void> {
+    const started = Date.now();
+    const budgetMs = this.config.shutdownTimeoutMs * OWN_SHARE;
+    const until = (share: number) => Math.max(0, started + budgetMs * share - Date.now());
     this.gate.close();
     for (const name of this.scheduler.getIntervals()) this.scheduler.deleteInterval(name);
-    await this.streamLeader.stop();
-    await this.rules.stop();
-    if (!(await settledWithin(Promise.all(this.workers.map((w) => w.close())), this.config.shutdownTimeoutMs))) {
+    await this.closing.within(until(0.3), ['Salesforce stream', this.streamLeader.stop()]);
+    await this.closing.within(until(0.35), ['rules watcher', this.rules.stop()]);
+    const drained = await this.closing.within(until(DRAIN_SHARE), ...this.workers.map((w) => [`worker ${w.name}`, w.close()] as const));
+    if (!drained) {
       this.logger.warn({ msg: 'workers did not drain in time; closing them (their jobs are retried after restart)', ms: this.config.shutdownTimeoutMs });
-      // Forced, but bounded too: with Redis gone a close would wait for a reconnect that may never come.
-      await settledWithin(Promise.all(this.workers.map((w) => w.close(true))), 2000);
+      // A second close() would only wait on the first: cutting the connections ends the waits on Redis.
+      for (const worker of this.workers) void worker.disconnect().catch(() => undefined);
     }
-    if (this.redis.status === 'ready') await settledWithin(this.redis.quit(), 2000);
+    await this.closing.within(until(0.85), ...this.queues.map((q) => [`queue ${q.name}`, q.close()] as const));
+    if (this.redis.status === 'ready') await this.closing.within(until(1), ['redis', this.redis.quit()]);
+    const open = this.closing.open();
+    if (open.length > 0) {
+      // Nest's own hooks close the same queues and workers again and would wait on exactly these.
+      for (const queue of this.queues) void queue.disconnect().catch(() => undefined);
+      for (const worker of this.workers) void worker.disconnect().catch(() => undefined);
+      this.logger.warn({ msg: 'shutdown: could not close these in time; disconnecting them', open, ms: this.config.shutdownTimeoutMs });
+    }
     if (this.redis.status !== 'end') this.redis.disconnect();
-    this.logger.log({ msg: 'presence-sync stopped' });
+    this.redisErrors.close();
+    this.logger.log({ msg: 'presence-sync stopped', ...(open.length > 0 ? { notClosed: open } : {}) });
   }
 }
