@@ -15,6 +15,15 @@ describe(loadConfig.name, () => {
     expect(loadConfig({ ...base, STREAM_LEASE_TTL_MS: '2000' }).salesforce.streamLeaseTtlMs).toBe(2000);
   });
 
+  it('bounds rule files by default, and takes other bounds', () => {
+    expect(loadConfig(base).rules.limits).toEqual({ maxFileBytes: 1_048_576, maxDepth: 32, maxIssues: 50 });
+    expect(loadConfig({ ...base, RULES_MAX_FILE_BYTES: '4194304', RULES_MAX_DEPTH: '8', RULES_MAX_ERRORS_SHOWN: '10' }).rules.limits).toEqual({
+      maxFileBytes: 4_194_304,
+      maxDepth: 8,
+      maxIssues: 10,
+    });
+  });
+
   it.each([
     [{ ...base, HTTP_PORT: 'abc' }, /^invalid setting HTTP_PORT: .*got "abc"/],
     [{ ...base, ACD_BASE_URL: 'not a url' }, /^invalid setting ACD_BASE_URL: must be an http\(s\) URL; got "not a url"/],
@@ -23,6 +32,9 @@ describe(loadConfig.name, () => {
     [{ ...base, LOG_LEVEL: 'loud' }, /^invalid setting LOG_LEVEL: /],
     [{ ...base, STREAM_LEASE_TTL_MS: '500' }, /^invalid setting STREAM_LEASE_TTL_MS: .*got "500"/],
     [{ ...base, STREAM_LEASE_TTL_MS: 'soon' }, /^invalid setting STREAM_LEASE_TTL_MS: .*got "soon"/],
+    [{ ...base, RULES_MAX_DEPTH: '2' }, /^invalid setting RULES_MAX_DEPTH: .*got "2"/],
+    [{ ...base, RULES_MAX_FILE_BYTES: '1mb' }, /^invalid setting RULES_MAX_FILE_BYTES: .*got "1mb"/],
+    [{ ...base, RULES_MAX_ERRORS_SHOWN: '0' }, /^invalid setting RULES_MAX_ERRORS_SHOWN: .*got "0"/],
   ])('rejects a bad setting with one readable line (%#)', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -18,6 +18,10 @@ const schema = z.object({
   HTTP_PORT: int(0, 65535).default(3000),
   RULES_DIR: z.string().min(1).default('rules'),
   RULES_WATCH: bool.default(true),
+  // Bounds on one rule file, so a hostile or broken file is an error instead of a crash (docs/rules.md, Limits).
+  RULES_MAX_FILE_BYTES: int(1024, 64 * 1024 * 1024).default(1_048_576),
+  RULES_MAX_DEPTH: int(4, 256).default(32),
+  RULES_MAX_ERRORS_SHOWN: int(1, 10_000).default(50),
   DEFAULT_UNAVAILABLE_CODE: optionalText,
   ACD_CONNECTOR: z.enum(['generic']).default('generic'),
   ACD_BASE_URL: z.url({ message: 'must be an http(s) URL' }).refine((u) => /^https?:/.test(u), 'must be an http(s) URL'),
@@ -60,7 +64,8 @@ export const SECRET_SETTINGS: readonly string[] = ['REDIS_URL', 'ACD_TOKEN', 'AC
 export interface AppConfig {
   redis: { url: string; prefix: string };
   http: { host: string; port: number };
-  rules: { dir: string; watch: boolean; defaultUnavailableCode?: string };
+  /** `limits`: see `RuleLimits` in libs/rules (bytes, levels, issues kept per severity). */
+  rules: { dir: string; watch: boolean; defaultUnavailableCode?: string; limits: { maxFileBytes: number; maxDepth: number; maxIssues: number } };
   acd: { connector: 'generic'; baseUrl: string; token: string; webhookSecret: string; webhookToleranceSec: number; timeoutMs: number };
   /**
    * `settings` is set in `live` mode (the jsforce adapter); `memory` is an in-memory org for tests and the sandbox.
@@ -118,7 +123,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     redis: { url: s.REDIS_URL, prefix: s.REDIS_PREFIX },
     http: { host: s.HTTP_HOST, port: s.HTTP_PORT },
-    rules: { dir: s.RULES_DIR, watch: s.RULES_WATCH, defaultUnavailableCode: s.DEFAULT_UNAVAILABLE_CODE },
+    rules: {
+      dir: s.RULES_DIR, watch: s.RULES_WATCH, defaultUnavailableCode: s.DEFAULT_UNAVAILABLE_CODE,
+      limits: { maxFileBytes: s.RULES_MAX_FILE_BYTES, maxDepth: s.RULES_MAX_DEPTH, maxIssues: s.RULES_MAX_ERRORS_SHOWN },
+    },
     acd: {
       connector: s.ACD_CONNECTOR, baseUrl: s.ACD_BASE_URL.replace(/\/+$/, ''), token: s.ACD_TOKEN,
       webhookSecret: s.ACD_WEBHOOK_SECRET, webhookToleranceSec: s.ACD_WEBHOOK_TOLERANCE_SEC, timeoutMs: s.ACD_TIMEOUT_MS,
