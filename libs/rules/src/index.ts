@@ -1,5 +1,6 @@
 export { PRESENCE_RULES_SCHEMA, presenceRulesSchemaText } from './presence-rules.schema';
-export { compareIssues, formatIssue, formatPath } from './rule-issue';
+export { compareIssues, formatCount, formatIssue, formatIssues, formatPath } from './rule-issue';
+export { DEFAULT_RULE_LIMITS } from './rule-limits';
 export { isRuleFileName, loadRuleSet, RULES_SCHEMA_FILE_NAME, validateRuleFiles } from './rule-loader';
 export { ruleSetVersion } from './rule-compiler';
 export {
@@ -32,6 +33,7 @@ export {
   type RuleFileText,
   type RuleIssue,
   type RuleIssueSeverity,
+  type RuleLimits,
   type RuleMatch,
   type RuleSet,
   type RuleSetLoadOptions,

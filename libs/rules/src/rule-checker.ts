@@ -1,5 +1,6 @@
 import { acdStateKey, SALESFORCE_OFFLINE, type AcdTeam } from '@presence-sync/domain';
 import { CatalogIndex, identityKey } from './catalog-index';
+import type { IssueCollector } from './issue-collector';
 import { listForMessage, suggest, type JsonPath } from './rule-issue';
 import type { RuleFileJson, SchemaValidRuleFile } from './rule-file';
 import { isPreviousTarget, type RuleIssue } from './rule-types';
@@ -14,23 +15,30 @@ export interface CheckOptions {
  * Checks that need more than one value at a time: duplicates inside a rule, names and assignments across
  * rules, and everything against the live catalogs. Runs on schema-valid files only, so the JSON types hold.
  */
-export function checkRules(files: SchemaValidRuleFile[], catalog: CatalogIndex, options: CheckOptions): RuleIssue[] {
-  const issues: RuleIssue[] = [];
-  for (const file of files) issues.push(...checkOneRule(file));
-  issues.push(...checkAcrossRules(files, catalog));
-  issues.push(...checkAgainstCatalog(files, catalog, options));
-  return issues;
+export function* checkRules(
+  files: SchemaValidRuleFile[],
+  catalog: CatalogIndex,
+  options: CheckOptions,
+  issues: IssueCollector,
+): Generator<void, void> {
+  // A pause after each file and each pass: a caller can let other work run between them.
+  for (const file of files) {
+    checkOneRule(file, issues);
+    yield;
+  }
+  checkAcrossRules(files, catalog, issues);
+  yield;
+  checkAgainstCatalog(files, catalog, options, issues);
 }
 
 /** Duplicate keys in a table (the second row is the error), codes where they mean nothing, empty rules. */
-function checkOneRule({ doc, json }: SchemaValidRuleFile): RuleIssue[] {
-  const issues: RuleIssue[] = [];
+function checkOneRule({ doc, json }: SchemaValidRuleFile, issues: IssueCollector): void {
   const publisherKeys = new Map<string, number>();
   (json.publisher ?? []).forEach((row, i) => {
     const key = acdStateKey(row.acd);
     const first = publisherKeys.get(key);
     if (first === undefined) publisherKeys.set(key, i);
-    else issues.push(doc.issue(['publisher', i, 'acd'], `duplicate row: publisher[${first}] already matches ${key}`));
+    else issues.report(doc, ['publisher', i, 'acd'], `duplicate row: publisher[${first}] already matches ${key}`);
   });
 
   const subscriberKeys = new Map<string, number>();
@@ -38,16 +46,13 @@ function checkOneRule({ doc, json }: SchemaValidRuleFile): RuleIssue[] {
     const first = subscriberKeys.get(row.salesforce);
     if (first === undefined) subscriberKeys.set(row.salesforce, i);
     else {
-      issues.push(
-        doc.issue(['subscriber', i, 'salesforce'], `duplicate row: subscriber[${first}] already matches "${row.salesforce}"`),
-      );
+      issues.report(doc, ['subscriber', i, 'salesforce'], `duplicate row: subscriber[${first}] already matches "${row.salesforce}"`);
     }
     if (!isPreviousTarget(row.acd) && row.acd.code !== undefined && row.acd.state !== 'Unavailable') {
-      issues.push(
-        doc.issue(
-          ['subscriber', i, 'acd', 'code'],
-          `a code can only be set with "Unavailable" (the contact center keeps no code for ${row.acd.state})`,
-        ),
+      issues.report(
+        doc,
+        ['subscriber', i, 'acd', 'code'],
+        `a code can only be set with "Unavailable" (the contact center keeps no code for ${row.acd.state})`,
       );
     }
   });
@@ -57,7 +62,7 @@ function checkOneRule({ doc, json }: SchemaValidRuleFile): RuleIssue[] {
     (json.assign?.[kind] ?? []).forEach((ref, i) => {
       const key = identityKey(ref);
       if (seen.has(key)) {
-        issues.push(doc.issue(['assign', kind, i], `"${ref}" is listed twice in this rule`, 'warning'));
+        issues.report(doc, ['assign', kind, i], `"${ref}" is listed twice in this rule`, 'warning');
       }
       seen.add(key);
     });
@@ -65,12 +70,11 @@ function checkOneRule({ doc, json }: SchemaValidRuleFile): RuleIssue[] {
 
   const assigned = (json.assign?.teams?.length ?? 0) + (json.assign?.users?.length ?? 0);
   if (assigned === 0) {
-    issues.push(doc.issue(json.assign ? ['assign'] : [], 'the rule is assigned to no team or user: it applies to nobody', 'warning'));
+    issues.report(doc, json.assign ? ['assign'] : [], 'the rule is assigned to no team or user: it applies to nobody', 'warning');
   }
   if (!json.publisher?.length && !json.subscriber?.length) {
-    issues.push(doc.issue([], 'the rule has no publisher and no subscriber row: it syncs nothing', 'warning'));
+    issues.report(doc, [], 'the rule has no publisher and no subscriber row: it syncs nothing', 'warning');
   }
-  return issues;
 }
 
 /**
@@ -78,8 +82,7 @@ function checkOneRule({ doc, json }: SchemaValidRuleFile): RuleIssue[] {
  * the earlier one. With a catalog, "Tier 1" and "t-tier1" (its id) are the same team, and an agent id and
  * that agent's e-mail the same user.
  */
-function checkAcrossRules(files: SchemaValidRuleFile[], catalog: CatalogIndex): RuleIssue[] {
-  const issues: RuleIssue[] = [];
+function checkAcrossRules(files: SchemaValidRuleFile[], catalog: CatalogIndex, issues: IssueCollector): void {
   const names = new Map<string, string>();
   const teams = new Map<string, { file: string; ref: string }>();
   const users = new Map<string, { file: string; ref: string }>();
@@ -87,7 +90,7 @@ function checkAcrossRules(files: SchemaValidRuleFile[], catalog: CatalogIndex): 
   for (const { doc, json } of files) {
     const nameOwner = names.get(json.name);
     if (nameOwner === undefined) names.set(json.name, doc.file);
-    else issues.push(doc.issue(['name'], `rule name "${json.name}" is also used in ${nameOwner}`));
+    else issues.report(doc, ['name'], `rule name "${json.name}" is also used in ${nameOwner}`);
 
     const claim = (
       kind: 'teams' | 'users',
@@ -107,7 +110,7 @@ function checkAcrossRules(files: SchemaValidRuleFile[], catalog: CatalogIndex): 
         }
         const word = kind === 'teams' ? 'team' : 'user';
         const alias = identityKey(owner.ref) === identityKey(ref) ? '' : ` (as "${owner.ref}")`;
-        issues.push(doc.issue(['assign', kind, i], `${word} "${ref}" is also assigned in ${owner.file}${alias}`));
+        issues.report(doc, ['assign', kind, i], `${word} "${ref}" is also assigned in ${owner.file}${alias}`);
       });
     };
     claim('teams', teams, (ref) => {
@@ -119,7 +122,6 @@ function checkAcrossRules(files: SchemaValidRuleFile[], catalog: CatalogIndex): 
       return agent ? `id:${identityKey(agent.agentId)}` : `ref:${identityKey(ref)}`;
     });
   }
-  return issues;
 }
 
 interface CodeUse {
@@ -143,8 +145,7 @@ function unavailableCodes(json: RuleFileJson): CodeUse[] {
   return uses;
 }
 
-function checkAgainstCatalog(files: SchemaValidRuleFile[], catalog: CatalogIndex, options: CheckOptions): RuleIssue[] {
-  const issues: RuleIssue[] = [];
+function checkAgainstCatalog(files: SchemaValidRuleFile[], catalog: CatalogIndex, options: CheckOptions, issues: IssueCollector): void {
   const unreachable = (message: string): RuleIssue => ({
     file: options.dir,
     line: 0,
@@ -174,9 +175,11 @@ function checkAgainstCatalog(files: SchemaValidRuleFile[], catalog: CatalogIndex
       const statuses = catalog.statuses;
       const check = (table: 'publisher' | 'subscriber', i: number, status: string) => {
         if (status === SALESFORCE_OFFLINE || statuses.has(status)) return;
-        const close = suggest(status, statuses);
-        const hint = close ? `did you mean "${close}"?` : `known: ${listForMessage([...statuses])}`;
-        issues.push(doc.issue([table, i, 'salesforce'], `unknown Salesforce status "${status}" (${hint})`));
+        // The suggestion is worked out only for an issue that is kept (a file may name thousands).
+        issues.report(doc, [table, i, 'salesforce'], () => {
+          const close = suggest(status, statuses);
+          return `unknown Salesforce status "${status}" (${close ? `did you mean "${close}"?` : `known: ${listForMessage([...statuses])}`})`;
+        });
       };
       (json.publisher ?? []).forEach((row, i) => check('publisher', i, row.salesforce));
       (json.subscriber ?? []).forEach((row, i) => check('subscriber', i, row.salesforce));
@@ -191,17 +194,18 @@ function checkAgainstCatalog(files: SchemaValidRuleFile[], catalog: CatalogIndex
           teamsInScope.set(team.teamId, { team, viaUsers: [] });
           return;
         }
-        const known = (catalog.teams ?? []).map((t) => t.name);
-        const close = suggest(ref, known);
-        const hint = close ? `did you mean "${close}"?` : `known: ${listForMessage(known)}`;
-        issues.push(doc.issue(['assign', 'teams', i], `unknown team "${ref}" (${hint})`));
+        issues.report(doc, ['assign', 'teams', i], () => {
+          const known = (catalog.teams ?? []).map((t) => t.name);
+          const close = suggest(ref, known);
+          return `unknown team "${ref}" (${close ? `did you mean "${close}"?` : `known: ${listForMessage(known)}`})`;
+        });
       });
     }
     if (catalog.hasAgents) {
       (json.assign?.users ?? []).forEach((ref, i) => {
         const agent = catalog.agent(ref);
         if (!agent) {
-          issues.push(doc.issue(['assign', 'users', i], `unknown user "${ref}" (no contact-center agent has this id or e-mail)`));
+          issues.report(doc, ['assign', 'users', i], `unknown user "${ref}" (no contact-center agent has this id or e-mail)`);
           return;
         }
         const team = catalog.teamWithId(agent.teamId);
@@ -217,37 +221,35 @@ function checkAgainstCatalog(files: SchemaValidRuleFile[], catalog: CatalogIndex
       const codes = catalog.codes;
       for (const use of unavailableCodes(json)) {
         if (!codes.has(use.code)) {
-          const close = suggest(use.code, codes);
-          const hint = close ? `did you mean "${close}"?` : `known: ${listForMessage([...codes])}`;
-          issues.push(doc.issue(use.path, `unknown Unavailable code "${use.code}" (no team has it; ${hint})`));
+          issues.report(doc, use.path, () => {
+            const close = suggest(use.code, codes);
+            return `unknown Unavailable code "${use.code}" (no team has it; ${close ? `did you mean "${close}"?` : `known: ${listForMessage([...codes])}`})`;
+          });
           continue;
         }
         if (json.skipUnavailableCodeValidation) continue;
         for (const { team, viaUsers } of teamsInScope.values()) {
           if (catalog.codeEnabled(team, use.code)) continue;
-          issues.push(
-            doc.issue(
-              use.path,
-              `Unavailable code "${use.code}" is not enabled for team "${team.name}"${ofUsers(viaUsers)} (enabled: ${listForMessage(team.unavailableCodes)})`,
-            ),
+          issues.report(
+            doc,
+            use.path,
+            () => `Unavailable code "${use.code}" is not enabled for team "${team.name}"${ofUsers(viaUsers)} (enabled: ${listForMessage(team.unavailableCodes)})`,
           );
         }
       }
       if (json.skipUnavailableCodeValidation && defaultCode !== undefined && defaultCodeKnown) {
         for (const { team } of teamsInScope.values()) {
           if (catalog.codeEnabled(team, defaultCode)) continue;
-          issues.push(
-            doc.issue(
-              ['skipUnavailableCodeValidation'],
-              `DEFAULT_UNAVAILABLE_CODE "${defaultCode}" is not enabled for team "${team.name}": fallback writes for its agents will fail`,
-              'warning',
-            ),
+          issues.report(
+            doc,
+            ['skipUnavailableCodeValidation'],
+            `DEFAULT_UNAVAILABLE_CODE "${defaultCode}" is not enabled for team "${team.name}": fallback writes for its agents will fail`,
+            'warning',
           );
         }
       }
     }
   }
-  return issues;
 }
 
 function ofUsers(users: string[]): string {

@@ -1,4 +1,12 @@
-import type { RuleIssue } from './rule-types';
+import type { RuleIssue, RuleIssueSeverity } from './rule-types';
+
+/**
+ * Where checks put what they find. `make` runs only for an issue that is kept: a file can hold a million
+ * mistakes, and building each message (positions, suggestions) would cost more than counting it.
+ */
+export interface IssueSink {
+  add(file: string, severity: RuleIssueSeverity, make: () => RuleIssue): void;
+}
 
 /** A position in a JSON document: object keys and array indexes. */
 export type JsonPath = readonly (string | number)[];
@@ -25,6 +33,22 @@ export function formatIssue(issue: RuleIssue): string {
   const path = issue.path ? ` ${issue.path}` : '';
   const severity = issue.severity === 'warning' ? 'warning: ' : '';
   return `${where}${path}: ${severity}${issue.message}`;
+}
+
+/**
+ * The lines to show for a capped list: one per issue kept, then `(and K more)` when `total` says there were
+ * more. Every place that shows issues (CLI, logs, status) uses this, so none of them can grow without bound.
+ */
+export function formatIssues(issues: readonly RuleIssue[], total: number, max = issues.length): string[] {
+  const shown = issues.slice(0, max);
+  const lines = shown.map(formatIssue);
+  if (total > shown.length) lines.push(`(and ${formatCount(total - shown.length)} more)`);
+  return lines;
+}
+
+/** `1048576` -> `1,048,576`, the same on every machine (no locale). */
+export function formatCount(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Stable reading order: by file, then position, then message. Files compare by code point, not locale. */

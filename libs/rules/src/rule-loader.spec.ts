@@ -72,6 +72,8 @@ describe(loadRuleSet.name, () => {
     expect(result).toEqual({
       errors: [expect.objectContaining({ file: missing, line: 0, message: 'cannot read the rules directory: not found' })],
       warnings: [],
+      errorCount: 1,
+      warningCount: 0,
       files: [],
     });
   });

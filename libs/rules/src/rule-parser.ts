@@ -1,5 +1,5 @@
 import { type Node, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
-import { formatPath, type JsonPath } from './rule-issue';
+import { formatPath, type IssueSink, type JsonPath } from './rule-issue';
 import type { RuleIssue, RuleIssueSeverity } from './rule-types';
 
 export interface TextPosition {
@@ -13,6 +13,8 @@ export interface TextPosition {
  */
 export class JsonDocument {
   private readonly lineStarts: number[] = [0];
+  /** Per object: each key's last property. Built on first use, so a lookup is not a scan of every key. */
+  private readonly properties = new Map<Node, Map<string, Node>>();
 
   constructor(
     readonly file: string,
@@ -70,7 +72,7 @@ export class JsonDocument {
         key = undefined;
       } else {
         if (node.type !== 'object') return undefined;
-        const property = lastProperty(node, segment);
+        const property = this.lastProperty(node, segment);
         if (!property?.children || property.children.length < 2) return undefined;
         key = property.children[0];
         node = property.children[1];
@@ -78,14 +80,19 @@ export class JsonDocument {
     }
     return node ? { value: node, key } : undefined;
   }
-}
 
-function lastProperty(object: Node, key: string): Node | undefined {
-  const children = object.children ?? [];
-  for (let i = children.length - 1; i >= 0; i--) {
-    if (children[i].children?.[0]?.value === key) return children[i];
+  private lastProperty(object: Node, key: string): Node | undefined {
+    let byKey = this.properties.get(object);
+    if (!byKey) {
+      byKey = new Map();
+      for (const property of object.children ?? []) {
+        const name = property.children?.[0]?.value;
+        if (typeof name === 'string') byKey.set(name, property);
+      }
+      this.properties.set(object, byKey);
+    }
+    return byKey.get(key);
   }
-  return undefined;
 }
 
 /** The plain value of a node; a repeated key keeps its last value, like `JSON.parse`. */
@@ -110,24 +117,31 @@ export interface ParsedRuleFile {
   doc: JsonDocument;
   /** Absent when the text is not JSON. */
   value?: unknown;
-  issues: RuleIssue[];
+}
+
+/** Editors on Windows may save a byte-order mark; it is not content. */
+export function withoutByteOrderMark(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**
  * Strict JSON (no comments, no trailing commas) with positions. Only the first syntax error is reported:
  * the parser recovers, but what it reports after the first error is mostly noise caused by that error.
  * Duplicate keys are reported (JSON.parse would silently keep the last one) and do not stop validation.
+ * The parser recurses once per level: the text must have passed the depth limit (`findTooDeep`) first.
  */
-export function parseRuleFile(file: string, rawText: string): ParsedRuleFile {
-  // Editors on Windows may save a byte-order mark; it is not content.
-  const text = rawText.charCodeAt(0) === 0xfeff ? rawText.slice(1) : rawText;
+export function parseRuleFile(file: string, rawText: string, sink: IssueSink): ParsedRuleFile {
+  const text = withoutByteOrderMark(rawText);
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   const doc = new JsonDocument(file, text, root);
   if (errors.length > 0 || !root) {
-    return { doc, issues: [syntaxIssue(doc, errors)] };
+    const issue = syntaxIssue(doc, errors);
+    sink.add(file, 'error', () => issue);
+    return { doc };
   }
-  return { doc, value: valueOf(root), issues: duplicateKeyIssues(doc, root, []) };
+  reportDuplicateKeys(doc, root, [], sink);
+  return { doc, value: valueOf(root) };
 }
 
 function syntaxIssue(doc: JsonDocument, errors: ParseError[]): RuleIssue {
@@ -196,8 +210,7 @@ function syntaxIssue(doc: JsonDocument, errors: ParseError[]): RuleIssue {
   }
 }
 
-function duplicateKeyIssues(doc: JsonDocument, node: Node, path: (string | number)[]): RuleIssue[] {
-  const issues: RuleIssue[] = [];
+function reportDuplicateKeys(doc: JsonDocument, node: Node, path: (string | number)[], sink: IssueSink): void {
   if (node.type === 'object') {
     const seen = new Map<string, Node>();
     for (const property of node.children ?? []) {
@@ -206,20 +219,22 @@ function duplicateKeyIssues(doc: JsonDocument, node: Node, path: (string | numbe
       const name = key.value as string;
       const first = seen.get(name);
       if (first) {
-        issues.push({
+        sink.add(doc.file, 'error', () => ({
           file: doc.file,
           ...doc.position(key.offset),
           path: formatPath([...path, name]),
           message: `duplicate field "${name}" (first at line ${doc.position(first.offset).line}; JSON would keep only the last one)`,
           severity: 'error',
-        });
+        }));
       } else {
         seen.set(name, key);
       }
-      if (value) issues.push(...duplicateKeyIssues(doc, value, [...path, name]));
+      // Objects and arrays only: a walk into every scalar of a long list would copy its path for nothing.
+      if (value?.children) reportDuplicateKeys(doc, value, [...path, name], sink);
     }
   } else if (node.type === 'array') {
-    (node.children ?? []).forEach((child, i) => issues.push(...duplicateKeyIssues(doc, child, [...path, i])));
+    (node.children ?? []).forEach((child, i) => {
+      if (child.children) reportDuplicateKeys(doc, child, [...path, i], sink);
+    });
   }
-  return issues;
 }

@@ -1,20 +1,41 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { ACD_STATES, SETTABLE_ACD_STATES } from '@presence-sync/domain';
 import { PRESENCE_RULES_SCHEMA } from './presence-rules.schema';
-import { suggest, type JsonPath } from './rule-issue';
+import { formatPath, suggest, type IssueSink, type JsonPath } from './rule-issue';
 import type { JsonDocument } from './rule-parser';
-import type { RuleIssue } from './rule-types';
 
-let compiled: ValidateFunction | undefined;
+interface Validators {
+  /** The file without the items of its lists: those are validated one by one (`schemaIssues`). */
+  file: ValidateFunction;
+  publisherRow: ValidateFunction;
+  subscriberRow: ValidateFunction;
+  assignee: ValidateFunction;
+}
+
+let compiled: Validators | undefined;
+
+type SchemaNode = Record<string, unknown> & { properties: Record<string, SchemaNode>; items: unknown };
 
 /** Compiled once per process: ajv compiles to code, which is the slow part. */
-function schemaValidator(): ValidateFunction {
+function validators(): Validators {
   if (!compiled) {
     // strictRequired off: the subscriber `acd` if/then/else names fields declared one level up, on purpose.
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false });
     // Editor annotations (VS Code) in the schema; ajv's strict mode would reject them as unknown keywords.
     ajv.addVocabulary(['patternErrorMessage', 'defaultSnippets']);
-    compiled = ajv.compile(PRESENCE_RULES_SCHEMA);
+    const file = JSON.parse(JSON.stringify(PRESENCE_RULES_SCHEMA)) as SchemaNode;
+    const { publisher, subscriber, assign } = file.properties;
+    const rows = { publisher: publisher.items, subscriber: subscriber.items, assignee: assign.properties.teams.items };
+    publisher.items = true;
+    subscriber.items = true;
+    assign.properties.teams.items = true;
+    assign.properties.users.items = true;
+    compiled = {
+      file: ajv.compile(file),
+      publisherRow: ajv.compile(rows.publisher as object),
+      subscriberRow: ajv.compile(rows.subscriber as object),
+      assignee: ajv.compile(rows.assignee as object),
+    };
   }
   return compiled;
 }
@@ -34,17 +55,58 @@ const PUBLISHER_ACD = /^\/publisher\/\d+\/acd$/;
 const SUBSCRIBER_ACD = /^\/subscriber\/\d+\/acd$/;
 const SUBSCRIBER_ACD_FIELDS = ['state', 'code', 'previous'];
 
+/** How many list items to validate between pauses (see `schemaIssues`). */
+const ITEMS_PER_STEP = 2_000;
+
 /**
- * Schema errors in admin words, one per mistake, each with the line and column of the offending value.
- * ajv reports with `allErrors` every failing keyword, which for one mistake can be several errors (a typo in
- * a field name is both an unknown field and a missing required one); the rules below keep the helpful one.
- * The schema has no oneOf/anyOf on purpose (their errors list every branch); `previous` vs `state` is an
- * if/then/else, whose chosen branch reports precisely.
+ * Schema errors in admin words, one per mistake, each with the line and column of the offending value; returns
+ * how many errors were found. ajv reports with `allErrors` every failing keyword, which for one mistake can be
+ * several errors (a typo in a field name is both an unknown field and a missing required one); the rules in
+ * `reportUnit` keep the helpful one. The schema has no oneOf/anyOf on purpose (their errors list every
+ * branch); `previous` vs `state` is an if/then/else, whose chosen branch reports precisely.
+ *
+ * The file is validated without its list items, then item by item: a list of a million bad values costs one
+ * small error list at a time (counted, the first few kept) instead of a million errors at once, and the
+ * generator yields between batches so a caller can let other work run.
  */
-export function schemaIssues(doc: JsonDocument, value: unknown): RuleIssue[] {
-  const validate = schemaValidator();
-  if (validate(value)) return [];
-  const findings = (validate.errors ?? []).flatMap((error) => toFinding(error, value));
+export function* schemaIssues(doc: JsonDocument, value: unknown, sink: IssueSink): Generator<void, number> {
+  const v = validators();
+  const ctx: UnitContext = { doc, root: value, sink, presentKeys: new WeakMap() };
+  let errors = reportUnit(ctx, v.file, value, '');
+  if (!isObject(value)) return errors;
+  const lists: [unknown, ValidateFunction, string][] = [
+    [value.publisher, v.publisherRow, '/publisher'],
+    [value.subscriber, v.subscriberRow, '/subscriber'],
+  ];
+  if (isObject(value.assign)) {
+    lists.push([value.assign.teams, v.assignee, '/assign/teams'], [value.assign.users, v.assignee, '/assign/users']);
+  }
+  for (const [list, validate, pointer] of lists) {
+    if (!Array.isArray(list)) continue;
+    for (let i = 0; i < list.length; i++) {
+      if (i > 0 && i % ITEMS_PER_STEP === 0) yield;
+      errors += reportUnit(ctx, validate, list[i], `${pointer}/${i}`);
+    }
+  }
+  return errors;
+}
+
+interface UnitContext {
+  doc: JsonDocument;
+  root: unknown;
+  sink: IssueSink;
+  /** The keys of each object that has unknown fields, listed once however many unknown fields it has. */
+  presentKeys: WeakMap<object, ReadonlySet<string>>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Validates one value found at `pointer` and reports its errors; returns how many. */
+function reportUnit(ctx: UnitContext, validate: ValidateFunction, data: unknown, pointer: string): number {
+  if (validate(data)) return 0;
+  const findings = (validate.errors ?? []).flatMap((error) =>
+    toFinding(pointer ? { ...error, instancePath: pointer + error.instancePath } : error, ctx),
+  );
 
   const key = (path: JsonPath) => path.join('\u0000');
   // Objects whose unknown field already explains a missing required one ("stat" for "state").
@@ -57,22 +119,22 @@ export function schemaIssues(doc: JsonDocument, value: unknown): RuleIssue[] {
   }
 
   const seen = new Set<string>();
-  const issues: RuleIssue[] = [];
+  let count = 0;
   for (const f of findings) {
     if (f.keyword === 'required' && explained.has(key(f.path))) continue;
     const winner = decisive.get(key(f.path));
     if (winner !== undefined && winner !== f.keyword) continue;
-    const issue = doc.issue(f.path, f.message, 'error', f.target);
-    const id = `${issue.path}\u0000${issue.message}`;
+    const id = `${formatPath(f.path)}\u0000${f.message}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    issues.push(issue);
+    count++;
+    ctx.sink.add(ctx.doc.file, 'error', () => ctx.doc.issue(f.path, f.message, 'error', f.target));
   }
-  return issues;
+  return count;
 }
 
-function toFinding(error: ErrorObject, root: unknown): Finding[] {
-  const path = pointerToPath(error.instancePath, root);
+function toFinding(error: ErrorObject, ctx: UnitContext): Finding[] {
+  const path = pointerToPath(error.instancePath, ctx.root);
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     // The branch chosen by if/then/else reports its own errors; the "must match then/else" summary adds nothing.
@@ -101,10 +163,10 @@ function toFinding(error: ErrorObject, root: unknown): Finding[] {
         ? SUBSCRIBER_ACD_FIELDS
         : Object.keys((error.parentSchema?.properties as object | undefined) ?? {});
       // A field that is already there is no typo candidate ("name" present next to an unknown "nmae").
-      const present = error.data !== null && typeof error.data === 'object' ? Object.keys(error.data) : [];
+      const present = presentKeys(ctx, error.data);
       const close = suggest(
         field,
-        allowed.filter((name) => !present.includes(name)),
+        allowed.filter((name) => !present.has(name)),
       );
       return [
         close
@@ -174,6 +236,16 @@ function toFinding(error: ErrorObject, root: unknown): Finding[] {
     default:
       return [{ path, target: 'value', keyword: error.keyword, message: error.message ?? 'is not valid' }];
   }
+}
+
+function presentKeys(ctx: UnitContext, data: unknown): ReadonlySet<string> {
+  if (data === null || typeof data !== 'object') return new Set();
+  let keys = ctx.presentKeys.get(data);
+  if (!keys) {
+    keys = new Set(Object.keys(data));
+    ctx.presentKeys.set(data, keys);
+  }
+  return keys;
 }
 
 function typeMessage(type: string): string {

@@ -102,11 +102,26 @@ export interface RuleIssue {
   severity: RuleIssueSeverity;
 }
 
+/**
+ * Bounds on what one validation may cost, so that a hostile or broken file gives an error instead of taking
+ * the daemon down. The defaults are `DEFAULT_RULE_LIMITS`; the daemon takes them from its settings.
+ */
+export interface RuleLimits {
+  /** Largest rule file, in bytes; a larger one is an error and is not read past the limit (RULES_MAX_FILE_BYTES). */
+  maxFileBytes: number;
+  /** Deepest nesting of `{` and `[`; a rule file needs 4 (RULES_MAX_DEPTH). */
+  maxDepth: number;
+  /** Errors, and warnings, kept in a result; the rest are only counted (RULES_MAX_ERRORS_SHOWN). */
+  maxIssues: number;
+}
+
 export interface RuleSetLoadOptions {
   /** Live catalogs to check against; omitted (or a part omitted) = unreachable, reported as warnings. */
   catalog?: Catalog;
   /** The `DEFAULT_UNAVAILABLE_CODE` setting, checked against the teams of rules that skip code validation. */
   defaultUnavailableCode?: string;
+  /** Any limit left out takes its default. */
+  limits?: Partial<RuleLimits>;
 }
 
 export interface RuleFileText {
@@ -121,10 +136,14 @@ export interface ValidateRuleFilesOptions extends RuleSetLoadOptions {
 }
 
 export interface RuleSetLoadResult {
-  /** Set only when `errors` is empty. */
+  /** Set only when there is no error. */
   ruleSet?: RuleSet;
+  /** The first `maxIssues` errors (per file as found, then sorted); `errorCount` says how many there were. */
   errors: RuleIssue[];
+  /** Like `errors`, for warnings. */
   warnings: RuleIssue[];
+  errorCount: number;
+  warningCount: number;
   /** The rule files that were read, as shown in issues. */
   files: string[];
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -99,6 +100,40 @@ describe(runRulesValidate.name, () => {
     const io = capture();
     expect(await runRulesValidate({ dir: join(tmp, 'nope') }, io)).toBe(1);
     expect(io.stdout).toEqual([`${tmp}/nope: cannot read the rules directory: not found`, `1 error, 0 warnings in 0 files (${tmp}/nope/)`]);
+  });
+
+  describe('hostile files (issue 9)', () => {
+    it('reports 2,000 nested brackets as one positioned error, not a stack trace', async () => {
+      const dir = brokenCopy('back-office.json', (text) => text.replace('"back-office",', `"back-office", "description": ${'['.repeat(2000)}${']'.repeat(2000)},`));
+      const io = capture();
+      expect(await runRulesValidate({ dir }, io, fullCatalog)).toBe(1);
+      expect(io.stdout).toEqual([
+        expect.stringMatching(/^.*\/back-office\.json:3:\d+ description(\[0\]){31}: nested deeper than 32 levels \(a rule file needs 4; setting RULES_MAX_DEPTH\)$/),
+        `1 error, 0 warnings in 3 files (${dir}/)`,
+      ]);
+    });
+
+    it('prints the first N errors, how many more there are, and the full count', async () => {
+      const rows = Array.from({ length: 1200 }, () => ({ acd: { state: 'Nope' }, salesforce: 'Busy' }));
+      const dir = brokenCopy('back-office.json', (text) => text.replace('"publisher": [', `"publisher": [${rows.map((r) => JSON.stringify(r)).join(',')},`));
+      const io = capture();
+      expect(await runRulesValidate({ dir, limits: { maxIssues: 5 } }, io, fullCatalog)).toBe(1);
+      expect(io.stdout).toHaveLength(5 + 2);
+      expect(io.stdout.slice(-2)).toEqual(['(and 1,195 more errors not shown)', `1,200 errors, 0 warnings in 3 files (${dir}/)`]);
+
+      const json = capture();
+      await runRulesValidate({ dir, json: true, limits: { maxIssues: 5 } }, json, fullCatalog);
+      expect(JSON.parse(json.stdout[0])).toMatchObject({ ok: false, errorCount: 1200, warningCount: 0, errors: expect.any(Array) });
+      expect((JSON.parse(json.stdout[0]) as { errors: unknown[] }).errors).toHaveLength(5);
+    });
+
+    it('refuses a FIFO named x.json instead of hanging', async () => {
+      const dir = brokenCopy('back-office.json', (text) => text);
+      execFileSync('mkfifo', [join(dir, 'x.json')]);
+      const io = capture();
+      expect(await runRulesValidate({ dir }, io, fullCatalog)).toBe(1);
+      expect(io.stdout).toEqual([`${dir}/x.json: not a regular file (a FIFO): a rule file must be a plain file`, `1 error, 0 warnings in 3 files (${dir}/)`]);
+    });
   });
 });
 

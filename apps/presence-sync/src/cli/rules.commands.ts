@@ -2,14 +2,17 @@ import { ACD_STATES, parseAcdStateKey, type AcdState, type AcdTeam } from '@pres
 import {
   compareIssues,
   explain,
+  formatCount,
   formatExplain,
   formatIssue,
+  formatIssues,
   loadRuleSet,
   type AgentIdentity,
   type Catalog,
   type CatalogAgent,
   type ExplainInput,
   type RuleIssue,
+  type RuleLimits,
 } from '@presence-sync/rules';
 
 /** Where a command writes: one line per call, without the newline. */
@@ -23,7 +26,7 @@ const OK = 0;
 const FAILED = 1;
 const USAGE = 2;
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const shownDir = (dir: string) => (dir.endsWith('/') ? dir : `${dir}/`);
 
@@ -46,38 +49,54 @@ async function catalogOrWarning(dir: string, loadCatalog: (() => Promise<Catalog
 export interface RulesValidateOptions {
   dir: string;
   json?: boolean;
+  /** As the daemon has them (RULES_MAX_*), so both accept the same files; defaults otherwise. */
+  limits?: Partial<RuleLimits>;
+}
+
+/** `(and 950 more errors and 2 more warnings not shown)`, or nothing when every issue was shown. */
+function notShown(errors: number, warnings: number): string | undefined {
+  const parts = [errors > 0 ? `${formatCount(errors)} more ${errors === 1 ? 'error' : 'errors'}` : '', warnings > 0 ? `${formatCount(warnings)} more ${warnings === 1 ? 'warning' : 'warnings'}` : ''];
+  const text = parts.filter(Boolean).join(' and ');
+  return text ? `(and ${text} not shown)` : undefined;
 }
 
 /**
- * `presence-sync rules validate [dir]`: every error and warning (compiler style, or one JSON document), then
- * a summary line. Resolves 0 when there is no error (warnings allowed), 1 otherwise.
+ * `presence-sync rules validate [dir]`: the errors and warnings (compiler style, or one JSON document), then
+ * a summary line with the full counts. At most RULES_MAX_ERRORS_SHOWN of each are printed, then how many
+ * more there were. Resolves 0 when there is no error (warnings allowed), 1 otherwise.
  */
 export async function runRulesValidate(opts: RulesValidateOptions, io: CliIo, loadCatalog?: () => Promise<Catalog>): Promise<number> {
   const { catalog, warning } = await catalogOrWarning(opts.dir, loadCatalog);
-  const result = await loadRuleSet(opts.dir, { catalog });
+  const result = await loadRuleSet(opts.dir, { catalog, limits: opts.limits });
   const warnings = warning ? [warning, ...result.warnings].sort(compareIssues) : result.warnings;
-  const { errors, files, ruleSet } = result;
+  const warningCount = result.warningCount + (warning ? 1 : 0);
+  const { errors, errorCount, files, ruleSet } = result;
 
   if (opts.json) {
     const report = {
-      ok: errors.length === 0,
+      ok: errorCount === 0,
       dir: opts.dir,
       version: ruleSet?.version ?? null,
       files,
       rules: ruleSet?.rules.map((r) => ({ name: r.name, file: r.file })) ?? [],
+      // The first ones; the counts say how many there were in all.
       errors,
+      errorCount,
       warnings,
+      warningCount,
     };
     io.out(JSON.stringify(report, null, 2));
-    return errors.length === 0 ? OK : FAILED;
+    return errorCount === 0 ? OK : FAILED;
   }
 
   for (const issue of [...errors, ...warnings].sort(compareIssues)) io.out(formatIssue(issue));
-  if (errors.length > 0) {
-    io.out(`${plural(errors.length, 'error')}, ${plural(warnings.length, 'warning')} in ${plural(files.length, 'file')} (${shownDir(opts.dir)})`);
+  const more = notShown(errorCount - errors.length, warningCount - warnings.length);
+  if (more) io.out(more);
+  if (errorCount > 0) {
+    io.out(`${plural(errorCount, 'error')}, ${plural(warningCount, 'warning')} in ${plural(files.length, 'file')} (${shownDir(opts.dir)})`);
     return FAILED;
   }
-  io.out(`ok: ${plural(ruleSet?.rules.length ?? 0, 'rule')} in ${plural(files.length, 'file')}, ${plural(warnings.length, 'warning')}`);
+  io.out(`ok: ${plural(ruleSet?.rules.length ?? 0, 'rule')} in ${plural(files.length, 'file')}, ${plural(warningCount, 'warning')}`);
   return OK;
 }
 
@@ -101,6 +120,8 @@ export interface RulesExplainDeps {
   loadPrevious?: (agentId: string) => Promise<AcdState | undefined>;
   /** The `DEFAULT_UNAVAILABLE_CODE` setting, for rules that skip code validation. */
   defaultUnavailableCode?: string;
+  /** As the daemon has them (RULES_MAX_*); defaults otherwise. */
+  limits?: Partial<RuleLimits>;
 }
 
 const STATE_USAGE = `use State[:Code], State one of ${ACD_STATES.join(', ')}`;
@@ -147,15 +168,15 @@ export async function runRulesExplain(opts: RulesExplainOptions, io: CliIo, deps
 
   const { catalog, warning } = await catalogOrWarning(opts.dir, deps.loadCatalog);
   if (warning) io.err(formatIssue(warning));
-  const loaded = await loadRuleSet(opts.dir, { catalog, defaultUnavailableCode: deps.defaultUnavailableCode });
+  const loaded = await loadRuleSet(opts.dir, { catalog, defaultUnavailableCode: deps.defaultUnavailableCode, limits: deps.limits });
   if (!loaded.ruleSet) {
-    for (const issue of loaded.errors) io.err(formatIssue(issue));
-    io.err(`error: the rules in ${shownDir(opts.dir)} are invalid (${plural(loaded.errors.length, 'error')}): nothing to explain`);
+    for (const line of formatIssues(loaded.errors, loaded.errorCount)) io.err(line);
+    io.err(`error: the rules in ${shownDir(opts.dir)} are invalid (${plural(loaded.errorCount, 'error')}): nothing to explain`);
     return FAILED;
   }
   const ruleSet = loaded.ruleSet;
-  if (loaded.warnings.length > 0) {
-    io.err(`note: ${plural(loaded.warnings.length, 'warning')} in the rules (run "presence-sync rules validate ${opts.dir}" to see them)`);
+  if (loaded.warningCount > 0) {
+    io.err(`note: ${plural(loaded.warningCount, 'warning')} in the rules (run "presence-sync rules validate ${opts.dir}" to see them)`);
   }
 
   const known = findAgent(catalog?.agents, opts.agent);
