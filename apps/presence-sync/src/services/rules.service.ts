@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { watch, type FSWatcher } from 'chokidar';
 import type { AppConfig } from '@presence-sync/config';
-import { formatIssue, isRuleFileName, loadRuleSet, type RuleSet } from '@presence-sync/rules';
+import { formatIssues, isRuleFileName, loadRuleSet, type RuleSet } from '@presence-sync/rules';
 import { RuleSetSource } from '@presence-sync/sync';
 import { APP_CONFIG } from '../tokens';
 import { DirectoryService } from './directory.service';
@@ -13,10 +13,18 @@ export interface RulesStatus {
   rules: number;
   files: string[];
   loadedAt?: number;
-  /** Errors of the last load that was rejected (the previous good set stays in force). */
+  /**
+   * Errors of the last load that was rejected (the previous good set stays in force): the first
+   * RULES_MAX_ERRORS_SHOWN, then `(and K more)`. `errorCount` is the full count.
+   */
   errors: string[];
+  errorCount: number;
+  /** Like `errors`. */
   warnings: string[];
+  warningCount: number;
 }
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** A rules directory that is invalid at boot. */
 export class RulesBootError extends Error {}
@@ -36,7 +44,7 @@ export class RulesService extends RuleSetSource {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, private readonly directory: DirectoryService) {
     super();
-    this.status = { dir: config.rules.dir, rules: 0, files: [], errors: [], warnings: [] };
+    this.status = { dir: config.rules.dir, rules: 0, files: [], errors: [], errorCount: 0, warnings: [], warningCount: 0 };
   }
 
   current(): RuleSet | undefined {
@@ -45,10 +53,16 @@ export class RulesService extends RuleSetSource {
 
   /** Loads the rules at boot; throws `RulesBootError` with one readable line when they are invalid. */
   async loadAtBoot(): Promise<void> {
-    const ok = await this.load();
+    let ok: boolean;
+    try {
+      ok = await this.load();
+    } catch (error) {
+      // Not a mistake in the rules (those are issues): still one line that names the directory.
+      throw new RulesBootError(`rules in ${this.config.rules.dir} could not be loaded: ${errorMessage(error)}`);
+    }
     if (!ok) {
       const first = this.status.errors[0] ?? 'unknown error';
-      const more = this.status.errors.length > 1 ? ` (and ${this.status.errors.length - 1} more)` : '';
+      const more = this.status.errorCount > 1 ? ` (and ${this.status.errorCount - 1} more)` : '';
       throw new RulesBootError(`rules in ${this.config.rules.dir} are invalid: ${first}${more}; run "npx presence-sync rules validate ${this.config.rules.dir}" for every error`);
     }
     if (this.config.rules.watch) await this.watch();
@@ -56,27 +70,45 @@ export class RulesService extends RuleSetSource {
 
   /** Loads and validates the directory now; on success swaps the rule set in. */
   async load(): Promise<boolean> {
-    const result = await loadRuleSet(this.config.rules.dir, { catalog: this.directory.catalog(), defaultUnavailableCode: this.config.rules.defaultUnavailableCode });
-    this.status.warnings = result.warnings.map(formatIssue);
+    const { dir, defaultUnavailableCode, limits } = this.config.rules;
+    const result = await loadRuleSet(dir, { catalog: this.directory.catalog(), defaultUnavailableCode, limits });
+    // Capped the same way as in the CLI: a file with a million mistakes must not make a megabyte of status.
+    this.status.warnings = formatIssues(result.warnings, result.warningCount);
+    this.status.warningCount = result.warningCount;
     if (!result.ruleSet) {
-      this.status.errors = result.errors.map(formatIssue);
+      this.status.errors = formatIssues(result.errors, result.errorCount);
+      this.status.errorCount = result.errorCount;
       return false;
     }
     const changed = result.ruleSet.version !== this.ruleSet?.version;
     this.ruleSet = result.ruleSet;
-    Object.assign(this.status, { version: result.ruleSet.version, rules: result.ruleSet.rules.length, files: result.ruleSet.files, loadedAt: Date.now(), errors: [] });
-    if (changed) this.logger.log({ msg: 'rules loaded', version: result.ruleSet.version, rules: result.ruleSet.rules.length, warnings: this.status.warnings.length });
+    Object.assign(this.status, { version: result.ruleSet.version, rules: result.ruleSet.rules.length, files: result.ruleSet.files, loadedAt: Date.now(), errors: [], errorCount: 0 });
+    if (changed) this.logger.log({ msg: 'rules loaded', version: result.ruleSet.version, rules: result.ruleSet.rules.length, warnings: result.warningCount });
     for (const w of this.status.warnings) this.logger.warn({ msg: 'rules warning', warning: w });
     return true;
   }
 
-  /** Re-validates after the directory changed, or on a file change; keeps the last good set on errors. */
+  /**
+   * Re-validates after the directory changed, or on a file change; keeps the last good set on errors. Never
+   * rejects: reloads run one after another on one chain, and a rejected link would skip every later reload
+   * (hot reload would silently stop) and surface as an unhandled rejection from the watcher's timer.
+   */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(async () => {
-      const ok = await this.load();
-      if (!ok) this.logger.error({ msg: 'rules reload rejected; the last good rules stay in force', version: this.ruleSet?.version, errors: this.status.errors });
-    });
+    // reloadOnce catches what it can; the catch here also covers a logger that throws, so the chain never breaks.
+    this.reloading = this.reloading.then(() => this.reloadOnce()).catch(() => undefined);
     return this.reloading;
+  }
+
+  private async reloadOnce(): Promise<void> {
+    try {
+      const ok = await this.load();
+      if (!ok) this.logger.error({ msg: 'rules reload rejected; the last good rules stay in force', version: this.ruleSet?.version, errors: this.status.errors, errorCount: this.status.errorCount });
+    } catch (error) {
+      // A fault (not bad rules, which are issues): the last good rules stay, and the status says why.
+      this.status.errors = [`${this.config.rules.dir}: the rules could not be reloaded: ${errorMessage(error)}`];
+      this.status.errorCount = 1;
+      this.logger.error({ msg: 'rules reload failed; the last good rules stay in force', version: this.ruleSet?.version, err: error });
+    }
   }
 
   /** Resolves once the watcher has read the directory, so no edit after boot goes unseen. */
