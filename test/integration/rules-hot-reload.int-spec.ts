@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DaemonHarness, ENGINE_RULES, waitFor } from '../support/daemon-harness';
 
-interface Status { rules: { version: string; rules: number; errors: string[] } }
+interface Status { rules: { version: string; rules: number; errors: string[]; errorCount: number } }
 
 describe('rules hot reload', () => {
   let h: DaemonHarness;
@@ -35,5 +35,21 @@ describe('rules hot reload', () => {
     writeFileSync(file, original.replace('"salesforce": "Lunch" }', '"salesforce": "Break" }'));
     await waitFor(async () => (await status()).rules.version !== good.rules.version, 'the fixed rules are loaded');
     expect((await status()).rules.errors).toEqual([]);
+  });
+
+  it('survives a file of 2,000 nested brackets: one positioned error, the daemon answers, the last good rules stay', async () => {
+    const good = await status();
+    const file = join(dir, 'deep.json');
+    writeFileSync(file, `{ "name": "deep",\n  "description": ${'['.repeat(2000)}${']'.repeat(2000)} }`);
+    await waitFor(async () => (await status()).rules.errors.length > 0, 'the error is reported');
+    const bad = await status();
+    expect(bad.rules.version).toBe(good.rules.version);
+    expect(bad.rules.errors).toEqual([expect.stringMatching(/deep\.json:2:\d+ description(\[0\]){31}: nested deeper than 32 levels/)]);
+    expect((await fetch(`${h.url}/health`)).status).toBe(200);
+
+    // Hot reload still works after it.
+    rmSync(file);
+    await waitFor(async () => (await status()).rules.errors.length === 0, 'the directory is good again');
+    expect((await status()).rules.version).toBe(good.rules.version);
   });
 });

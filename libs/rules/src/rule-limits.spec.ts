@@ -29,6 +29,12 @@ describe('hostile rule files', () => {
     ]);
   });
 
+  it('counts brackets in the JSON, not in strings', () => {
+    const result = validate(`{ "name": "r", "description": "${'[{'.repeat(5000)}", "assign": { "teams": ["t"] } }`);
+    expect(result.errorCount).toBe(0);
+    expect(result.ruleSet).toBeDefined();
+  });
+
   it('refuses a file larger than the limit, pointing at where the limit is crossed', () => {
     const text = `{ "name": "r",\n  "description": "${'x'.repeat(2000)}" }`;
     expect(lines(validate(text, { limits: { maxFileBytes: 1024 } }))).toEqual([

@@ -4,15 +4,26 @@
  * every issue formats as `<file>:<line>:<col> ...` with a real position (line 0 only for file-less issues)
  * and a non-empty message. Needs no Redis: it only lives here with the other resilience suites.
  *
+ * Issue 9, hostile rule files: >= 1,000 seeded files built to hurt (deep nesting, huge lists, thousands of
+ * unknown or repeated keys, oversized files, odd characters) through the validator and through the daemon's
+ * reload path (`RulesService.reload` on a real directory): 0 stack traces, 0 hangs, 0 exits, the last good
+ * rules always in force, and every list of issues capped.
+ *
  * Reproduce a failure: `FUZZ_SEED=<seed> [FUZZ_CASE=<n>] npx jest test/integration/resilience/fuzz-rules --selectProjects integration`.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatIssue, validateRuleFiles, type Catalog, type RuleFileText, type RuleIssue } from '@presence-sync/rules';
+import { Logger } from '@nestjs/common';
+import type { AppConfig } from '@presence-sync/config';
+import { formatIssue, validateRuleFiles, type Catalog, type RuleFileText, type RuleIssue, type RuleLimits } from '@presence-sync/rules';
+import type { DirectoryService } from '../../../apps/presence-sync/src/services/directory.service';
+import { RulesService } from '../../../apps/presence-sync/src/services/rules.service';
 import { caseRng, chance, int, pick, type Json, type Obj, type Rng } from '../../support/seeded-random';
 
 const SEED = Number.parseInt(process.env.FUZZ_SEED ?? '20261121', 10) >>> 0;
 const CASES = Number.parseInt(process.env.FUZZ_CASES ?? '1500', 10);
+const HOSTILE_CASES = Number.parseInt(process.env.FUZZ_HOSTILE_CASES ?? '1000', 10);
 const ONLY_CASE = process.env.FUZZ_CASE === undefined ? undefined : Number.parseInt(process.env.FUZZ_CASE, 10);
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -259,4 +270,199 @@ describe(`fuzzed rule files (FUZZ_SEED=${SEED})`, () => {
     console.log(`fuzz-rules FUZZ_SEED=${SEED}: ${cases.length} cases, ${stats.valid} valid, ${stats.invalid} rejected (${stats.errors} errors), ${Date.now() - started} ms`);
     if (ONLY_CASE === undefined) expect(stats.invalid).toBeGreaterThan(cases.length / 2);
   }, 120_000);
+});
+
+/** Limits small enough that the oversized cases stay quick; the same for the validator and the daemon. */
+const LIMITS: RuleLimits = { maxFileBytes: 256 * 1024, maxDepth: 32, maxIssues: 20 };
+
+/** A JSON text nested `depth` levels, mixing lists and objects; unclosed when `open`. */
+function nested(r: Rng, depth: number, open: boolean): string {
+  const kinds = Array.from({ length: depth }, () => chance(r, 0.5));
+  const opening = kinds.map((list) => (list ? '[' : pick(r, ['{"a":', '{"acd":', '{"x y":', '{"\\"":']))).join('');
+  const closing = open ? '' : [...kinds].reverse().map((list) => (list ? ']' : '}')).join('');
+  return `${opening}${pick(r, ['1', '"Available"', 'null', '{}', '[]'])}${closing}`;
+}
+
+const example = (r: Rng) => JSON.parse(pick(r, EXAMPLES).text) as Obj;
+
+/** One hostile rule file: the text and what it is, for the failure message. */
+function hostileFile(r: Rng): { text: string; what: string } {
+  const doc = example(r);
+  const n = (sizes: number[]) => pick(r, sizes);
+  switch (int(r, 12)) {
+    case 0: {
+      const depth = n([33, 64, 2000, 20_000]);
+      const field = pick(r, ['description', 'publisher', 'assign', 'nope', 'conflictPolicy']);
+      return { text: JSON.stringify(doc).replace(/^\{/, `{"${field}": ${nested(r, depth, false)},`), what: `${depth} levels under ${field}` };
+    }
+    case 1: {
+      const depth = n([33, 2000, 50_000]);
+      return { text: nested(r, depth, chance(r, 0.5)), what: `a whole file ${depth} levels deep` };
+    }
+    case 2: {
+      const rows = n([1000, 5000]);
+      const side = pick(r, ['publisher', 'subscriber'] as const);
+      const row = pick(r, [{ acd: { state: 'Nope' }, salesforce: 'X' }, { salesforce: 'Busy', acd: { previous: 'yes' } }, 0, 'row', null, []] as Json[]);
+      doc[side] = Array.from({ length: rows }, () => row);
+      return { text: JSON.stringify(doc), what: `${rows} bad ${side} rows` };
+    }
+    case 3: {
+      const users = n([1000, 5000]);
+      doc.assign = { teams: ['Tier 1'], users: Array.from({ length: users }, (_, i) => (chance(r, 0.5) ? 'same@example.com' : `u${i % 100}@example.com`)) };
+      return { text: JSON.stringify(doc), what: `${users} users, mostly repeated` };
+    }
+    case 4: {
+      const keys = n([1000, 5000]);
+      const target = chance(r, 0.5) || !Array.isArray(doc.publisher) ? doc : ((doc.publisher as Json[])[0] as Obj);
+      for (let i = 0; i < keys; i++) target[`k${i}`] = i;
+      return { text: JSON.stringify(doc), what: `${keys} unknown keys` };
+    }
+    case 5: {
+      const repeats = n([1000, 5000]);
+      const key = pick(r, ['name', 'publisher', 'x']);
+      const body = Array.from({ length: repeats }, (_, i) => `"${key}": ${JSON.stringify(key === 'name' ? `r${i}` : i)}`).join(',');
+      return { text: JSON.stringify(doc).replace(/^\{/, `{${body},`), what: `"${key}" repeated ${repeats} times` };
+    }
+    case 6: {
+      const size = n([LIMITS.maxFileBytes + 1, 2 * LIMITS.maxFileBytes, 1 << 20]);
+      doc.description = pick(r, ['x', 'é', '💥', '\n']).repeat(size);
+      return { text: JSON.stringify(doc, null, 2), what: `a file of about ${size} characters` };
+    }
+    case 7: {
+      // Brackets inside a string are text, not nesting: this one is valid.
+      doc.description = pick(r, ['[', '{', ']}', '"[']).repeat(n([100, 5000]));
+      return { text: JSON.stringify(doc), what: 'brackets inside a string' };
+    }
+    case 8: {
+      const chars = Array.from({ length: n([1000, 20_000]) }, () => String.fromCharCode(int(r, 0x10000))).join('');
+      return { text: chance(r, 0.5) ? chars : JSON.stringify(doc).replace('"name"', `"${chars.replace(/["\\]/g, '')}": 1, "name"`), what: 'random characters' };
+    }
+    case 9: {
+      const lines = n([10_000, 100_000]);
+      return { text: `${'\n'.repeat(lines)}${pick(r, ['{', '{ "name": ', '[', ''])}`, what: `${lines} empty lines then an unfinished document` };
+    }
+    case 10: {
+      const items = n([10_000, 30_000]);
+      return { text: `{"name":"r","publisher":[${'0,'.repeat(items)}0]}`, what: `${items} numbers as publisher rows` };
+    }
+    default: {
+      // A hostile file, then text-level damage on top.
+      const base = hostileFile(r);
+      const [text, what] = mutateText(r, base.text);
+      return { text, what: `${base.what}; ${what}` };
+    }
+  }
+}
+
+const STACK = /\n\s+at |RangeError|Maximum call stack|TypeError|ReferenceError/;
+
+describe(`hostile rule files (FUZZ_SEED=${SEED})`, () => {
+  let dir: string;
+  let service: RulesService;
+  let faults: unknown[];
+  let unhandled: unknown[];
+  const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ps-fuzz-rules-'));
+    for (const { file, text } of EXAMPLES) writeFileSync(join(dir, file.replace('rules/', '')), text);
+    faults = [];
+    unhandled = [];
+    process.on('unhandledRejection', onUnhandled);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'error').mockImplementation((entry: unknown) => {
+      if ((entry as { msg?: string }).msg !== 'rules reload rejected; the last good rules stay in force') faults.push(entry);
+    });
+    const directory = { catalog: () => SANDBOX } as unknown as DirectoryService;
+    service = new RulesService({ rules: { dir, watch: false, limits: LIMITS } } as AppConfig, directory);
+    await service.loadAtBoot();
+  });
+  afterAll(async () => {
+    await service.stop();
+    process.off('unhandledRejection', onUnhandled);
+    jest.restoreAllMocks();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`${ONLY_CASE === undefined ? HOSTILE_CASES : 1} hostile files: 0 stack traces, 0 hangs, 0 exits, the last good rules in force`, async () => {
+    const started = Date.now();
+    const stats = { validated: 0, reloaded: 0, rejected: 0, accepted: 0, errors: 0, stackTraces: 0, hangs: 0, exits: 0 };
+    const exit = jest.spyOn(process, 'exit').mockImplementation((() => {
+      stats.exits++;
+      throw new Error('process.exit called');
+    }) as typeof process.exit);
+    const cases = ONLY_CASE === undefined ? Array.from({ length: HOSTILE_CASES }, (_, n) => n) : [ONLY_CASE];
+    try {
+      for (const n of cases) {
+        const r = caseRng(SEED ^ 0x9e11, n);
+        const { text, what } = hostileFile(r);
+        const name = pick(r, ['hostile.json', 'a.json', 'tier1-blended.json']);
+        const where = () => `FUZZ_SEED=${SEED} FUZZ_CASE=${n}: ${what} as ${name}`;
+        const files = [...EXAMPLES.filter((f) => !f.file.endsWith(`/${name}`)), { file: `rules/${name}`, text }];
+
+        // The validator.
+        let result: ReturnType<typeof validateRuleFiles>;
+        try {
+          result = validateRuleFiles(files, { catalog: SANDBOX, dir: 'rules', limits: LIMITS });
+        } catch (error) {
+          stats.stackTraces++;
+          throw new Error(`validateRuleFiles threw ${error instanceof Error ? error.stack : String(error)}; ${where()}`);
+        }
+        stats.validated++;
+        if (Boolean(result.ruleSet) === result.errorCount > 0) throw new Error(`a rule set and ${result.errorCount} errors; ${where()}`);
+        if (result.errors.length > LIMITS.maxIssues || result.warnings.length > LIMITS.maxIssues) throw new Error(`issues not capped; ${where()}`);
+        if (result.errorCount < result.errors.length) throw new Error(`errorCount below the errors kept; ${where()}`);
+        for (const issue of [...result.errors, ...result.warnings]) {
+          const line = formatIssue(issue);
+          if (STACK.test(line)) {
+            stats.stackTraces++;
+            throw new Error(`an issue reads like a crash: ${line.slice(0, 300)}; ${where()}`);
+          }
+        }
+
+        // The daemon's reload path, on a real directory.
+        const good = service.current()?.version;
+        writeFileSync(join(dir, name), text);
+        let timer: NodeJS.Timeout | undefined;
+        const outcome = await Promise.race([
+          service.reload().then(() => 'done' as const),
+          new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), 20_000))),
+        ]);
+        clearTimeout(timer);
+        if (outcome === 'hung') {
+          stats.hangs++;
+          throw new Error(`reload did not finish within 20 s; ${where()}`);
+        }
+        stats.reloaded++;
+        const status = service.status;
+        if (status.errors.some((line) => STACK.test(line))) {
+          stats.stackTraces++;
+          throw new Error(`a status error reads like a crash: ${status.errors.join(' | ').slice(0, 300)}; ${where()}`);
+        }
+        if (status.errors.length > LIMITS.maxIssues + 1 || status.warnings.length > LIMITS.maxIssues + 1) throw new Error(`status not capped; ${where()}`);
+        if (faults.length > 0) throw new Error(`reload failed: ${JSON.stringify(faults[0]).slice(0, 300)}; ${where()}`);
+        if (result.ruleSet) {
+          stats.accepted++;
+          if (service.current()?.version !== result.ruleSet.version) throw new Error(`a valid file was not taken; ${where()}`);
+        } else {
+          stats.rejected++;
+          stats.errors += result.errorCount;
+          if (service.current()?.version !== good) throw new Error(`the last good rules were replaced; ${where()}`);
+          if (status.errorCount !== result.errorCount) throw new Error(`status counts ${status.errorCount} errors, the validator ${result.errorCount}; ${where()}`);
+        }
+        // Back to the examples, so every case starts from the same good set.
+        writeFileSync(join(dir, name), EXAMPLES.find((f) => f.file.endsWith(`/${name}`))?.text ?? '{}');
+        if (name === 'hostile.json' || name === 'a.json') rmSync(join(dir, name));
+      }
+    } finally {
+      exit.mockRestore();
+    }
+    expect(unhandled).toEqual([]);
+    console.log(
+      `fuzz-rules hostile FUZZ_SEED=${SEED}: ${cases.length} files, ${stats.validated} validated, ${stats.reloaded} reloaded, ` +
+        `${stats.rejected} rejected (${stats.errors} errors), ${stats.accepted} accepted, ${stats.stackTraces} stack traces, ` +
+        `${stats.hangs} hangs, ${stats.exits} exits, ${Date.now() - started} ms`,
+    );
+    expect(stats).toMatchObject({ stackTraces: 0, hangs: 0, exits: 0, validated: cases.length, reloaded: cases.length });
+  }, 600_000);
 });
