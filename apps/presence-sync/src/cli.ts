@@ -52,7 +52,8 @@ async function loadPrevious(agentId: string): Promise<AcdState | undefined> {
   // A refused connection is one line for explain to report (its message never holds the password).
   const redis = await connectRedis(config.redis.url, { timeoutMs: 1500 });
   try {
-    return parseAgentRecord(await redis.hgetall(new RedisKeys(config.redis.prefix).agent(agentId))).prevAcd;
+    const [rev, doc] = await redis.hmget(new RedisKeys(config.redis.prefix).agent(agentId), 'rev', 'doc');
+    return parseAgentRecord(rev, doc).prevAcd?.state;
   } finally {
     redis.disconnect();
   }

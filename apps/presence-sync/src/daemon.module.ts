@@ -8,13 +8,13 @@ import type Redis from 'ioredis';
 import { adminDashboardProblem, secretValuesOf, type AppConfig } from '@presence-sync/config';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import {
-  AgentStateStore, AuditLog, ChangeSource, Clock, ConfigError, ContactCenterPort, InboundSink, SalesforcePort, SyncTrigger, SystemClock,
+  AgentRecordStore, AuditLog, ChangeSource, Clock, ConfigError, ContactCenterPort, InboundSink, SalesforcePort, SyncTrigger, SystemClock,
 } from '@presence-sync/domain';
 import {
-  BullSyncTrigger, connectRedis, QUEUES, RedisAgentStateStore, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys,
+  agentInbox, BullSyncTrigger, connectRedis, QUEUES, RedisAgentRecordStore, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, userInbox,
 } from '@presence-sync/redis';
 import { InMemorySalesforce, JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
-import { EngineSettings, IngestChange, Reconcile, SyncAgent } from '@presence-sync/sync';
+import { AuditFeed, EngineSettings, IngestChange, Reconcile, SyncAgent, TransitionRunner } from '@presence-sync/sync';
 import { AcdWebhookController } from './http/acd-webhook.controller';
 import { AgentsController } from './http/agents.controller';
 import { ContactCenterProbe } from './http/contact-center.probe';
@@ -31,7 +31,7 @@ import { configureWorkerOptions } from './processors/worker-options';
 import { DirectoryService } from './services/directory.service';
 import { IntakeGate } from './services/intake-gate.service';
 import { LifecycleService } from './services/lifecycle.service';
-import { MeteredAuditLog } from './services/metered-audit.log';
+import { MetricsAuditFeed } from './services/metrics-audit.feed';
 import { MetricsService } from './services/metrics.service';
 import { RulesService } from './services/rules.service';
 import { StreamLeader } from './services/stream-leader.service';
@@ -93,7 +93,8 @@ export class DaemonModule {
     const redisErrors = new RedisErrorLog();
     configureWorkerOptions(config.sync.lockDurationMs, config.sync.stalledIntervalMs);
     const settings: EngineSettings = {
-      echoWindowMs: config.sync.echoWindowMs, defaultUnavailableCode: config.rules.defaultUnavailableCode,
+      echoWindowMs: config.sync.echoWindowMs, burstWindowMs: config.sync.burstWindowMs, deferredWindowMs: config.sync.deferredWindowMs,
+      defaultUnavailableCode: config.rules.defaultUnavailableCode,
       syncAttempts: config.sync.attempts, confirmTimeoutMs: config.salesforce.confirmTimeoutMs,
       confirmAttempts: config.salesforce.confirmAttempts, commandTtlMs: config.salesforce.commandTtlMs,
     };
@@ -118,18 +119,21 @@ export class DaemonModule {
         useValue: overrides.contactCenter ?? new GenericContactCenterClient({ baseUrl: config.acd.baseUrl, token: config.acd.token, timeoutMs: config.acd.timeoutMs }),
       },
       ...salesforceProviders(config, keys, overrides.salesforce),
-      { provide: AgentStateStore, useFactory: (redis: Redis) => new RedisAgentStateStore(redis, keys), inject: [REDIS] },
-      // Every record the engine appends also feeds the metrics (latency, writes out, echoes, stale drops).
+      { provide: AgentRecordStore, useFactory: (redis: Redis) => new RedisAgentRecordStore(redis, keys, config.audit.maxPerAgent), inject: [REDIS] },
+      { provide: AuditLog, useFactory: (redis: Redis) => new RedisAuditLog(redis, keys, config.audit.maxPerAgent), inject: [REDIS] },
+      // Every audit record the engine stores also feeds the metrics (latency, writes out, echoes, stale drops).
+      { provide: AuditFeed, useFactory: (metrics: MetricsService) => new MetricsAuditFeed(metrics), inject: [MetricsService] },
       {
-        provide: AuditLog,
-        useFactory: (redis: Redis, metrics: MetricsService) => new MeteredAuditLog(new RedisAuditLog(redis, keys, config.audit.maxPerAgent), metrics),
-        inject: [REDIS, MetricsService],
+        // Each change goes to its agent's inbox; a Salesforce user the directory does not know yet gets one of its own.
+        provide: RedisInboundSink,
+        useFactory: (redis: Redis, queue: Queue, directory: DirectoryService) => new RedisInboundSink(redis, queue, keys, config.intake.dedupTtlSec, (change) => {
+          if (change.side === 'acd') return agentInbox(change.agentId);
+          const agent = directory.current().bySalesforceUser(change.userId);
+          return agent ? agentInbox(agent.agentId) : userInbox(change.userId);
+        }),
+        inject: [REDIS, getQueueToken(QUEUES.inbound), DirectoryService],
       },
-      {
-        provide: InboundSink,
-        useFactory: (redis: Redis, queue: Queue) => new RedisInboundSink(redis, queue, keys, config.intake.dedupTtlSec),
-        inject: [REDIS, getQueueToken(QUEUES.inbound)],
-      },
+      { provide: InboundSink, useExisting: RedisInboundSink },
       {
         provide: SyncTrigger,
         useFactory: (acd: Queue, sf: Queue) => new BullSyncTrigger({ acd, salesforce: sf }, config.sync.attempts, config.sync.backoffMs),
@@ -142,19 +146,25 @@ export class DaemonModule {
       ContactCenterProbe,
       StreamLeader,
       {
+        provide: TransitionRunner,
+        useFactory: (...deps: ConstructorParameters<typeof TransitionRunner>) => new TransitionRunner(...deps),
+        inject: [AgentRecordStore, SyncTrigger, AuditFeed],
+      },
+      {
         provide: IngestChange,
-        useFactory: (...deps: ConstructorParameters<typeof IngestChange>) => new IngestChange(...deps),
-        inject: [AgentStateStore, AuditLog, SyncTrigger, RulesService, DirectoryService, EngineSettings, Clock],
+        useFactory: (store: AgentRecordStore, runner: TransitionRunner, rules: RulesService, directory: DirectoryService, engine: EngineSettings, clock: Clock) =>
+          new IngestChange(store, runner, rules, directory, engine, clock),
+        inject: [AgentRecordStore, TransitionRunner, RulesService, DirectoryService, EngineSettings, Clock],
       },
       {
         provide: SyncAgent,
         useFactory: (...deps: ConstructorParameters<typeof SyncAgent>) => new SyncAgent(...deps),
-        inject: [AgentStateStore, AuditLog, SyncTrigger, ContactCenterPort, SalesforcePort, DirectoryService, EngineSettings, Clock],
+        inject: [TransitionRunner, ContactCenterPort, SalesforcePort, DirectoryService, EngineSettings, Clock],
       },
       {
         provide: Reconcile,
         useFactory: (...deps: ConstructorParameters<typeof Reconcile>) => new Reconcile(...deps),
-        inject: [IngestChange, AgentStateStore, AuditLog, SyncTrigger, ContactCenterPort, SalesforcePort, RulesService, DirectoryService, EngineSettings, Clock],
+        inject: [IngestChange, TransitionRunner, ContactCenterPort, SalesforcePort, RulesService, DirectoryService, EngineSettings, Clock],
       },
       InboundProcessor,
       SyncAcdProcessor,

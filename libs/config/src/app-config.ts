@@ -38,15 +38,17 @@ const schema = z.object({
   INBOUND_CONCURRENCY: int(1, 1000).default(16),
   SYNC_CONCURRENCY: int(1, 1000).default(16),
   ECHO_WINDOW_MS: int(1000).default(600_000),
+  SYNC_BURST_WINDOW_MS: int(0, 60_000).default(300),
+  ACD_DEFERRED_WINDOW_MS: int(60_000).default(28_800_000),
   SF_CONFIRM_TIMEOUT_MS: int(100).default(15_000),
   SF_CONFIRM_ATTEMPTS: int(1, 20).default(3),
   SF_COMMAND_TTL_MS: int(1000).default(30_000),
   AUDIT_MAX_PER_AGENT: int(1, 100_000).default(200),
   INTAKE_DEDUP_TTL_SEC: int(60).default(86_400),
   SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
-  WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
-  WORKER_STALLED_INTERVAL_MS: int(500).default(15_000),
-  STREAM_LEASE_TTL_MS: int(1000, 600_000).default(15_000),
+  WORKER_LOCK_DURATION_MS: int(1000).default(5_000),
+  WORKER_STALLED_INTERVAL_MS: int(500).default(1_000),
+  STREAM_LEASE_TTL_MS: int(1000, 600_000).default(3_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ADMIN_DASHBOARD: z.enum(['on', 'off']).default('on'),
   ADMIN_USER: optionalText,
@@ -75,7 +77,7 @@ export interface AppConfig {
   salesforce: { mode: 'memory' | 'live'; confirmTimeoutMs: number; confirmAttempts: number; commandTtlMs: number; streamLeaseTtlMs: number; settings?: SalesforceSettings };
   directory: { refreshIntervalMs: number; agentMapFile?: string };
   reconcile: { intervalMs: number };
-  sync: { attempts: number; backoffMs: number; inboundConcurrency: number; syncConcurrency: number; echoWindowMs: number; lockDurationMs: number; stalledIntervalMs: number };
+  sync: { attempts: number; backoffMs: number; inboundConcurrency: number; syncConcurrency: number; echoWindowMs: number; burstWindowMs: number; deferredWindowMs: number; lockDurationMs: number; stalledIntervalMs: number };
   audit: { maxPerAgent: number };
   intake: { dedupTtlSec: number };
   shutdownTimeoutMs: number;
@@ -138,7 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     directory: { refreshIntervalMs: s.DIRECTORY_REFRESH_INTERVAL_MS, agentMapFile: s.AGENT_MAP_FILE },
     reconcile: { intervalMs: s.RECONCILE_INTERVAL_MS },
-    sync: { attempts: s.SYNC_ATTEMPTS, backoffMs: s.SYNC_BACKOFF_MS, inboundConcurrency: s.INBOUND_CONCURRENCY, syncConcurrency: s.SYNC_CONCURRENCY, echoWindowMs: s.ECHO_WINDOW_MS,
+    sync: { attempts: s.SYNC_ATTEMPTS, backoffMs: s.SYNC_BACKOFF_MS, inboundConcurrency: s.INBOUND_CONCURRENCY, syncConcurrency: s.SYNC_CONCURRENCY, echoWindowMs: s.ECHO_WINDOW_MS, burstWindowMs: s.SYNC_BURST_WINDOW_MS, deferredWindowMs: s.ACD_DEFERRED_WINDOW_MS,
       lockDurationMs: s.WORKER_LOCK_DURATION_MS, stalledIntervalMs: s.WORKER_STALLED_INTERVAL_MS },
     audit: { maxPerAgent: s.AUDIT_MAX_PER_AGENT },
     intake: { dedupTtlSec: s.INTAKE_DEDUP_TTL_SEC },

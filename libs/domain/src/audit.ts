@@ -20,6 +20,7 @@ export type AuditOutcome =
   | 'echo'            // our own write reported back: not synced back
   | 'stale'           // older than what we know: dropped
   | 'conflict'        // the other side's pending write wins (conflictPolicy)
+  | 'held'            // the ACD shows a contact while our deferred write waits: Salesforce keeps the agent's choice
   | 'superseded'      // a newer wanted state replaced this one before it was written
   | 'retrying'        // a retryable failure; the queue retries with backoff
   | 'rate-limited'    // the other side asked to slow down; the queue pauses

@@ -14,6 +14,8 @@ export interface AcdChange {
   previous?: AcdState;
   /** Optional monotonic per-agent sequence; orders events more exactly than `occurredAt`. */
   sequence?: number;
+  /** The `requestId` of our write that caused this change, when the contact center reports it (exact echo match). */
+  requestId?: string;
   receivedAt: number;
 }
 

@@ -1,5 +1,5 @@
 export * from './acd-state';
-export * from './agent-state.port';
+export * from './agent-record';
 export * from './audit';
 export * from './directory';
 export * from './errors';

@@ -9,6 +9,11 @@ import type { InboundChange, IntakeResult } from './inbound-change';
  */
 export abstract class InboundSink {
   abstract accept(changes: InboundChange[]): Promise<IntakeResult>;
+
+  /** At boot: hands on whatever was queued but not yet taken up before a crash. Returns how many queues it woke. */
+  async recover(): Promise<number> {
+    return 0;
+  }
 }
 
 /** A request to set an agent's ACD state. `requestId` is stable across retries (the Idempotency-Key). */

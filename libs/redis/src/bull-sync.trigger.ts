@@ -21,11 +21,13 @@ export class BullSyncTrigger extends SyncTrigger {
     this.options = syncJobOptions(attempts, backoffMs);
   }
 
-  async trigger(target: Side, agentId: string): Promise<void> {
+  async trigger(target: Side, agentId: string, delayMs = 0): Promise<void> {
     const data: SyncJobData = { agentId };
-    // `replace`: a job sitting in retry backoff is swapped for a fresh one, so a newer want is written now and
-    // with its own attempts, not after the old want's backoff with what is left of its attempts.
-    await this.queues[target].add(JOBS.sync, data, { ...this.options, deduplication: { id: `${target}:${agentId}`, keepLastIfActive: true, replace: true } });
+    // `replace`: a job sitting in retry backoff (or held back by burst damping) is swapped for this one, so a
+    // newer want is written when this trigger says, with its own attempts, not after the old job's backoff.
+    await this.queues[target].add(JOBS.sync, data, {
+      ...this.options, ...(delayMs > 0 ? { delay: delayMs } : {}), deduplication: { id: `${target}:${agentId}`, keepLastIfActive: true, replace: true },
+    });
   }
 
   async scheduleConfirm(agentId: string, writeId: string, send: number, delayMs: number): Promise<void> {

@@ -1,5 +1,5 @@
 import type { DefaultJobOptions } from 'bullmq';
-import type { InboundChange, Side } from '@presence-sync/domain';
+import type { Side } from '@presence-sync/domain';
 
 /** Every queue of the daemon. One job = one name, one typed payload, one options constant. */
 export const QUEUES = {
@@ -12,23 +12,22 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const syncQueueFor = (target: Side): QueueName => (target === 'acd' ? QUEUES.syncAcd : QUEUES.syncSalesforce);
 
 export const JOBS = {
-  /** inbound: one normalised change. Payload: the change (never a secret). */
-  acdChange: 'acd-change',
-  salesforceChange: 'salesforce-change',
+  /** inbound: apply the changes waiting in one inbox, in order. Payload: `{ inbox }` (never a secret). */
+  ingest: 'ingest',
   /** sync-acd / sync-salesforce: bring one agent's side to its latest wanted state. Payload: `{ agentId }`. */
   sync: 'sync',
   /** sync-salesforce: check that a sent command was confirmed by the presence stream. */
   confirm: 'confirm',
 } as const;
 
-export type InboundJobData = InboundChange;
+export interface IngestJobData { inbox: string }
 export interface SyncJobData { agentId: string }
 export interface ConfirmJobData { agentId: string; writeId: string; send: number }
 
 const keep = { removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 86_400, count: 50_000 } };
 
-/** Inbound changes: retried a few times (a failure here is a Redis or bug problem, not a vendor one). */
-export const INBOUND_JOB_OPTIONS: DefaultJobOptions = { attempts: 5, backoff: { type: 'exponential', delay: 200 }, ...keep };
+/** Ingest jobs: retried a few times (a failure here is a Redis or bug problem, not a vendor one). */
+export const INBOUND_JOB_OPTIONS: DefaultJobOptions = { attempts: 10, backoff: { type: 'exponential', delay: 200 }, ...keep };
 
 /** Outbound syncs: `attempts` and the first backoff delay come from the config. */
 export function syncJobOptions(attempts: number, backoffMs: number): DefaultJobOptions {

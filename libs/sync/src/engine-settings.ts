@@ -1,7 +1,13 @@
+import type { CoreSettings } from './agent-transitions';
+
 /** The engine's tunables (from the validated config; see docs/architecture.md). */
-export abstract class EngineSettings {
+export abstract class EngineSettings implements CoreSettings {
   /** How long a state we wrote is recognised as our own when reported back, ms. */
   abstract readonly echoWindowMs: number;
+  /** How long a write the contact center deferred (agent on a contact) is expected to land, ms. */
+  abstract readonly deferredWindowMs: number;
+  /** Per agent and side, at most one write per this window while changes keep coming, ms (0 = no damping). */
+  abstract readonly burstWindowMs: number;
   /** The code of the system-default Unavailable (skipUnavailableCodeValidation), or none. */
   abstract readonly defaultUnavailableCode?: string;
   /** Attempts of an outbound write before it is failed. */

@@ -2,3 +2,4 @@ export * from './contact-center-emulator';
 export * from './http-body';
 export * from './redis-server';
 export * from './salesforce-emulator';
+export * from './in-memory-agent-record.store';

@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import type { AcdState, SalesforceChange } from '@presence-sync/domain';
 import {
-  QUEUES, RedisAuditLog, RedisInboundSink, RedisKeys, redisOptionsFromUrl, type QueueName,
+  agentInbox, userInbox, QUEUES, RedisAuditLog, RedisInboundSink, RedisKeys, redisOptionsFromUrl, type QueueName,
 } from '@presence-sync/redis';
 import { InMemorySalesforce } from '@presence-sync/salesforce';
 import { ContactCenterEmulator, type EmulatorWrite } from '@presence-sync/testing';
@@ -168,7 +168,7 @@ describe('engine: a killed worker process', () => {
       [QUEUES.syncAcd]: new Queue(QUEUES.syncAcd, { connection, prefix: keys.queuePrefix }),
       [QUEUES.syncSalesforce]: new Queue(QUEUES.syncSalesforce, { connection, prefix: keys.queuePrefix }),
     } as Record<QueueName, Queue>;
-    sink = new RedisInboundSink(redis, queues[QUEUES.inbound], keys, 3600);
+    sink = new RedisInboundSink(redis, queues[QUEUES.inbound], keys, 3600, (c) => (c.side === 'acd' ? agentInbox(c.agentId) : userInbox(c.userId)));
   });
 
   afterAll(async () => {

@@ -25,6 +25,9 @@ export const SYNC_WORKER_OPTIONS: NestWorkerOptions = { autorun: false, limiter:
 export function configureWorkerOptions(lockDurationMs: number, stalledIntervalMs: number): void {
   for (const options of [INBOUND_WORKER_OPTIONS, SYNC_WORKER_OPTIONS]) {
     options.lockDuration = lockDurationMs;
+    // A short lock makes a crashed replica's jobs come back within seconds; every job is safe to run again (each
+    // step is a compare-and-set transition), so a job taken over a few times is not a failure.
+    options.maxStalledCount = 10;
     options.stalledInterval = stalledIntervalMs;
   }
 }

@@ -83,6 +83,9 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
       worker.on('failed', (job, e) => this.logger.warn({ msg: 'job failed', queue: worker.name, jobId: job?.id, job: job?.name, agentId: (job?.data as { agentId?: string } | undefined)?.agentId, attempts: job?.attemptsMade, error: e.message }));
       void worker.run().catch((e: Error) => this.logger.error({ msg: 'worker stopped', queue: worker.name, error: e.message }));
     }
+    // Changes queued before a crash whose ingest job was lost are taken up now.
+    const woken = await this.sink.recover();
+    if (woken > 0) this.logger.log({ msg: 'resuming changes queued before the last stop', inboxes: woken });
     const gate = this.gate;
     const sink = this.sink;
     const metrics = this.metrics;
@@ -94,6 +97,7 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
         metrics.eventsQueued('salesforce', result.accepted);
         return result;
       },
+      recover: () => sink.recover(),
     }, (reason) => {
       this.logger.warn({ msg: 'the Salesforce stream may have missed changes; running a drift repair', reason });
       void this.runReconcile('now');

@@ -73,7 +73,7 @@ export class MetricsService {
     else this.failures.inc({ side, class: outcome.kind === 'retry' ? 'retryable' : outcome.kind });
   }
 
-  /** One audit record (see MeteredAuditLog): the audit trail is where every decision already passes. */
+  /** One audit record (see MetricsAuditFeed): the audit trail is where every decision already passes. */
   auditRecorded(record: AuditRecord): void {
     switch (record.outcome) {
       case 'applied':

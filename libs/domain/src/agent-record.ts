@@ -1,0 +1,157 @@
+import type { AcdState } from './acd-state';
+import type { AuditRecord } from './audit';
+import type { InboundChange, Side } from './inbound-change';
+
+/** A side's value: an ACD state on the contact-center side, a status DeveloperName (or Offline) on Salesforce. */
+export type SideValue = AcdState | string;
+
+/**
+ * What one side of one agent was last seen to show. `at` is the vendor's time of the change, never later than
+ * `receivedAt` (a sender's clock ahead of ours is clamped, so it cannot make later changes look stale).
+ */
+export interface Observation {
+  value: SideValue;
+  /** Canonical key of `value` (acdStateKey or the status). */
+  key: string;
+  /** Vendor time of the change, epoch ms, clamped to `receivedAt`. */
+  at: number;
+  /** Local time the daemon learned it, epoch ms. */
+  receivedAt: number;
+  /** The sender's per-agent sequence, when it sends one. */
+  seq?: number;
+  eventId: string;
+  /** The ACD state before this one, as the contact center reported it (when it does). */
+  previous?: AcdState;
+  /** Set when this value is one the daemon wrote (its write id). */
+  byWrite?: string;
+}
+
+/** The wanted state toward one side. `writeId` is stable for this version: idempotency key and command id. */
+export interface Want {
+  value: SideValue;
+  key: string;
+  version: number;
+  writeId: string;
+  sourceSide: Side | 'reconcile';
+  sourceEventId: string;
+  /** Vendor time of the deciding change. */
+  sourceAt: number;
+  /** When the daemon received the deciding change (local time), for latency. */
+  receivedAt: number;
+  rule: string;
+  row?: string;
+  reason: 'sync' | 'reconcile';
+}
+
+/**
+ * Where a write toward a side stands until that side reports it:
+ * - `sending`: the call was made; its answer is not known (in progress, lost in a crash, timed out);
+ * - `applied`: the vendor answered that it is in force; its report (the echo) may still come;
+ * - `deferred`: the contact center keeps it as the agent's next state and applies it when the contact ends;
+ * - `sent`: the command reached the agent's console; Salesforce has not shown it yet.
+ */
+export type WritePhase = 'sending' | 'applied' | 'deferred' | 'sent';
+
+/** A write the daemon began toward a side whose report is still expected. Each is matched by one report at most. */
+export interface OpenWrite {
+  writeId: string;
+  key: string;
+  value: SideValue;
+  version: number;
+  phase: WritePhase;
+  /** Local time the write began. */
+  at: number;
+  /** Its report is recognised until then (local epoch ms). */
+  until: number;
+  /** Salesforce: which send of the command this is (1-based), and when its confirmation is due. */
+  send?: number;
+  deadline?: number;
+  /** A real change of that side overtook it while it was on its way: if it lands, it is not what anyone wants. */
+  overtaken?: boolean;
+}
+
+export interface SideRecord {
+  obs?: Observation;
+  want?: Want;
+  /** Highest want version that reached an end (confirmed, applied, failed, superseded, already shown). */
+  done: number;
+  /** Open writes toward this side, oldest first. */
+  writes: OpenWrite[];
+  /** Local time of the last write begun toward this side (burst damping). */
+  lastWriteAt?: number;
+}
+
+/**
+ * Everything the engine keeps about one agent. `rev` is the store's version: a transition is computed from a
+ * record and stored only if the record is still at that revision (compare-and-set).
+ */
+export interface AgentRecord {
+  rev: number;
+  acd: SideRecord;
+  salesforce: SideRecord;
+  /** Want version counter (both sides). */
+  ver: number;
+  /** What `previous: true` restores: the settable ACD state before the daemon's most recent ACD write. */
+  prevAcd?: { state: AcdState; writeId: string };
+  /** The last settable ACD state seen: what the agent was in before a contact began. */
+  settledAcd?: AcdState;
+}
+
+export function emptyAgentRecord(): AgentRecord {
+  return { rev: 0, ver: 0, acd: { done: 0, writes: [] }, salesforce: { done: 0, writes: [] } };
+}
+
+/** A want not ended yet. */
+export function pendingWant(side: SideRecord): Want | undefined {
+  return side.want && side.want.version > side.done ? side.want : undefined;
+}
+
+/** An inbox entry: a change queued durably at intake, applied in order by one transition. */
+export interface InboxEntry {
+  /** The stored form; the store pops an entry only if the head still is exactly this. */
+  raw: string;
+  change: InboundChange;
+}
+
+/** What one committed transition stores besides the record. */
+export interface CommitExtras {
+  /** Audit records written in the same atomic step. */
+  audit?: AuditRecord[];
+  /** Inbox entries consumed by this transition: popped from the head of `inbox` only if they are still there. */
+  pop?: { inbox: string; entries: string[] };
+}
+
+/** `ok`: stored. `conflict`: the record changed since it was read. `moved`: the inbox head is not what was read. */
+export type CommitResult = 'ok' | 'conflict' | 'moved';
+
+/**
+ * The engine's per-agent storage. It decides nothing: the engine computes each transition with the pure
+ * functions of libs/sync and the store applies it in one atomic step, under the revision the record was read
+ * at. Per-agent inboxes hold changes in arrival order until a transition consumes them.
+ */
+export abstract class AgentRecordStore {
+  /** The agent's record (`rev` 0 and empty when there is none). */
+  abstract load(agentId: string): Promise<AgentRecord>;
+  /**
+   * Stores `next` (with `rev` = `expectedRev + 1`) if the stored record is at `expectedRev`, together with the
+   * audit records and inbox pops of `extras`, all or nothing.
+   */
+  abstract commit(agentId: string, expectedRev: number, next: AgentRecord, extras?: CommitExtras): Promise<CommitResult>;
+  /** Up to `limit` entries from the head of an inbox, oldest first. */
+  abstract peek(inbox: string, limit: number): Promise<InboxEntry[]>;
+  /** Drops the head entries of an inbox that no agent record takes (an agent the directory does not know). */
+  abstract discard(inbox: string, entries: string[]): Promise<CommitResult>;
+}
+
+/** Triggers outbound and inbound work. Implemented on BullMQ (libs/redis). */
+export abstract class SyncTrigger {
+  /**
+   * At most one waiting sync per agent and target; the run reads the latest want.
+   * @param delayMs run no sooner than this (burst damping); 0 = now
+   */
+  abstract trigger(target: Side, agentId: string, delayMs?: number): Promise<void>;
+  /** A check that a Salesforce write was confirmed, after `delayMs`. */
+  abstract scheduleConfirm(agentId: string, writeId: string, send: number, delayMs: number): Promise<void>;
+  /** Drops the scheduled check of a write the presence stream already confirmed. */
+  abstract cancelConfirm(writeId: string, send: number): Promise<void>;
+}

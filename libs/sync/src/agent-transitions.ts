@@ -1,0 +1,581 @@
+import {
+  acdStateKey, isSettable, pendingWant, type AcdState, type AgentRecord, type AuditOutcome, type AuditRecord, type InboundChange,
+  type Observation, type OpenWrite, type Side, type SideRecord, type SideValue, type SyncDirection, type Want,
+} from '@presence-sync/domain';
+import { publish, subscribe, type CompiledRule } from '@presence-sync/rules';
+import type { ResolvedAgent } from './agent-directory';
+
+/*
+ * The engine's decisions, as pure functions: (the agent's record, what happened, the time) → (the new record,
+ * the audit records that say what happened, the effects to run once the record is stored). Nothing here does
+ * I/O; the use cases load a record, call one of these, and store the result in one compare-and-set.
+ */
+
+/** The tunables the decisions read (from the validated config). */
+export interface CoreSettings {
+  /** How long a write's report is recognised as ours, ms (ECHO_WINDOW_MS). */
+  echoWindowMs: number;
+  /** How long a write deferred by the contact center (agent on a contact) is expected to land, ms. */
+  deferredWindowMs: number;
+  /** Per agent and side: at most one write per this window while changes keep coming, ms (0 = off). */
+  burstWindowMs: number;
+  confirmTimeoutMs: number;
+  confirmAttempts: number;
+  defaultUnavailableCode?: string;
+}
+
+/** Side effects to run after the transition is stored (each is idempotent). */
+export type Effect =
+  | { kind: 'trigger'; target: Side; delayMs: number }
+  | { kind: 'schedule-confirm'; writeId: string; send: number; delayMs: number }
+  | { kind: 'cancel-confirm'; writeId: string; send: number };
+
+export interface Transition<V> {
+  verdict: V;
+  record: AgentRecord;
+  audit: AuditRecord[];
+  effects: Effect[];
+}
+
+/**
+ * How precise each side's clock is, ms. Salesforce stamps presence rows to the second, so a Salesforce time
+ * within a second of another is a tie, not an order.
+ */
+export const CLOCK_RESOLUTION_MS: Record<Side, number> = { acd: 1, salesforce: 1000 };
+
+/** At most this many open writes are kept per side (the oldest are dropped). */
+export const MAX_OPEN_WRITES = 16;
+
+export const otherSide = (side: Side): Side => (side === 'acd' ? 'salesforce' : 'acd');
+const directionOf = (side: Side): SyncDirection => (side === 'acd' ? 'acd->salesforce' : 'salesforce->acd');
+const directionToward = (target: Side): SyncDirection => directionOf(otherSide(target));
+const valueKey = (side: Side, value: SideValue): string => (side === 'acd' ? acdStateKey(value as AcdState) : (value as string));
+const copy = <T>(value: T): T => structuredClone(value);
+
+/** A write whose outcome is not known yet: while one is open, "the side already shows it" is not trusted. */
+export const isUncertain = (w: OpenWrite): boolean => w.phase !== 'applied';
+
+/** How long to hold a write toward `side` back so that a burst yields at most one write per window. */
+export function burstDelay(side: SideRecord, now: number, windowMs: number): number {
+  if (windowMs <= 0 || side.lastWriteAt === undefined) return 0;
+  const since = now - side.lastWriteAt;
+  return since >= 0 && since < windowMs ? windowMs - since : 0;
+}
+
+/**
+ * The settable ACD state the agent was in before now: the current one if settable, else the one the contact
+ * center named as previous (when it names one), else the last settable one seen (before the contact began).
+ */
+export function settableBefore(record: AgentRecord): AcdState | undefined {
+  const obs = record.acd.obs;
+  if (obs && isSettable(obs.value as AcdState)) return obs.value as AcdState;
+  if (obs?.previous && isSettable(obs.previous)) return obs.previous;
+  return record.settledAcd;
+}
+
+/** Which of two observations changed last, with each side's clock resolution; a tie goes to the one received later. */
+export function changedLast(acd: Observation, sf: Observation): Side {
+  if (acd.at + CLOCK_RESOLUTION_MS.acd <= sf.at) return 'salesforce';
+  if (sf.at + CLOCK_RESOLUTION_MS.salesforce <= acd.at) return 'acd';
+  return sf.receivedAt > acd.receivedAt ? 'salesforce' : 'acd';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ingest: one reported change of one side.
+// ---------------------------------------------------------------------------------------------------------------
+
+export type ObserveVerdict = 'duplicate' | 'stale' | 'unchanged' | 'echo' | 'confirmed' | 'late-landing' | 'recorded';
+
+export type IngestOutcome =
+  | 'duplicate' | 'stale' | 'unchanged' | 'echo' | 'confirmed'
+  | 'queued' | 'no-change' | 'no-rule' | 'unmapped' | 'unlinked' | 'no-previous' | 'conflict' | 'held' | 'superseded';
+
+export interface IngestVerdict {
+  observed: ObserveVerdict;
+  outcome: IngestOutcome;
+}
+
+export interface IngestContext {
+  now: number;
+  agent: ResolvedAgent;
+  /** The agent's rule, if one covers it. */
+  rule?: CompiledRule;
+  settings: CoreSettings;
+  /** A fresh write id (random in production, predictable in tests). */
+  newWriteId: () => string;
+  /**
+   * Drift repair reads each side's current state: `readAt` is when. A snapshot is the truth at that time, so it
+   * is stale only if a report received after the read says otherwise; `undated` when the vendor gave no time.
+   */
+  snapshot?: { readAt: number; undated: boolean };
+}
+
+function valueOf(change: InboundChange): SideValue {
+  return change.side === 'acd' ? change.state : change.status;
+}
+
+function isStale(obs: Observation, change: InboundChange, at: number, seq: number | undefined, ctx: IngestContext): boolean {
+  if (ctx.snapshot) return obs.receivedAt > ctx.snapshot.readAt;
+  // A sequence orders a sender's events exactly; one that goes backwards while time moves on is a restarted
+  // sender (its counter began again), not an old event.
+  if (seq !== undefined && obs.seq !== undefined) return seq <= obs.seq && at <= obs.at;
+  return at + CLOCK_RESOLUTION_MS[change.side] <= obs.at;
+}
+
+/** The open write a report of `key` is the echo of: by write identity when the side reports one, else by state. */
+function matchWrite(writes: OpenWrite[], key: string, requestId: string | undefined, now: number): number {
+  if (requestId) {
+    const byId = writes.findIndex((w) => w.writeId === requestId);
+    if (byId >= 0) return byId;
+  }
+  return writes.findIndex((w) => w.key === key && w.until >= now);
+}
+
+export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestContext): Transition<IngestVerdict> {
+  const record = copy(before);
+  const side = change.side;
+  const s = record[side];
+  const value = valueOf(change);
+  const key = valueKey(side, value);
+  const { now } = ctx;
+  const receivedAt = ctx.snapshot ? ctx.snapshot.readAt : change.receivedAt;
+  // A sender's clock ahead of ours is bounded by when we received the change.
+  let at = Math.min(change.occurredAt, receivedAt);
+  const seq = change.side === 'acd' ? change.sequence : undefined;
+  const reconcile = ctx.snapshot !== undefined;
+  const audit: AuditRecord[] = [];
+  const effects: Effect[] = [];
+  const base: AuditRecord = {
+    at: now, agentId: ctx.agent.agentId, outcome: 'queued', direction: reconcile ? 'reconcile' : directionOf(side),
+    source: { side: reconcile ? 'reconcile' : side, eventId: change.eventId, occurredAt: change.occurredAt, state: value },
+  };
+  const done = (observed: ObserveVerdict, outcome: IngestOutcome): Transition<IngestVerdict> => ({ verdict: { observed, outcome }, record, audit, effects });
+  const note = (outcome: AuditOutcome, fields: Partial<AuditRecord>) => audit.push({ ...base, ...fields, outcome });
+
+  const obs = s.obs;
+  if (obs && obs.eventId === change.eventId) return { verdict: { observed: 'duplicate', outcome: 'duplicate' }, record: before, audit: [], effects: [] };
+  if (obs && isStale(obs, change, at, seq, ctx)) {
+    note('stale', { detail: `older than the known ${side} state ${obs.key} (${new Date(obs.at).toISOString()}): dropped` });
+    return { verdict: { observed: 'stale', outcome: 'stale' }, record: before, audit, effects: [] };
+  }
+  if (ctx.snapshot) {
+    // A snapshot with no time of its own that differs from what we knew: a change we missed at an unknown time.
+    // It is dated no later than what we knew, so it never outranks a real, dated change of the other side.
+    if (ctx.snapshot.undated) at = obs?.at ?? 0;
+    else if (obs) at = Math.max(at, obs.at);
+  }
+  const previous = change.side === 'acd' ? change.previous : undefined;
+  const fresh: Observation = { value, key, at, receivedAt, eventId: change.eventId };
+  if (seq !== undefined) fresh.seq = seq;
+  if (previous) fresh.previous = previous;
+  const settle = () => {
+    if (side === 'acd' && isSettable(value as AcdState)) record.settledAcd = copy(value as AcdState);
+  };
+
+  // Our own write, reported back.
+  const requestId = change.side === 'acd' ? change.requestId : undefined;
+  const matched = matchWrite(s.writes, key, requestId, now);
+  if (matched >= 0) {
+    const w = s.writes[matched];
+    // Writes toward one side are reported in the order they were made: the ones before this one are over.
+    const consumed = s.writes.slice(0, matched + 1);
+    s.writes = s.writes.slice(matched + 1);
+    s.obs = { ...fresh, byWrite: w.writeId };
+    settle();
+    const want = pendingWant(s);
+    for (const c of consumed) if (c.send !== undefined && c.phase === 'sent') effects.push({ kind: 'cancel-confirm', writeId: c.writeId, send: c.send });
+    if (want && want.writeId === w.writeId) {
+      s.done = want.version;
+      const how = side === 'salesforce' ? `Salesforce shows ${key}`
+        : w.phase === 'deferred' ? `the contact center applied ${key}, set while the agent was on a contact` : `the contact center shows ${key}`;
+      audit.push(wantRecord(want, 'confirmed', now, ctx.agent.agentId, { detail: how, latencyMs: now - want.receivedAt }));
+      note('echo', { writeId: w.writeId, detail: `our own write of ${key} reported back: not synced back` });
+      return done('confirmed', 'confirmed');
+    }
+    // A write of ours lands after a real change of that side overtook it, and nobody wants it any more: the
+    // state the agent chose is written back (never a contact state: those the contact center sets itself).
+    const overtakenBy = w.overtaken && obs && !obs.byWrite && obs.key !== w.key ? obs : undefined;
+    if (overtakenBy && !want) {
+      if (side === 'salesforce' || isSettable(overtakenBy.value as AcdState)) {
+        const restore = newWant(record, side, overtakenBy.value, overtakenBy.key, change, ctx, { rule: before[side].want?.rule ?? ctx.rule?.name ?? '', row: 'restore-after-late-write' });
+        effects.push({ kind: 'trigger', target: side, delayMs: burstDelay(s, now, ctx.settings.burstWindowMs) });
+        note('superseded', {
+          writeId: w.writeId, wanted: overtakenBy.value,
+          detail: `our write of ${key} landed after ${side} had changed to ${overtakenBy.key}: not synced onward; ${overtakenBy.key} is written back (write ${restore.writeId})`,
+        });
+        return done('late-landing', 'superseded');
+      }
+      // The agent's state then was a contact state, which cannot be written back: the late write stands as the
+      // side's state and is decided like a change of that side.
+      s.obs = fresh;
+    } else {
+      note('echo', { writeId: w.writeId, detail: `our own write of ${key} reported back: not synced back` });
+      return done('echo', 'echo');
+    }
+  } else if (requestId) {
+    // The contact center names one of our writes that is no longer open (reported twice, or late): still ours.
+    if (!obs || obs.key !== key) s.obs = { ...fresh, byWrite: requestId };
+    else s.obs = { ...obs, eventId: change.eventId, ...(seq !== undefined ? { seq } : {}) };
+    settle();
+    note('echo', { writeId: requestId, detail: `our own write of ${key} reported back again: not synced back` });
+    return done('echo', 'echo');
+  } else if (obs && obs.key === key) {
+    // The same state again: the time it began stays (a repeat must not make this side look newer).
+    s.obs = { ...obs, eventId: change.eventId, ...(seq !== undefined ? { seq } : {}), ...(previous ? { previous } : {}) };
+    return done('unchanged', 'unchanged');
+  } else {
+    s.obs = fresh;
+  }
+
+  // A real change of this side.
+  settle();
+  const settableNow = side === 'salesforce' || isSettable(value as AcdState);
+  // Writes answered as applied happened before this report; a deferred write dies when the agent picks a state
+  // themselves (the contact center replaces the next state). Writes in flight may still land (late landing).
+  const dropped = s.writes.filter((w) => w.phase === 'applied' || (w.phase === 'deferred' && side === 'acd' && settableNow));
+  s.writes = s.writes.filter((w) => !dropped.includes(w));
+  const towardSource = pendingWant(s);
+
+  // A contact began or moved on while a write toward the contact center waits for it to end: the contact center
+  // applies our write after the contact, and Salesforce keeps the state the agent chose meanwhile.
+  if (side === 'acd' && !settableNow && (towardSource || s.writes.some((w) => w.phase === 'deferred'))) {
+    const waiting = towardSource?.key ?? s.writes.find((w) => w.phase === 'deferred')?.key;
+    note('held', { rule: ctx.rule?.name, detail: `the agent is on a contact (${key}); ${waiting} is applied when it ends: Salesforce keeps the agent's choice` });
+    return done('recorded', 'held');
+  }
+
+  if (!ctx.rule) {
+    note('no-rule', { detail: 'no rule is assigned to this agent, its e-mail or its team' });
+    return done('recorded', 'no-rule');
+  }
+  const rule = ctx.rule;
+  const withRule: Partial<AuditRecord> = { rule: rule.name };
+
+  if (towardSource) {
+    const sourceWins = rule.conflictPolicy === side || (rule.conflictPolicy === 'latest' && at + CLOCK_RESOLUTION_MS[side] > towardSource.sourceAt);
+    if (!sourceWins) {
+      note('conflict', { ...withRule, detail: `a write of ${towardSource.key} toward ${side} is pending and wins (conflictPolicy ${rule.conflictPolicy}): this change is not synced` });
+      return done('recorded', 'conflict');
+    }
+    s.done = towardSource.version;
+    const open = s.writes.find((w) => w.writeId === towardSource.writeId);
+    if (open) open.overtaken = true;
+    const fate = open
+      ? `our write of ${towardSource.key} was already ${open.phase === 'sent' ? 'sent to the console' : open.phase === 'deferred' ? 'waiting for the contact to end' : 'on its way'}: if it lands, ${key} is written back`
+      : `the pending write of ${towardSource.key} is dropped before it was sent`;
+    audit.push(wantRecord(towardSource, 'superseded', now, ctx.agent.agentId, { detail: `the ${side} side changed to ${key} (conflictPolicy ${rule.conflictPolicy}): ${fate}` }));
+  } else {
+    for (const w of dropped.filter((d) => d.phase === 'deferred')) {
+      note('superseded', { ...withRule, writeId: w.writeId, wanted: w.value, detail: `the agent chose ${key} in the contact center: our deferred write of ${w.key} will not be applied` });
+    }
+  }
+
+  const target = otherSide(side);
+  let wanted: SideValue;
+  let row: string | undefined;
+  let detail: string | undefined;
+  if (side === 'acd') {
+    const d = publish(rule, value as AcdState);
+    if (d.kind === 'unmapped') {
+      note('unmapped', { ...withRule, detail: `no publisher row of rule "${rule.name}" matches ${key}` });
+      return done('recorded', 'unmapped');
+    }
+    if (!ctx.agent.salesforceUserId) {
+      note('unlinked', { ...withRule, row: d.row, detail: 'the agent is linked to no Salesforce user (e-mail or map file)' });
+      return done('recorded', 'unlinked');
+    }
+    wanted = d.status;
+    row = d.row;
+  } else {
+    const d = subscribe(rule, value as string, {
+      previous: record.prevAcd?.state, teamCodes: ctx.agent.teamCodes, defaultUnavailableCode: ctx.settings.defaultUnavailableCode,
+    });
+    if (d.kind !== 'write') {
+      note(d.kind, { ...withRule, row: d.kind === 'no-previous' ? d.row : undefined, detail: d.detail });
+      return done('recorded', d.kind);
+    }
+    wanted = d.state;
+    row = d.row ?? d.via;
+    detail = d.detail;
+  }
+  const wantedKey = valueKey(target, wanted);
+  const t = record[target];
+  const pendingTarget = pendingWant(t);
+  if (pendingTarget ? pendingTarget.key === wantedKey : t.obs?.key === wantedKey) {
+    if (!reconcile) {
+      note('no-change', { ...withRule, row, wanted, detail: pendingTarget ? `a write of ${wantedKey} toward ${target} is already on its way` : `${target} already shows ${wantedKey}` });
+    }
+    return done('recorded', 'no-change');
+  }
+  const want = newWant(record, target, wanted, wantedKey, change, ctx, { rule: rule.name, row, reconcile });
+  effects.push({ kind: 'trigger', target, delayMs: burstDelay(t, now, ctx.settings.burstWindowMs) });
+  note('queued', { ...withRule, row, wanted, writeId: want.writeId, detail, latencyMs: now - change.receivedAt });
+  return done('recorded', 'queued');
+}
+
+function newWant(
+  record: AgentRecord, target: Side, value: SideValue, key: string, change: InboundChange, ctx: IngestContext,
+  from: { rule: string; row?: string; reconcile?: boolean },
+): Want {
+  record.ver += 1;
+  const want: Want = {
+    value: copy(value), key, version: record.ver, writeId: ctx.newWriteId(),
+    sourceSide: from.reconcile ? 'reconcile' : change.side, sourceEventId: change.eventId,
+    sourceAt: Math.min(change.occurredAt, change.receivedAt), receivedAt: change.receivedAt,
+    rule: from.rule, row: from.row, reason: from.reconcile ? 'reconcile' : 'sync',
+  };
+  record[target].want = want;
+  return want;
+}
+
+/** An audit record about a want (its write, its end). */
+function wantRecord(want: Want, outcome: AuditOutcome, now: number, agentId: string, fields: Partial<AuditRecord> = {}): AuditRecord {
+  const target: Side = typeof want.value === 'string' ? 'salesforce' : 'acd';
+  return {
+    at: now, agentId, outcome, direction: want.reason === 'reconcile' ? 'reconcile' : directionToward(target),
+    source: { side: want.sourceSide, eventId: want.sourceEventId, occurredAt: want.sourceAt },
+    rule: want.rule, row: want.row, wanted: want.value, writeId: want.writeId, ...fields,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writes: begin, answer, confirm.
+// ---------------------------------------------------------------------------------------------------------------
+
+export type BeginVerdict =
+  | { kind: 'nothing'; detail: string }
+  | { kind: 'already' }
+  | { kind: 'wait'; delayMs: number }
+  | { kind: 'waiting-contact' }
+  | { kind: 'await-confirm' }
+  | { kind: 'refused'; detail: string }
+  | { kind: 'write'; want: Want; send: number };
+
+export interface WriteContext {
+  now: number;
+  agentId: string;
+  settings: CoreSettings;
+  attempt?: number;
+}
+
+/** Before a write toward `target`: is one needed, and if so the record that says it is being made. */
+export function beginWrite(before: AgentRecord, target: Side, ctx: WriteContext): Transition<BeginVerdict> {
+  const record = copy(before);
+  const t = record[target];
+  const audit: AuditRecord[] = [];
+  const effects: Effect[] = [];
+  const want = pendingWant(t);
+  const out = (verdict: BeginVerdict, changed = true): Transition<BeginVerdict> => ({ verdict, record: changed ? record : before, audit, effects });
+  if (!want) return out({ kind: 'nothing', detail: 'nothing pending' }, false);
+  const { now } = ctx;
+  const open = t.writes.find((w) => w.writeId === want.writeId);
+  if (open?.phase === 'deferred') return out({ kind: 'waiting-contact' }, false);
+  if (open?.phase === 'sent') {
+    // The confirmation job owns it; scheduling it again is a no-op when it exists and recovers it if lost.
+    effects.push({ kind: 'schedule-confirm', writeId: open.writeId, send: open.send ?? 1, delayMs: Math.max(0, (open.deadline ?? now) - now) });
+    return out({ kind: 'await-confirm' }, false);
+  }
+  if (!open && t.obs?.key === want.key && !t.writes.some(isUncertain)) {
+    t.done = want.version;
+    audit.push(wantRecord(want, 'already', now, ctx.agentId, { attempt: ctx.attempt, detail: `${target} already shows ${want.key}` }));
+    return out({ kind: 'already' });
+  }
+  if (target === 'acd' && !isSettable(want.value as AcdState)) {
+    t.done = want.version;
+    const detail = `${want.key} is a state the contact center sets itself: never written`;
+    audit.push(wantRecord(want, 'failed', now, ctx.agentId, { detail }));
+    return out({ kind: 'refused', detail });
+  }
+  const delayMs = open ? 0 : burstDelay(t, now, ctx.settings.burstWindowMs);
+  if (delayMs > 0) {
+    effects.push({ kind: 'trigger', target, delayMs });
+    return out({ kind: 'wait', delayMs }, false);
+  }
+  if (target === 'acd' && record.prevAcd?.writeId !== want.writeId) {
+    const prior = settableBefore(record);
+    if (prior) record.prevAcd = { state: copy(prior), writeId: want.writeId };
+  }
+  const send = open?.send ?? 1;
+  if (!open) {
+    t.writes.push({
+      writeId: want.writeId, key: want.key, value: copy(want.value), version: want.version, phase: 'sending', at: now,
+      until: now + ctx.settings.echoWindowMs, ...(target === 'salesforce' ? { send } : {}),
+    });
+    while (t.writes.length > MAX_OPEN_WRITES) t.writes.shift();
+  }
+  t.lastWriteAt = now;
+  return out({ kind: 'write', want: copy(want), send });
+}
+
+export type WriteAnswer =
+  | { kind: 'applied' }
+  | { kind: 'deferred' }
+  | { kind: 'sent'; send: number }
+  | { kind: 'failed'; detail: string; outcome?: 'unlinked' }
+  | { kind: 'retrying'; detail: string }
+  | { kind: 'rate-limited'; detail: string };
+
+/** The vendor's answer to a write (or its failure). `timings`: when the source change arrived and the call went out. */
+export function answerWrite(
+  before: AgentRecord, target: Side, writeId: string, answer: WriteAnswer, ctx: WriteContext, timings?: { receivedAt: number; sentAt: number },
+): Transition<WriteAnswer['kind']> {
+  const record = copy(before);
+  const t = record[target];
+  const audit: AuditRecord[] = [];
+  const effects: Effect[] = [];
+  const { now } = ctx;
+  const w = t.writes.find((x) => x.writeId === writeId);
+  const want = t.want?.writeId === writeId ? t.want : undefined;
+  const current = want !== undefined && want.version > t.done;
+  const about = (outcome: AuditOutcome, fields: Partial<AuditRecord>): void => {
+    if (want) audit.push(wantRecord(want, outcome, now, ctx.agentId, { attempt: ctx.attempt, ...fields }));
+    else audit.push({ at: now, agentId: ctx.agentId, direction: directionToward(target), outcome, writeId, attempt: ctx.attempt, ...fields });
+  };
+  const latency = want ? { latencyMs: now - want.receivedAt } : {};
+  switch (answer.kind) {
+    case 'applied': {
+      if (w) {
+        w.phase = 'applied';
+        // The side shows it now, unless the vendor reported that side since the write began (that report is newer).
+        if (!t.obs || t.obs.receivedAt <= w.at) {
+          t.obs = { value: copy(w.value), key: w.key, at: t.obs?.at ?? 0, receivedAt: t.obs?.receivedAt ?? 0, eventId: t.obs?.eventId ?? '', byWrite: writeId };
+          if (target === 'acd' && isSettable(w.value as AcdState)) record.settledAcd = copy(w.value as AcdState);
+        }
+      }
+      if (current) t.done = want.version;
+      about('applied', { ...latency, timings, ...(current ? {} : { detail: 'applied; a newer change has replaced it meanwhile' }) });
+      break;
+    }
+    case 'deferred':
+      if (w) {
+        w.phase = 'deferred';
+        w.until = now + ctx.settings.deferredWindowMs;
+      }
+      about('deferred', { ...latency, timings, detail: 'the agent is on a contact: the contact center applies it when the contact ends' });
+      break;
+    case 'sent':
+      if (!w) break; // confirmed by its echo before the answer came back: nothing left to wait for
+      w.phase = 'sent';
+      w.send = answer.send;
+      w.deadline = now + ctx.settings.confirmTimeoutMs;
+      effects.push({ kind: 'schedule-confirm', writeId, send: answer.send, delayMs: ctx.settings.confirmTimeoutMs });
+      about('sent', {
+        ...latency, timings, detail: `command sent to the console (send ${answer.send} of ${ctx.settings.confirmAttempts}); waiting for Salesforce to show ${w.key}`,
+      });
+      break;
+    case 'failed':
+      t.writes = t.writes.filter((x) => x.writeId !== writeId);
+      if (current) t.done = want.version;
+      about(answer.outcome ?? 'failed', { detail: answer.detail });
+      break;
+    case 'retrying':
+      about('retrying', { detail: answer.detail });
+      break;
+    case 'rate-limited':
+      about('rate-limited', { detail: answer.detail });
+      break;
+  }
+  return { verdict: answer.kind, record, audit, effects };
+}
+
+export type ConfirmVerdict = 'nothing' | 'confirmed' | 'failed' | 'resend';
+
+/**
+ * A sent command's confirmation is due: nothing if Salesforce showed it (or a newer want replaced it); confirmed
+ * if Salesforce shows the status anyway; failed after the last send; else sent again.
+ */
+export function confirmDue(before: AgentRecord, writeId: string, send: number, ctx: WriteContext): Transition<ConfirmVerdict> {
+  const record = copy(before);
+  const t = record.salesforce;
+  const audit: AuditRecord[] = [];
+  const want = pendingWant(t);
+  const w = t.writes.find((x) => x.writeId === writeId);
+  if (!want || want.writeId !== writeId || !w || w.phase !== 'sent' || w.send !== send) return { verdict: 'nothing', record: before, audit, effects: [] };
+  const { now } = ctx;
+  const end = () => {
+    t.writes = t.writes.filter((x) => x.writeId !== writeId);
+    t.done = want.version;
+  };
+  if (t.obs?.key === want.key) {
+    // Salesforce shows it though no echo came: the console found the status already set (the agent went X → Y → X
+    // faster than our X was confirmed). Sending it again would only be refused.
+    end();
+    audit.push(wantRecord(want, 'confirmed', now, ctx.agentId, { attempt: ctx.attempt, latencyMs: now - want.receivedAt, detail: `Salesforce already shows ${want.key}` }));
+    return { verdict: 'confirmed', record, audit, effects: [] };
+  }
+  if (send >= ctx.settings.confirmAttempts) {
+    end();
+    audit.push(wantRecord(want, 'failed', now, ctx.agentId, {
+      attempt: ctx.attempt, detail: `Salesforce did not show ${want.key} within ${ctx.settings.confirmTimeoutMs} ms after ${send} sends (console closed or the status was refused)`,
+    }));
+    return { verdict: 'failed', record, audit, effects: [] };
+  }
+  w.phase = 'sending';
+  w.send = send + 1;
+  w.until = Math.max(w.until, now + ctx.settings.echoWindowMs);
+  audit.push(wantRecord(want, 'retrying', now, ctx.agentId, { attempt: ctx.attempt, detail: `not confirmed within ${ctx.settings.confirmTimeoutMs} ms: sending again` }));
+  return { verdict: 'resend', record, audit, effects: [] };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Drift repair: both sides known, nothing pending, and they disagree with the rule.
+// ---------------------------------------------------------------------------------------------------------------
+
+export type RepairVerdict = 'in-step' | 'busy' | 'unknown' | 'no-rule' | 'cannot' | 'repaired';
+
+export interface RepairContext {
+  now: number;
+  agent: ResolvedAgent;
+  rule?: CompiledRule;
+  settings: CoreSettings;
+  runId: string;
+  newWriteId: () => string;
+}
+
+export function repairDrift(before: AgentRecord, ctx: RepairContext): Transition<RepairVerdict> {
+  const out = (verdict: RepairVerdict): Transition<RepairVerdict> => ({ verdict, record: before, audit: [], effects: [] });
+  const rule = ctx.rule;
+  if (!rule) return out('no-rule');
+  const acd = before.acd.obs;
+  const sf = before.salesforce.obs;
+  if (!acd || !sf) return out('unknown');
+  const busy = (s: SideRecord) => pendingWant(s) !== undefined || s.writes.some(isUncertain);
+  if (busy(before.acd) || busy(before.salesforce)) return out('busy');
+  const published = publish(rule, acd.value as AcdState);
+  if (published.kind === 'write' && published.status === sf.key) return out('in-step');
+  const subscribed = subscribe(rule, sf.key, { previous: before.prevAcd?.state, teamCodes: ctx.agent.teamCodes, defaultUnavailableCode: ctx.settings.defaultUnavailableCode });
+  if (subscribed.kind === 'write' && acdStateKey(subscribed.state) === acd.key) return out('in-step');
+
+  const winner = changedLast(acd, sf);
+  let value: SideValue;
+  let row: string | undefined;
+  if (winner === 'acd') {
+    if (published.kind !== 'write') return out('cannot');
+    value = published.status;
+    row = published.row;
+  } else {
+    // A `previous` row is not replayed by drift repair: the previous state is about a moment that has passed.
+    if (subscribed.kind !== 'write' || subscribed.via === 'previous') return out('cannot');
+    value = subscribed.state;
+    row = subscribed.row;
+  }
+  const target = otherSide(winner);
+  const record = copy(before);
+  const source = winner === 'acd' ? acd : sf;
+  record.ver += 1;
+  const want: Want = {
+    value: copy(value), key: valueKey(target, value), version: record.ver, writeId: ctx.newWriteId(), sourceSide: 'reconcile',
+    sourceEventId: `reconcile:${ctx.runId}:${ctx.agent.agentId}`, sourceAt: source.at, receivedAt: ctx.now, rule: rule.name, row, reason: 'reconcile',
+  };
+  record[target].want = want;
+  return {
+    verdict: 'repaired',
+    record,
+    effects: [{ kind: 'trigger', target, delayMs: 0 }],
+    audit: [{
+      at: ctx.now, agentId: ctx.agent.agentId, direction: 'reconcile', outcome: 'queued', rule: rule.name, row, wanted: value, writeId: want.writeId,
+      source: { side: 'reconcile', eventId: `reconcile:${ctx.runId}`, state: source.value },
+      detail: `drift: acd shows ${acd.key}, salesforce shows ${sf.key}; the ${winner} side changed last and wins`,
+    }],
+  };
+}

@@ -1,0 +1,80 @@
+import {
+  AgentRecordStore, emptyAgentRecord, SyncTrigger, type AgentRecord, type AuditRecord, type CommitExtras, type CommitResult,
+  type InboundChange, type InboxEntry, type Side,
+} from '@presence-sync/domain';
+
+/**
+ * `AgentRecordStore` in memory, with the same compare-and-set and inbox semantics as the Redis store, for fast
+ * tests of the engine. Records are copied in and out, as a real store would.
+ */
+export class InMemoryAgentRecordStore extends AgentRecordStore {
+  private readonly records = new Map<string, AgentRecord>();
+  private readonly inboxes = new Map<string, string[]>();
+  readonly audit = new Map<string, AuditRecord[]>();
+  /** Commits refused because the record had changed (for tests of concurrent workers). */
+  conflicts = 0;
+
+  async load(agentId: string): Promise<AgentRecord> {
+    const r = this.records.get(agentId);
+    return r ? structuredClone(r) : emptyAgentRecord();
+  }
+
+  async commit(agentId: string, expectedRev: number, next: AgentRecord, extras: CommitExtras = {}): Promise<CommitResult> {
+    const rev = this.records.get(agentId)?.rev ?? 0;
+    if (rev !== expectedRev) {
+      this.conflicts++;
+      return 'conflict';
+    }
+    if (extras.pop && !this.headIs(extras.pop.inbox, extras.pop.entries)) return 'moved';
+    if (extras.pop) this.inboxes.get(extras.pop.inbox)?.splice(0, extras.pop.entries.length);
+    this.records.set(agentId, { ...structuredClone(next), rev: rev + 1 });
+    if (extras.audit?.length) this.audit.set(agentId, [...[...extras.audit].reverse(), ...(this.audit.get(agentId) ?? [])]);
+    return 'ok';
+  }
+
+  async peek(inbox: string, limit: number): Promise<InboxEntry[]> {
+    return (this.inboxes.get(inbox) ?? []).slice(0, limit).map((raw) => ({ raw, change: JSON.parse(raw) as InboundChange }));
+  }
+
+  async discard(inbox: string, entries: string[]): Promise<CommitResult> {
+    if (!this.headIs(inbox, entries)) return 'moved';
+    this.inboxes.get(inbox)?.splice(0, entries.length);
+    return 'ok';
+  }
+
+  /** Appends a change to an inbox, as intake does. */
+  push(inbox: string, change: InboundChange): void {
+    const list = this.inboxes.get(inbox) ?? [];
+    list.push(JSON.stringify(change));
+    this.inboxes.set(inbox, list);
+  }
+
+  /** Audit records of an agent, oldest first. */
+  auditOf(agentId: string): AuditRecord[] {
+    return [...(this.audit.get(agentId) ?? [])].reverse();
+  }
+
+  private headIs(inbox: string, entries: string[]): boolean {
+    const list = this.inboxes.get(inbox) ?? [];
+    return entries.every((e, i) => list[i] === e);
+  }
+}
+
+/** A `SyncTrigger` that records what it was asked to do. */
+export class RecordingSyncTrigger extends SyncTrigger {
+  readonly triggers: { target: Side; agentId: string; delayMs: number }[] = [];
+  readonly confirms: { agentId: string; writeId: string; send: number; delayMs: number }[] = [];
+  readonly cancelled: { writeId: string; send: number }[] = [];
+
+  async trigger(target: Side, agentId: string, delayMs = 0): Promise<void> {
+    this.triggers.push({ target, agentId, delayMs });
+  }
+
+  async scheduleConfirm(agentId: string, writeId: string, send: number, delayMs: number): Promise<void> {
+    this.confirms.push({ agentId, writeId, send, delayMs });
+  }
+
+  async cancelConfirm(writeId: string, send: number): Promise<void> {
+    this.cancelled.push({ writeId, send });
+  }
+}
