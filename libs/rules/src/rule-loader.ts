@@ -185,7 +185,7 @@ function* validation(
       continue;
     }
     yield;
-    const parsed = parseRuleFile(file, text, issues);
+    const parsed = yield* parseRuleFile(file, text, issues);
     yield;
     if (parsed.value === undefined) continue;
     const schemaErrors = yield* schemaIssues(parsed.doc, parsed.value, issues);

@@ -130,10 +130,12 @@ export function withoutByteOrderMark(text: string): string {
  * Duplicate keys are reported (JSON.parse would silently keep the last one) and do not stop validation.
  * The parser recurses once per level: the text must have passed the depth limit (`findTooDeep`) first.
  */
-export function parseRuleFile(file: string, rawText: string, sink: IssueSink): ParsedRuleFile {
+export function* parseRuleFile(file: string, rawText: string, sink: IssueSink): Generator<void, ParsedRuleFile> {
   const text = withoutByteOrderMark(rawText);
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  // A pause after each walk over a large tree: each is one call that cannot be cut shorter.
+  yield;
   const doc = new JsonDocument(file, text, root);
   if (errors.length > 0 || !root) {
     const issue = syntaxIssue(doc, errors);
@@ -141,6 +143,7 @@ export function parseRuleFile(file: string, rawText: string, sink: IssueSink): P
     return { doc };
   }
   reportDuplicateKeys(doc, root, [], sink);
+  yield;
   return { doc, value: valueOf(root) };
 }
 
