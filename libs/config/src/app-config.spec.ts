@@ -11,7 +11,7 @@ describe(loadConfig.name, () => {
     expect(c.acd.baseUrl).toBe('http://cc.example:8080/v1');
     expect(c.http.port).toBe(3000);
     expect(c.sync.attempts).toBe(8);
-    expect(c.salesforce.streamLeaseTtlMs).toBe(15_000);
+    expect(c.salesforce.streamLeaseTtlMs).toBe(3_000);
     expect(loadConfig({ ...base, STREAM_LEASE_TTL_MS: '2000' }).salesforce.streamLeaseTtlMs).toBe(2000);
   });
 
@@ -38,6 +38,31 @@ describe(loadConfig.name, () => {
   ])('rejects a bad setting with one readable line (%#)', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('refuses an INTAKE_DEDUP_TTL_SEC too short to outlive a replay inside the signature window', () => {
+    // A request signed at t is accepted until t + tolerance, and may be stamped up to tolerance ahead of its
+    // first receipt: a replay can arrive 2 x tolerance after the id was first seen.
+    expect(loadConfig({ ...base, INTAKE_DEDUP_TTL_SEC: '600' }).intake.dedupTtlSec).toBe(600);
+    expect(loadConfig({ ...base, ACD_WEBHOOK_TOLERANCE_SEC: '30', INTAKE_DEDUP_TTL_SEC: '60' }).intake.dedupTtlSec).toBe(60);
+    const tooShort: Array<Record<string, string>> = [{ ...base, INTAKE_DEDUP_TTL_SEC: '599' }, { ...base, ACD_WEBHOOK_TOLERANCE_SEC: '3600', INTAKE_DEDUP_TTL_SEC: '3600' }];
+    for (const env of tooShort) {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      try {
+        loadConfig(env);
+      } catch (e) {
+        const message = String((e as Error).message);
+        expect(message.split('\n')).toHaveLength(1);
+        expect(message).toMatch(/^invalid setting INTAKE_DEDUP_TTL_SEC: must be at least 2 × ACD_WEBHOOK_TOLERANCE_SEC/);
+        expect(message).toContain(`got "${env.INTAKE_DEDUP_TTL_SEC}" with ACD_WEBHOOK_TOLERANCE_SEC=${env.ACD_WEBHOOK_TOLERANCE_SEC ?? '300'}`);
+      }
+    }
+  });
+
+  it('reads the webhook in-flight byte budget in MiB', () => {
+    expect(loadConfig(base).acd.webhookInflightMaxBytes).toBe(32 * 1024 * 1024);
+    expect(loadConfig({ ...base, ACD_WEBHOOK_INFLIGHT_MAX_MB: '2' }).acd.webhookInflightMaxBytes).toBe(2 * 1024 * 1024);
+    expect(() => loadConfig({ ...base, ACD_WEBHOOK_INFLIGHT_MAX_MB: '0' })).toThrow(/^invalid setting ACD_WEBHOOK_INFLIGHT_MAX_MB: /);
   });
 
   it('never echoes a secret value in its error', () => {

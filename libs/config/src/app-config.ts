@@ -28,6 +28,8 @@ const schema = z.object({
   ACD_TOKEN: z.string().min(1, 'must not be empty'),
   ACD_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters'),
   ACD_WEBHOOK_TOLERANCE_SEC: int(1, 3600).default(300),
+  // Memory for webhook bodies being received at once, before any signature could be checked (docs/operations.md).
+  ACD_WEBHOOK_INFLIGHT_MAX_MB: int(1, 4096).default(32),
   ACD_TIMEOUT_MS: int(100, 120_000).default(5000),
   SALESFORCE_MODE: z.enum(['memory', 'live']).default('memory'),
   AGENT_MAP_FILE: optionalText,
@@ -68,7 +70,8 @@ export interface AppConfig {
   http: { host: string; port: number };
   /** `limits`: see `RuleLimits` in libs/rules (bytes, levels, issues kept per severity). */
   rules: { dir: string; watch: boolean; defaultUnavailableCode?: string; limits: { maxFileBytes: number; maxDepth: number; maxIssues: number } };
-  acd: { connector: 'generic'; baseUrl: string; token: string; webhookSecret: string; webhookToleranceSec: number; timeoutMs: number };
+  /** `webhookInflightMaxBytes`: webhook bodies being received at once, all requests together (bytes). */
+  acd: { connector: 'generic'; baseUrl: string; token: string; webhookSecret: string; webhookToleranceSec: number; webhookInflightMaxBytes: number; timeoutMs: number };
   /**
    * `settings` is set in `live` mode (the jsforce adapter); `memory` is an in-memory org for tests and the sandbox.
    * `streamLeaseTtlMs`: one replica at a time consumes the presence stream, holding a Redis lease of this TTL;
@@ -116,6 +119,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid setting ${key}: ${given === undefined ? 'required' : issue.message}; ${shown}${more}`);
   }
   const s = parsed.data;
+  // A signed request passes while its timestamp is within the tolerance of server time, and it may be stamped
+  // up to the tolerance ahead: a replay can come 2 x tolerance after the event id was first seen.
+  if (s.INTAKE_DEDUP_TTL_SEC < 2 * s.ACD_WEBHOOK_TOLERANCE_SEC) {
+    throw new ConfigError(
+      `invalid setting INTAKE_DEDUP_TTL_SEC: must be at least 2 × ACD_WEBHOOK_TOLERANCE_SEC (${2 * s.ACD_WEBHOOK_TOLERANCE_SEC} s), or a replayed webhook could outlive its de-duplication; ` +
+      `got "${s.INTAKE_DEDUP_TTL_SEC}" with ACD_WEBHOOK_TOLERANCE_SEC=${s.ACD_WEBHOOK_TOLERANCE_SEC}`,
+    );
+  }
   if (s.OPS_PORT !== undefined && s.OPS_PORT !== 0 && s.OPS_PORT === s.HTTP_PORT) {
     throw new ConfigError(`invalid setting OPS_PORT: must differ from HTTP_PORT (${s.HTTP_PORT}), the webhook's port; got "${s.OPS_PORT}"`);
   }
@@ -131,7 +142,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     acd: {
       connector: s.ACD_CONNECTOR, baseUrl: s.ACD_BASE_URL.replace(/\/+$/, ''), token: s.ACD_TOKEN,
-      webhookSecret: s.ACD_WEBHOOK_SECRET, webhookToleranceSec: s.ACD_WEBHOOK_TOLERANCE_SEC, timeoutMs: s.ACD_TIMEOUT_MS,
+      webhookSecret: s.ACD_WEBHOOK_SECRET, webhookToleranceSec: s.ACD_WEBHOOK_TOLERANCE_SEC,
+      webhookInflightMaxBytes: s.ACD_WEBHOOK_INFLIGHT_MAX_MB * 1024 * 1024, timeoutMs: s.ACD_TIMEOUT_MS,
     },
     salesforce: {
       mode: s.SALESFORCE_MODE, confirmTimeoutMs: s.SF_CONFIRM_TIMEOUT_MS, confirmAttempts: s.SF_CONFIRM_ATTEMPTS, commandTtlMs: s.SF_COMMAND_TTL_MS,
