@@ -50,6 +50,54 @@ describe('POST /v1/acd/events (generic connector v1)', () => {
     expect((r.body as { errors: { index: number | null }[] }).errors[0].index).toBeNull();
   });
 
+  const errorsOf = (body: unknown) => (body as { errors: { index: number | null; path: string; message: string }[] }).errors;
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a 900 KB agentId', { agentId: 'A'.repeat(900_000) }, 'agentId'],
+    ['a long code', { state: { state: 'Unavailable', code: 'L'.repeat(300) } }, 'state.code'],
+    ['a long requestId', { requestId: 'r'.repeat(300) }, 'requestId'],
+  ])('400 naming the field for %s; nothing queued, the value not echoed', async (_label, over, path) => {
+    const before = await queued();
+    const r = await h.postEvents({ events: [event(), event(over)] });
+    expect(r.status).toBe(400);
+    expect(errorsOf(r.body)).toEqual([{ index: 1, path: `events[1].${path}`, message: 'must be at most 256 characters' }]);
+    expect(JSON.stringify(r.body).length).toBeLessThan(1000);
+    expect(await queued()).toBe(before);
+  });
+
+  it('400 naming the field for ids holding lone surrogates, which would otherwise collapse to one key', async () => {
+    const before = await queued();
+    // JSON.stringify escapes a lone surrogate as \udXXX: valid JSON, valid UTF-8, and not a valid string.
+    const r = await h.postEvents({ events: [event({ eventId: `${randomUUID()}\ud800` }), event({ eventId: `${randomUUID()}\ud801`, agentId: 'a-1001\udfff' })] });
+    expect(r.status).toBe(400);
+    expect(errorsOf(r.body).map((e) => [e.index, e.path])).toEqual([[0, 'events[0].eventId'], [1, 'events[1].eventId'], [1, 'events[1].agentId']]);
+    expect(errorsOf(r.body)[0].message).toMatch(/well-formed UTF-16/);
+    expect(await queued()).toBe(before);
+  });
+
+  it('400 naming occurredAt for an event stamped further ahead than the signature tolerance; the batch is refused', async () => {
+    const before = await queued();
+    const ahead = new Date(Date.now() + 400 * 86_400_000).toISOString();
+    const r = await h.postEvents({ events: [event(), event({ occurredAt: ahead })] });
+    expect(r.status).toBe(400);
+    expect(errorsOf(r.body)).toEqual([{ index: 1, path: 'events[1].occurredAt', message: expect.stringMatching(/^is \d+ s ahead of the time it was received \(at most 300 s ahead/) }]);
+    expect(await queued()).toBe(before);
+    // A small skew within the tolerance is taken.
+    expect((await h.postEvents(event({ occurredAt: new Date(Date.now() + 60_000).toISOString() }))).status).toBe(202);
+  });
+
+  it('hands the optional requestId to intake with the change', async () => {
+    // Watched at the port, not in Redis: how intake stores a change is the engine's business.
+    const accept = jest.spyOn(h.sink, 'accept');
+    try {
+      const e = event({ requestId: 'w-req-42' });
+      expect(await h.postEvents(e)).toEqual({ status: 202, body: { accepted: 1, duplicates: 0 } });
+      expect(accept.mock.calls.flat(2)).toEqual([expect.objectContaining({ eventId: e.eventId, requestId: 'w-req-42' })]);
+    } finally {
+      accept.mockRestore();
+    }
+  });
+
   it('202 once queued; a re-sent event id is counted as a duplicate', async () => {
     const e = event({ state: { state: 'Unavailable', code: 'Break' } });
     expect(await h.postEvents(e)).toEqual({ status: 202, body: { accepted: 1, duplicates: 0 } });

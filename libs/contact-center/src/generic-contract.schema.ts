@@ -13,17 +13,39 @@ function expected(what: string): (issue: { input?: unknown }) => string {
   return (issue) => (issue.input === undefined ? 'is required' : `must be ${what}`);
 }
 
-export const EVENT_ID_MAX_LENGTH = 256;
+/**
+ * Longest value of every free-text field of contract v1 (ids and codes), in UTF-16 code units. Without a cap a
+ * signed sender could put megabytes into an agent id, which is copied into Redis keys, jobs, audit records
+ * and log lines. 256 holds any vendor id we know of (UUIDs, ARNs, URNs) with room to spare.
+ */
+export const GENERIC_MAX_TEXT_LENGTH = 256;
 
 const stateNameList = ACD_STATES.join(', ');
+
+/**
+ * In unicode mode `\p{Cs}` matches a surrogate only when it is not half of a pair. JSON may carry one as a
+ * `\udXXX` escape; stored in Redis (UTF-8) it turns into U+FFFD, so two different ids would become one key.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 export const nonEmptyString = (what = 'a non-empty string') =>
   z.string({ error: expected(what) }).min(1, { error: 'must not be empty' });
 
+/**
+ * An id or code as the webhook takes it: non-empty, capped, well-formed UTF-16. The cap aborts the checks
+ * after it, so a megabyte value costs one comparison and yields one short problem.
+ */
+export const boundedText = (what = 'a non-empty string') =>
+  nonEmptyString(what)
+    .max(GENERIC_MAX_TEXT_LENGTH, { error: `must be at most ${GENERIC_MAX_TEXT_LENGTH} characters`, abort: true })
+    .refine((value) => !LONE_SURROGATE.test(value), {
+      error: 'must be well-formed UTF-16 (it holds a lone surrogate, e.g. an unpaired \\ud800 escape)',
+    });
+
 export const acdStateSchema = z.object(
   {
     state: z.enum(ACD_STATES, { error: expected(`one of ${stateNameList}`) }),
-    code: nonEmptyString().optional(),
+    code: boundedText().optional(),
   },
   { error: expected('an object like { "state": "Unavailable", "code": "Lunch" }') },
 );
@@ -36,16 +58,18 @@ export const isoDateTimeSchema = z.iso.datetime({
 
 export const genericEventSchema = z.object(
   {
-    eventId: nonEmptyString().max(EVENT_ID_MAX_LENGTH, {
-      error: `must be at most ${EVENT_ID_MAX_LENGTH} characters`,
-    }),
+    eventId: boundedText(),
+    // The format bounds its length; how far ahead of the receive time it may be is checked by the parser.
     occurredAt: isoDateTimeSchema,
-    agentId: nonEmptyString(),
+    agentId: boundedText(),
     state: acdStateSchema,
     previous: acdStateSchema.optional(),
+    // z.int() is a safe integer (|n| <= 2^53 - 1), so a sequence survives a round trip through JSON and Redis.
     sequence: z.int({ error: 'must be a non-negative safe integer' }).min(0, {
       error: 'must be a non-negative safe integer',
     }).optional(),
+    /** The `requestId` of our `PUT` that caused this change, when the contact center knows it. */
+    requestId: boundedText().optional(),
   },
   { error: expected('an event object') },
 );

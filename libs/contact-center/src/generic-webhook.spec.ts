@@ -213,6 +213,85 @@ describe(parseGenericEvents.name, () => {
     expect(batch[0]).toMatchObject({ index: 2, path: `events[2].${path}` });
   });
 
+  it.each<[string, Record<string, unknown>, string]>([
+    ['agentId', { agentId: 'a'.repeat(257) }, 'agentId'],
+    ['state.code', { state: { state: 'Unavailable', code: 'c'.repeat(257) } }, 'state.code'],
+    ['previous.code', { previous: { state: 'Unavailable', code: 'c'.repeat(257) } }, 'previous.code'],
+    ['requestId', { requestId: 'r'.repeat(257) }, 'requestId'],
+  ])('caps %s at 256 characters', (_label, over, path) => {
+    expect(errorsOf(event(over))).toEqual([{ index: 0, path, message: 'must be at most 256 characters' }]);
+    const fits = JSON.parse(JSON.stringify(over).replace(/(\w)\1{256}/, (run) => run.slice(1))) as Record<string, unknown>;
+    expect(parse(event(fits)).ok).toBe(true);
+  });
+
+  it('answers a 1.9 MB field with one short problem that does not echo it', () => {
+    const errors = errorsOf({ events: [event(), event({ agentId: 'A'.repeat(1_900_000) })] });
+    expect(errors).toEqual([{ index: 1, path: 'events[1].agentId', message: 'must be at most 256 characters' }]);
+  });
+
+  const LONE = 'must be well-formed UTF-16 (it holds a lone surrogate, e.g. an unpaired \\ud800 escape)';
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a high surrogate in eventId', { eventId: 'e-\ud800' }, 'eventId'],
+    ['a low surrogate in eventId', { eventId: '\udfff-e' }, 'eventId'],
+    ['reversed halves in agentId', { agentId: 'a-\ude00\ud83d' }, 'agentId'],
+    ['a lone surrogate in a code', { state: { state: 'Unavailable', code: 'L\ud834unch' } }, 'state.code'],
+    ['a lone surrogate in the previous code', { previous: { state: 'Unavailable', code: '\udc00' } }, 'previous.code'],
+    ['a lone surrogate in requestId', { requestId: 'r-\udbff' }, 'requestId'],
+  ])('refuses %s, naming the field', (_label, over, path) => {
+    // JSON.stringify writes a lone surrogate as a \u escape: the body itself is valid UTF-8 and valid JSON.
+    const body = JSON.stringify(event(over));
+    expect(body).toMatch(/\\ud[89a-f][0-9a-f]{2}/);
+    expect(errorsOf(body)).toEqual([{ index: 0, path, message: LONE }]);
+  });
+
+  it('keeps distinct ids distinct: two ids that differ only in a lone surrogate are both refused, a real pair is taken', () => {
+    const result = errorsOf({ events: [event({ eventId: 'dup-\ud800' }), event({ eventId: 'dup-\ud801' })] });
+    expect(result.map((e) => e.path)).toEqual(['events[0].eventId', 'events[1].eventId']);
+    const pair = parse(event({ eventId: 'emoji-😀', agentId: 'a-\ud83d\ude00', state: { state: 'Unavailable', code: 'Pause ☕' } }));
+    expect(pair.ok && pair.changes[0]).toMatchObject({ eventId: 'emoji-😀', agentId: 'a-😀', state: { code: 'Pause ☕' } });
+  });
+
+  describe('occurredAt is bounded by the receive time', () => {
+    const at = (ms: number) => new Date(ms).toISOString();
+    it('takes an event up to the signature tolerance (300 s) ahead, and any time in the past', () => {
+      for (const occurredAt of [at(RECEIVED + 300_000), at(RECEIVED + 1), at(RECEIVED - 400 * 86_400_000)]) {
+        expect(parse(event({ occurredAt })).ok).toBe(true);
+      }
+    });
+
+    it('refuses an event further ahead, naming occurredAt; the whole batch is refused', () => {
+      const ahead = event({ eventId: 'e-future', occurredAt: at(RECEIVED + 400 * 86_400_000) });
+      expect(errorsOf(event({ occurredAt: at(RECEIVED + 300_001) }))).toEqual([
+        { index: 0, path: 'occurredAt', message: 'is 301 s ahead of the time it was received (at most 300 s ahead is accepted; is the sender’s clock right?)' },
+      ]);
+      expect(errorsOf({ events: [event(), ahead] })).toEqual([
+        { index: 1, path: 'events[1].occurredAt', message: expect.stringMatching(/^is 34560000 s ahead of the time it was received/) },
+      ]);
+    });
+
+    it('uses the configured tolerance', () => {
+      const body = Buffer.from(JSON.stringify(event({ occurredAt: at(RECEIVED + 60_000) })));
+      expect(parseGenericEvents(body, RECEIVED, { toleranceSec: 60 }).ok).toBe(true);
+      expect(parseGenericEvents(body, RECEIVED, { toleranceSec: 59 })).toEqual({
+        ok: false,
+        errors: [{ index: 0, path: 'occurredAt', message: expect.stringContaining('at most 59 s ahead') }],
+      });
+    });
+  });
+
+  it('takes the optional requestId into the change', () => {
+    const result = parse({ events: [event({ eventId: 'e-1', requestId: 'w-7f3a' }), event({ eventId: 'e-2' })] });
+    expect(result.ok && result.changes.map((c) => c.requestId)).toEqual(['w-7f3a', undefined]);
+    expect(result.ok && 'requestId' in result.changes[1]).toBe(false);
+    expect(errorsOf(event({ requestId: '' }))).toEqual([{ index: 0, path: 'requestId', message: 'must not be empty' }]);
+    expect(errorsOf(event({ requestId: 7 }))).toEqual([{ index: 0, path: 'requestId', message: 'must be a non-empty string' }]);
+  });
+
+  it('bounds sequence to a non-negative safe integer', () => {
+    expect(parse(event({ sequence: Number.MAX_SAFE_INTEGER })).ok).toBe(true);
+    expect(errorsOf(event({ sequence: Number.MAX_SAFE_INTEGER + 1 }))).toEqual([{ index: 0, path: 'sequence', message: 'must be a non-negative safe integer' }]);
+  });
+
   it('is all or nothing: one bad event fails the batch and lists every problem', () => {
     const result = parse({ events: [event(), event({ agentId: '', state: { state: 'Nope' } }), event(), 42] });
     expect(result).toEqual({
