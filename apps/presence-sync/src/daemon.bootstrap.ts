@@ -1,11 +1,12 @@
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { json, raw, type NextFunction, type Request, type Response } from 'express';
+import { json, type NextFunction, type Request, type Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '@presence-sync/config';
 import { DaemonModule, type DaemonOverrides } from './daemon.module';
 import { settledWithin } from './deadline';
+import { ACD_WEBHOOK_PATH } from './http/acd-webhook.controller';
 import { mountQueueDashboard } from './http/admin-dashboard';
 import { OpsListener } from './http/ops-listener';
 import { RepeatLimitedLog } from './logging/repeat-limited.log';
@@ -44,9 +45,10 @@ export async function createDaemon(config: AppConfig, overrides: DaemonOverrides
   app.flushLogs();
   // First: with a separate ops listener, the webhook port refuses everything else before any body is read.
   app.use(app.get(OpsListener).guard());
-  // The webhook needs the raw bytes for its signature; everything else takes JSON.
-  app.use('/v1/acd/events', raw({ type: () => true, limit: '2mb' }));
-  app.use(json({ limit: '1mb' }));
+  // The webhook reads its own body, bounded and only after its header checks (AcdWebhookController); no
+  // parser may read or inflate it first. Everything else takes JSON.
+  const jsonBody = json({ limit: '1mb' });
+  app.use((req: Request, res: Response, next: NextFunction) => (ACD_WEBHOOK_PATH.test(req.path) ? next() : jsonBody(req, res, next)));
   app.use(refusedRequests());
   const { dashboard, user, password, readOnly } = config.admin;
   if (dashboard && user && password) mountQueueDashboard(app, { user, password, readOnly });

@@ -7,7 +7,10 @@ export {
   parseRetryAfter,
   type GenericContactCenterClientOptions,
 } from './generic-contact-center.client';
+export { GENERIC_MAX_TEXT_LENGTH } from './generic-contract.schema';
 export {
+  checkGenericHeaders,
+  GENERIC_MAX_BODY_BYTES,
   GENERIC_MAX_EVENTS_PER_REQUEST,
   GENERIC_MAX_REPORTED_ERRORS,
   GENERIC_SIGNATURE_HEADER,
@@ -18,6 +21,17 @@ export {
   verifyGenericSignature,
   type GenericEventError,
   type GenericEventsParse,
+  type GenericHeaderCheckInput,
+  type GenericParseOptions,
   type SignatureCheck,
   type VerifyGenericSignatureInput,
 } from './generic-webhook';
+export {
+  readWebhookBody,
+  WEBHOOK_BODY_TIMEOUT_MS,
+  WebhookBodyBudget,
+  type ReadWebhookBodyOptions,
+  type WebhookBodyRead,
+  type WebhookBodyRefusal,
+  type WebhookBodySource,
+} from './webhook-body.reader';

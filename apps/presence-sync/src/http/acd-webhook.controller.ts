@@ -2,8 +2,11 @@ import { Controller, HttpCode, Inject, Logger, Post, Req, Res } from '@nestjs/co
 import type { Request, Response } from 'express';
 import type Redis from 'ioredis';
 import type { AppConfig } from '@presence-sync/config';
-import { GENERIC_SIGNATURE_HEADER, GENERIC_TIMESTAMP_HEADER, parseGenericEvents, verifyGenericSignature } from '@presence-sync/contact-center';
-import { InboundSink } from '@presence-sync/domain';
+import {
+  checkGenericHeaders, GENERIC_MAX_BODY_BYTES, GENERIC_SIGNATURE_HEADER, GENERIC_TIMESTAMP_HEADER, parseGenericEvents, readWebhookBody,
+  verifyGenericSignature, WEBHOOK_BODY_TIMEOUT_MS, WebhookBodyBudget, type WebhookBodyRead,
+} from '@presence-sync/contact-center';
+import { InboundSink, type AcdChange } from '@presence-sync/domain';
 import { IntakeGate } from '../services/intake-gate.service';
 import { MetricsService } from '../services/metrics.service';
 import { DeadlineExceeded, withDeadline } from '../deadline';
@@ -16,15 +19,39 @@ import { APP_CONFIG, REDIS } from '../tokens';
  */
 const INTAKE_DEADLINE_MS = 5000;
 
+/** The webhook's path as Express matches it (case-insensitive, optional trailing slash): no body parser may touch it. */
+export const ACD_WEBHOOK_PATH = /^\/v1\/acd\/events\/?$/i;
+
+/** A header value a stranger chose, cut short enough for a log line or an answer. */
+function clip(value: string, max = 40): string {
+  return value.length > max ? `${value.slice(0, max)}… (${value.length} characters)` : value;
+}
+
 /**
- * Generic connector v1, events in. Signature and timestamp first (401, nothing recorded), then the whole
- * batch is validated (400 with every problem, nothing queued), then queued durably; 202 only after that.
+ * Contract v1 bodies are sent as is. Inflating a coded body before the signature check let anyone make the
+ * daemon decompress, and left open whether the signature covered the coded or the decoded bytes; refusing it
+ * makes the bytes on the wire the one signature input.
+ */
+function unsupportedEncoding(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const codings = header.split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '');
+  return codings.every((c) => c === 'identity') ? undefined : header.trim();
+}
+
+/**
+ * Generic connector v1, events in. What can be judged from the headers comes first and costs no memory: the
+ * content coding (415), the signature headers and the timestamp (401), the declared size (413) and the shared
+ * budget of bodies in flight (503). Then the body is read under a size cap and a deadline, its signature is
+ * checked (401, nothing recorded), the whole batch is validated (400 with every problem, nothing queued), and
+ * it is queued durably; 202 only after that.
  */
 @Controller('v1/acd')
 export class AcdWebhookController {
   private readonly logger = new Logger(AcdWebhookController.name);
   /** Anyone can send a bad request, and a sender retries through an outage: one line per kind and interval. */
   private readonly rejections = new RepeatLimitedLog(this.logger);
+  /** Shared by every request this process receives (the controller is a singleton). */
+  private readonly bodies: WebhookBodyBudget;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -32,7 +59,9 @@ export class AcdWebhookController {
     private readonly gate: IntakeGate,
     private readonly metrics: MetricsService,
     @Inject(REDIS) private readonly redis: Redis,
-  ) {}
+  ) {
+    this.bodies = new WebhookBodyBudget(config.acd.webhookInflightMaxBytes);
+  }
 
   @Post('events')
   @HttpCode(202)
@@ -41,29 +70,64 @@ export class AcdWebhookController {
       res.status(503).setHeader('Retry-After', '5');
       return { error: 'unavailable', reason: 'the daemon is starting or shutting down; send again' };
     }
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const check = verifyGenericSignature({
-      timestamp: req.header(GENERIC_TIMESTAMP_HEADER), signature: req.header(GENERIC_SIGNATURE_HEADER), rawBody: raw,
-      secret: this.config.acd.webhookSecret, nowMs: Date.now(), toleranceSec: this.config.acd.webhookToleranceSec,
-    });
-    if (!check.ok) {
-      this.rejections.warn(`401:${check.reason.replace(/\d+/g, 'N')}`, { msg: 'webhook rejected', status: 401, reason: check.reason, ip: req.ip });
-      res.status(401);
-      return { error: 'unauthorized', reason: check.reason };
+    const encoding = unsupportedEncoding(req.header('content-encoding'));
+    if (encoding !== undefined) {
+      const reason = `Content-Encoding ${clip(encoding)} is not supported: send the body as is (identity); the signature covers the bytes sent`;
+      this.rejections.warn('415', { msg: 'webhook rejected', status: 415, reason, ip: req.ip });
+      res.status(415).setHeader('Accept-Encoding', 'identity');
+      return { error: 'unsupported-encoding', reason };
     }
-    const parsed = parseGenericEvents(raw, Date.now());
-    if (!parsed.ok) {
-      this.rejections.warn('400', { msg: 'webhook rejected', status: 400, errors: parsed.errors.length });
-      res.status(400);
-      return { error: 'invalid-batch', reason: 'the batch was rejected as a whole; nothing was queued', errors: parsed.errors };
+    const signature = {
+      timestamp: req.header(GENERIC_TIMESTAMP_HEADER), signature: req.header(GENERIC_SIGNATURE_HEADER),
+      secret: this.config.acd.webhookSecret, toleranceSec: this.config.acd.webhookToleranceSec,
+    };
+    const headers = checkGenericHeaders({ ...signature, nowMs: Date.now() });
+    if (!headers.ok) return this.unauthorized(req, res, headers.reason);
+
+    const read = await readWebhookBody(req, { maxBytes: GENERIC_MAX_BODY_BYTES, timeoutMs: WEBHOOK_BODY_TIMEOUT_MS, budget: this.bodies });
+    try {
+      if (!read.ok) return this.bodyRefused(req, res, read);
+      const receivedAt = Date.now();
+      const check = verifyGenericSignature({ ...signature, rawBody: read.body, nowMs: receivedAt });
+      if (!check.ok) return this.unauthorized(req, res, check.reason);
+      const parsed = parseGenericEvents(read.body, receivedAt, { toleranceSec: this.config.acd.webhookToleranceSec });
+      if (!parsed.ok) {
+        this.rejections.warn('400', { msg: 'webhook rejected', status: 400, errors: parsed.errors.length });
+        res.status(400);
+        return { error: 'invalid-batch', reason: 'the batch was rejected as a whole; nothing was queued', errors: parsed.errors };
+      }
+      return await this.enqueue(res, parsed.changes);
+    } finally {
+      // Counted until the answer: the body stays referenced while its events are parsed and queued.
+      read.release();
     }
+  }
+
+  private unauthorized(req: Request, res: Response, reason: string): unknown {
+    this.rejections.warn(`401:${reason.replace(/\d+/g, 'N')}`, { msg: 'webhook rejected', status: 401, reason, ip: req.ip });
+    res.status(401);
+    return { error: 'unauthorized', reason };
+  }
+
+  private bodyRefused(req: Request, res: Response, read: Exclude<WebhookBodyRead, { ok: true }>): unknown {
+    if (read.status === 'aborted') return undefined; // nobody is left to answer
+    const kind = read.status === 413 ? 'too-large' : read.status === 408 ? 'timeout' : 'unavailable';
+    this.rejections.warn(`${read.status}`, { msg: 'webhook rejected before its signature was checked', status: read.status, reason: read.reason, ip: req.ip });
+    res.status(read.status);
+    if (read.status === 503) res.setHeader('Retry-After', '5');
+    // A client too slow to send its body is not kept on a connection it may never finish.
+    if (read.status === 408) res.setHeader('Connection', 'close');
+    return { error: kind, reason: read.reason };
+  }
+
+  private async enqueue(res: Response, changes: AcdChange[]): Promise<unknown> {
     // While Redis is away an enqueue would wait for it: the contact center is told at once to send again.
-    if (this.redis.status !== 'ready') return this.unavailable(res, 'Redis is unreachable', parsed.changes.length);
+    if (this.redis.status !== 'ready') return this.unavailable(res, 'Redis is unreachable', changes.length);
     let result: Awaited<ReturnType<InboundSink['accept']>>;
     try {
-      result = await withDeadline(this.sink.accept(parsed.changes), INTAKE_DEADLINE_MS);
+      result = await withDeadline(this.sink.accept(changes), INTAKE_DEADLINE_MS);
     } catch (e) {
-      if (e instanceof DeadlineExceeded) return this.unavailable(res, `the events could not be queued within ${INTAKE_DEADLINE_MS} ms`, parsed.changes.length);
+      if (e instanceof DeadlineExceeded) return this.unavailable(res, `the events could not be queued within ${INTAKE_DEADLINE_MS} ms`, changes.length);
       throw e;
     }
     this.gate.lastEvent.acd = Date.now();
