@@ -371,6 +371,8 @@ describe(ContactCenterEmulator.name, () => {
         [4, { state: 'Busy' }, { state: 'AfterWork' }],
         [5, { state: 'AfterWork' }, { state: 'Available' }],
       ]);
+      // Only the change the PUT caused names it; the agent's own and the contact's do not carry the field.
+      expect(events.map((e) => ('requestId' in e ? e.requestId : '-'))).toEqual(['r-w1', '-', '-', '-', '-']);
       for (const e of events) {
         expect(e.agentId).toBe('a-1');
         expect(e.eventId).toMatch(/^[0-9a-f-]{36}$/);

@@ -361,7 +361,7 @@ export class ContactCenterEmulator extends EventEmitter<EmulatorEvents> {
     agent.next = undefined;
     if (next) {
       this.countApplied(next.idempotencyKey);
-      this.changeState(agent, next.state, 'api-deferred');
+      this.changeState(agent, next.state, 'api-deferred', next.idempotencyKey);
     } else {
       this.changeState(agent, { state: 'Available' }, 'contact');
     }
@@ -430,7 +430,8 @@ export class ContactCenterEmulator extends EventEmitter<EmulatorEvents> {
     this.applied.set(idempotencyKey, (this.applied.get(idempotencyKey) ?? 0) + 1);
   }
 
-  private changeState(agent: AgentRecord, state: AcdState, cause: StateChangeCause): void {
+  /** `requestId`: the Idempotency-Key of the PUT that caused the change (causes `api` and `api-deferred`). */
+  private changeState(agent: AgentRecord, state: AcdState, cause: StateChangeCause, requestId?: string): void {
     if (sameAcdState(agent.state, state)) return;
     const previous = agent.state;
     agent.state = copyState(state);
@@ -444,6 +445,8 @@ export class ContactCenterEmulator extends EventEmitter<EmulatorEvents> {
       previous: copyState(previous),
       sequence: agent.sequence,
     };
+    // Contract v1 lets a contact center name the write behind a change; this one always knows it.
+    if (requestId !== undefined) event.requestId = requestId;
     this.sender?.enqueue(event);
     this.emit('state', agent.agentId, copyState(agent.state), cause);
   }
@@ -601,7 +604,7 @@ export class ContactCenterEmulator extends EventEmitter<EmulatorEvents> {
       return { status: 202, body: { pending: true } };
     }
     this.countApplied(idempotencyKey);
-    this.changeState(agent, wanted, 'api');
+    this.changeState(agent, wanted, 'api', idempotencyKey);
     return { status: 200, body: { state: copyState(agent.state) } };
   }
 

@@ -13,6 +13,8 @@ export interface EmulatorWebhookEvent {
   previous?: AcdState;
   /** Monotonic per agent. */
   sequence: number;
+  /** The `requestId` (Idempotency-Key) of the PUT that caused this change; absent for the agent's own or contact changes. */
+  requestId?: string;
 }
 
 /** Where and how the emulator reports state changes. */

@@ -108,6 +108,8 @@ describe('generic webhook: ContactCenterEmulator → verifyGenericSignature + pa
       [4, { state: 'Busy' }, { state: 'AfterWork' }],
       [5, { state: 'AfterWork' }, { state: 'Unavailable', code: 'Training' }],
     ]);
+    // The API's writes come back naming their requestId, the deferred one too (applied when the wrap-up ended).
+    expect(receiver.changes.map((c) => c.requestId)).toEqual(['w-1', undefined, undefined, undefined, 'w-2']);
     for (const change of receiver.changes) {
       expect(change).toMatchObject({ side: 'acd', agentId: 'a-1001' });
       expect(change.occurredAt).toBeGreaterThanOrEqual(before - 1);
