@@ -2,12 +2,17 @@
  * Issue 5, fuzzed webhook bodies: >= 1,000 seeded, reproducible mutations of valid events and batches, all
  * correctly signed, sent to one real daemon. Every answer is 202 or a clear 400 (never 5xx, never a hang), a
  * 400 names each problem as { index, path, message }, and a rejected batch queues nothing.
+ * Issue 9 adds field cases: ids, codes and requestId over their 256-character cap, lone surrogates (refused,
+ * naming the field) next to real surrogate pairs (taken), occurredAt ahead of the receive time, and bodies
+ * sent with a Content-Encoding (415: the signature covers the bytes on the wire).
  *
  * Reproduce a failure: `FUZZ_SEED=<seed> [FUZZ_CASE=<n>] npx jest test/integration/resilience/fuzz-webhook --selectProjects integration`.
  * Every case draws from its own generator (seed, case number), so one case replays alone.
  */
-import { parseGenericEvents, signGenericWebhook } from '@presence-sync/contact-center';
-import { QUEUES } from '@presence-sync/redis';
+import { gzipSync } from 'node:zlib';
+import { GENERIC_MAX_BODY_BYTES, parseGenericEvents, signGenericWebhook } from '@presence-sync/contact-center';
+import type { InboundChange } from '@presence-sync/domain';
+import { RedisKeys } from '@presence-sync/redis';
 import { DaemonHarness, SECRET } from '../../support/daemon-harness';
 import { caseRng, chance, int, pick, type Json, type Obj, type Rng } from '../../support/seeded-random';
 
@@ -33,6 +38,7 @@ function validEvent(r: Rng, id: string): Obj {
   };
   if (chance(r, 0.3)) e.previous = validState(r);
   if (chance(r, 0.3)) e.sequence = int(r, 1_000_000);
+  if (chance(r, 0.2)) e.requestId = `w-${int(r, 1e9).toString(36)}`;
   return e;
 }
 
@@ -54,14 +60,27 @@ function junk(r: Rng, depth = 0): Json {
   }
 }
 
-const FIELDS = ['eventId', 'occurredAt', 'agentId', 'state', 'previous', 'sequence'];
+const FIELDS = ['eventId', 'occurredAt', 'agentId', 'state', 'previous', 'sequence', 'requestId'];
+/** Free-text fields of contract v1 (capped at 256 characters, well-formed UTF-16), as paths into one event. */
+const TEXT_FIELDS = ['eventId', 'agentId', 'requestId', 'state.code', 'previous.code'] as const;
+/** Lone surrogates (refused) and real pairs (taken), as they arrive: JSON.stringify writes a lone one as \udXXX. */
+const SURROGATES = ['\ud800', '\udfff', '\ude00\ud83d', 'x\udbff', '😀', '\ud834\udd1e'];
+
+/** Sets a text field, creating the Unavailable state its code needs. */
+function setText(e: Obj, field: (typeof TEXT_FIELDS)[number], value: string): void {
+  if (field === 'state.code' || field === 'previous.code') {
+    e[field.split('.')[0]] = { state: 'Unavailable', code: value };
+  } else {
+    e[field] = value;
+  }
+}
 const BAD_DATES = ['yesterday', '', '2026-13-45T00:00:00Z', '2026-11-21T10:00:00', '2026-11-21', '21/11/2026 10:00', '2026-11-21T25:61:61Z', '2026-02-30T10:00:00Z', 'Sat Nov 21 2026', '+275760-09-13T00:00:00.001Z'];
 const BAD_SEQUENCES: Json[] = [-1, 1.5, -0.5, 2 ** 53, 1e21, '5', true, null, [], {}];
 
 /** One event-level mutation; returns its name for the failure message. */
 function mutateEvent(r: Rng, e: Obj): string {
   const field = pick(r, FIELDS);
-  switch (int(r, 12)) {
+  switch (int(r, 16)) {
     case 0: delete e[field]; return `drop ${field}`;
     case 1: {
       const to = pick(r, [field.toUpperCase(), `${field}_`, field.slice(1), 'event_id', 'agentID']);
@@ -88,11 +107,35 @@ function mutateEvent(r: Rng, e: Obj): string {
     }
     case 9: e[pick(r, ['extra', 'meta', 'x-vendor'])] = junk(r); return 'unknown field (valid)';
     case 10: e.previous = junk(r); return 'junk previous';
+    case 11: {
+      const field = pick(r, TEXT_FIELDS);
+      const len = pick(r, [255, 256, 257, 1_000, 100_000, 700_000]);
+      setText(e, field, 'L'.repeat(len));
+      return `long ${field} len ${len}`;
+    }
+    case 12: {
+      const field = pick(r, TEXT_FIELDS);
+      const s = pick(r, SURROGATES);
+      setText(e, field, `s-${int(r, 1e6)}${s}`);
+      return `surrogate ${field} ${JSON.stringify(s)}`;
+    }
+    case 13: {
+      // Relative to the wall clock, away from the 300 s edge, so the verdict does not depend on when it runs.
+      const aheadMs = pick(r, [-86_400_000, 0, 60_000, 1_800_000, 400 * 86_400_000]);
+      e.occurredAt = new Date(Date.now() + aheadMs).toISOString();
+      return `future occurredAt +${aheadMs / 1000} s`;
+    }
+    case 14: e.requestId = pick(r, ['', 7, null, [], 'w-ok', ' ']); return `requestId ${JSON.stringify(e.requestId)}`;
     default: return 'none';
   }
 }
 
-interface Case { desc: string; body: Buffer }
+interface Case {
+  desc: string;
+  body: Buffer;
+  /** Sent as `Content-Encoding`; the daemon must answer 415 whatever the body. */
+  encoding?: string;
+}
 
 const enc = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8');
 
@@ -140,7 +183,12 @@ function makeCase(seed: number, n: number): Case {
   }
   // Byte-level mutations of a valid serialised body.
   const base = chance(r, 0.5) ? enc(validEvent(r, id(0))) : enc({ events: [validEvent(r, id(0)), validEvent(r, id(1))] });
-  switch (int(r, 9)) {
+  switch (int(r, 10)) {
+    case 9: {
+      // Signed over the coded or over the decoded bytes: refused either way (the body is taken as sent only).
+      const encoding = pick(r, ['gzip', 'deflate', 'br', 'GZIP', 'gzip, identity', 'x-unknown']);
+      return { desc: `Content-Encoding ${encoding}`, body: chance(r, 0.5) ? gzipSync(base) : base, encoding };
+    }
     case 0: return { desc: 'truncated JSON', body: base.subarray(0, int(r, base.length)) };
     case 1: {
       const b = Buffer.from(base);
@@ -177,23 +225,26 @@ describe(`fuzzed webhook bodies (FUZZ_SEED=${SEED})`, () => {
   afterAll(async () => { await h?.stop(); });
 
   /**
-   * Event ids of the ACD-side jobs this run put in the inbound queue. The engine also queues Salesforce-side
-   * changes (the in-memory org echoes its writes), so raw job totals move in the background; ACD jobs with
-   * this run's id prefix come from the webhook only. Completed jobs are kept 1 h, so the set is stable.
+   * Event ids of this run the webhook handed to intake. Watched at the port (not in queue internals, which
+   * the engine owns): what reaches `accept` is what the daemon tried to queue.
    */
-  const queuedIds = async (): Promise<string[]> => {
-    const jobs = await h.queue(QUEUES.inbound).getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children']);
-    return jobs
-      .filter((j) => j?.name === 'acd-change')
-      .map((j) => String((j.data as { eventId?: unknown }).eventId))
-      .filter((id) => id.startsWith(`fz${SEED}-`));
+  const handedToIntake: string[] = [];
+  /** Whether intake durably recorded the event id (its de-duplication marker). */
+  const seenInRedis = async (ids: string[]): Promise<boolean[]> => {
+    const keys = h.app.get(RedisKeys);
+    const found = await Promise.all(ids.map((id) => h.redis.exists(keys.seen('acd', id))));
+    return found.map((n) => n === 1);
   };
 
-  const post = async (body: Buffer) => {
+  const post = async (c: Case) => {
+    const { body } = c;
     const ts = Math.floor(Date.now() / 1000);
     const res = await fetch(`${h.url}/v1/acd/events`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-presence-timestamp': String(ts), 'x-presence-signature': signGenericWebhook(SECRET, ts, body) },
+      headers: {
+        'content-type': 'application/json', 'x-presence-timestamp': String(ts), 'x-presence-signature': signGenericWebhook(SECRET, ts, body),
+        ...(c.encoding ? { 'content-encoding': c.encoding } : {}),
+      },
       body: new Uint8Array(body),
       signal: AbortSignal.timeout(5_000),
     });
@@ -205,7 +256,22 @@ describe(`fuzzed webhook bodies (FUZZ_SEED=${SEED})`, () => {
 
   it(`answers 202 or a clear 400 for ${ONLY_CASE === undefined ? CASES : 1} mutated bodies, queueing nothing from a rejected one`, async () => {
     const started = Date.now();
-    const stats = { accepted: 0, rejected: 0, events: 0 };
+    const stats = { accepted: 0, rejected: 0, encodingRefused: 0, tooLarge: 0, events: 0 };
+    /** Issue 9's field cases: per kind of mutation, how many cases were answered 202 and 400. */
+    const fieldCases: Record<string, { '202': number; '400': number }> = {};
+    const tally = (c: Case, status: 202 | 400) => {
+      for (const kind of ['long', 'surrogate', 'future', 'requestId']) {
+        if (!c.desc.includes(`[${kind} `) && !c.desc.includes(` ${kind} `)) continue;
+        fieldCases[kind] ??= { '202': 0, '400': 0 };
+        fieldCases[kind][status]++;
+      }
+    };
+    const sink = h.sink;
+    const original = sink.accept.bind(sink);
+    const accept = jest.spyOn(sink, 'accept').mockImplementation((changes: InboundChange[]) => {
+      for (const ch of changes) if (ch.eventId.startsWith(`fz${SEED}-`)) handedToIntake.push(ch.eventId);
+      return original(changes);
+    });
     const cases = ONLY_CASE === undefined ? Array.from({ length: CASES }, (_, n) => n) : [ONLY_CASE];
     const expectedIds = new Set<string>();
     const seenIds = new Set<string>();
@@ -215,14 +281,27 @@ describe(`fuzzed webhook bodies (FUZZ_SEED=${SEED})`, () => {
       const where = () => `FUZZ_SEED=${SEED} FUZZ_CASE=${n} (${c.desc}); body: ${c.body.subarray(0, 300).toString('utf8')}${c.body.length > 300 ? ` … (${c.body.length} bytes)` : ''}`;
       let res: Awaited<ReturnType<typeof post>>;
       try {
-        res = await post(c.body);
+        res = await post(c);
       } catch (error) {
         throw new Error(`request failed or hung: ${String(error)}; ${where()}`);
       }
       // Oracle: the pure parser decides what the daemon must answer.
       const oracle = parseGenericEvents(c.body, Date.now());
       const fail = (what: string) => new Error(`${what}; status ${res.status}, response ${res.text.slice(0, 500)}; ${where()}`);
+      if (c.encoding !== undefined) {
+        if (res.status !== 415 || (res.json as { error?: unknown } | undefined)?.error !== 'unsupported-encoding') throw fail('expected 415 for a coded body');
+        rejectedCases.add(n);
+        stats.encodingRefused++;
+        continue;
+      }
+      if (c.body.length > GENERIC_MAX_BODY_BYTES) {
+        if (res.status !== 413) throw fail(`expected 413 for a body over ${GENERIC_MAX_BODY_BYTES} bytes`);
+        rejectedCases.add(n);
+        stats.tooLarge++;
+        continue;
+      }
       if (res.status !== 202 && res.status !== 400) throw fail('expected 202 or 400');
+      tally(c, res.status);
       if (res.status === 400) {
         if (oracle.ok) throw fail('400 although the parser accepts the body');
         const errors = (res.json as { errors?: ApiError[] } | undefined)?.errors;
@@ -257,21 +336,33 @@ describe(`fuzzed webhook bodies (FUZZ_SEED=${SEED})`, () => {
         stats.events += body.accepted;
       }
     }
-    // Nothing from a rejected body was queued; everything from an accepted one was, exactly once.
-    const queued = await queuedIds();
-    const queuedSet = new Set(queued);
+    accept.mockRestore();
+    // Nothing from a rejected body reached intake; everything from an accepted one did and is recorded in Redis.
     const caseOf = (id: string) => Number(id.split('-')[1]);
-    const leaked = queued.filter((id) => rejectedCases.has(caseOf(id)));
+    const leaked = handedToIntake.filter((id) => rejectedCases.has(caseOf(id)));
     expect({ seed: SEED, leakedFromRejectedCases: leaked.slice(0, 20) }).toEqual({ seed: SEED, leakedFromRejectedCases: [] });
-    expect({ seed: SEED, queued: queued.length, distinct: queuedSet.size }).toEqual({ seed: SEED, queued: expectedIds.size, distinct: expectedIds.size });
-    expect({ seed: SEED, missing: [...expectedIds].filter((id) => !queuedSet.has(id)).slice(0, 20) }).toEqual({ seed: SEED, missing: [] });
+    const handed = new Set(handedToIntake);
+    expect({ seed: SEED, missing: [...expectedIds].filter((id) => !handed.has(id)).slice(0, 20) }).toEqual({ seed: SEED, missing: [] });
+    const expected = [...expectedIds];
+    const recorded = await seenInRedis(expected);
+    expect({ seed: SEED, notRecorded: expected.filter((_, i) => !recorded[i]).slice(0, 20) }).toEqual({ seed: SEED, notRecorded: [] });
     const health = await fetch(`${h.url}/health`, { signal: AbortSignal.timeout(5_000) });
     expect(health.status).toBe(200);
-    console.log(`fuzz-webhook FUZZ_SEED=${SEED}: ${cases.length} cases, ${stats.accepted} x 202 (${stats.events} events queued), ${stats.rejected} x 400, ${Date.now() - started} ms`);
+    const fields = Object.entries(fieldCases).map(([kind, n]) => `${kind} ${n['202']}/${n['400']}`).join(', ');
+    console.log(
+      `fuzz-webhook FUZZ_SEED=${SEED}: ${cases.length} cases, ${stats.accepted} x 202 (${stats.events} events queued), ${stats.rejected} x 400, ` +
+      `${stats.encodingRefused} x 415 (Content-Encoding), ${stats.tooLarge} x 413; field cases 202/400: ${fields || 'none'}; ${Date.now() - started} ms`,
+    );
     if (ONLY_CASE === undefined) {
       // The mix must exercise both answers, or the generator has drifted.
       expect(stats.accepted).toBeGreaterThan(cases.length / 10);
       expect(stats.rejected).toBeGreaterThan(cases.length / 3);
+      // Every new field case must be hit, and both ways (a cap or a pair that is fine, one that is not).
+      for (const kind of ['long', 'surrogate', 'future', 'requestId']) {
+        expect({ kind, ...fieldCases[kind] }).toEqual({ kind, '202': expect.any(Number), '400': expect.any(Number) });
+        expect({ kind, bothWays: Math.min(fieldCases[kind]['202'], fieldCases[kind]['400']) > 0 }).toEqual({ kind, bothWays: true });
+      }
+      expect(stats.encodingRefused).toBeGreaterThan(0);
     }
   }, 120_000);
 });
