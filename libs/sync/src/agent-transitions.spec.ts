@@ -124,6 +124,8 @@ const INGEST_TABLE: string[] = [
   'latest | acd=Unavailable:Break@1500 sf=Available_Chat@1000 want:sf=Break@1500 | acd Unavailable:Lunch@2000  | recorded/queued →sf:Lunch',
   'latest | acd=Unavailable:Break@1600 sf=Available_Chat@1000 want:sf=Lunch@1500 | acd Unavailable:Lunch@2000  | recorded/no-change',
   'latest | acd=Unavailable:Break@1500 sf=Lunch@1000 want:sf=Break@1500/sent | acd Unavailable:Lunch@2000      | recorded/queued →sf:Lunch',
+  'latest | acd=Unavailable:Lunch@1000 sf=Break@1000 open:acd=Unavailable:Break/sending | sf Lunch@2000         | recorded/queued →acd:Unavailable:Lunch',
+  'latest | acd=Unavailable:Lunch@1000 sf=Break@1000 open:acd=Unavailable:Break/applied | sf Lunch@2000         | recorded/no-change',
   'latest | acd=Available@1000 sf=Available_Chat@1000 last:sf=99900        | acd Unavailable:Lunch@2000         | recorded/queued →sf:Lunch +200',
   'latest | acd=Available@1000 sf=Available_Chat@1000 last:sf=90000        | acd Unavailable:Lunch@2000         | recorded/queued →sf:Lunch +0',
   'latest | acd=Available@1000 sf=Available_Chat@1000 last:acd=99990       | sf Lunch@2000                      | recorded/queued →acd:Unavailable:Lunch +290',
@@ -204,7 +206,8 @@ function parseSetup(policy: string, text: string): Setup {
       if (m[4]) record[side].writes.push(openWrite(side, m[2], writeId, record.ver, m[4] as WritePhase, Number(m[3]) + 5));
     } else if ((m = /^open:(acd|sf)=([^/]+)\/(\w+)([*^]?)$/.exec(token))) {
       const side = sideOf(m[1]);
-      const w = openWrite(side, m[2], `old-${m[1]}`, 0, m[3] as WritePhase, 500);
+      const n = record[side].writes.filter((x) => x.writeId.startsWith('old-')).length;
+      const w = openWrite(side, m[2], `old-${m[1]}${n ? n + 1 : ''}`, 0, m[3] as WritePhase, 500);
       if (m[4] === '*') w.overtaken = true;
       if (m[4] === '^') w.until = NOW - 1;
       record[side].writes.unshift(w);
@@ -294,6 +297,7 @@ const WRITE_TABLE: string[] = [
   'acd=Unavailable:Lunch@1000 sf=Available_Chat@1000 want:sf=Lunch@900   | begin salesforce     | write     | open=sending',
   'acd=Available@1000 sf=Lunch@1000 want:acd=Unavailable:Lunch@1500/sending | answer acd applied | applied  | done obs=Unavailable:Lunch',
   'acd=Available@1000~99000 sf=Lunch@1000 want:acd=Unavailable:Lunch@900/sending | answer acd applied | applied | done obs=Available',
+  'acd=Unavailable:Break@1000~99000!w-old sf=Lunch@1000 want:acd=Unavailable:Lunch@900/sending | answer acd applied | applied | done obs=Unavailable:Lunch',
   'acd=Busy@1000 sf=Lunch@1000 want:acd=Unavailable:Lunch@900/sending    | answer acd deferred  | deferred  | pending open=deferred',
   'acd=Available@1000 sf=Lunch@1000 want:acd=Unavailable:Lunch@900/sending | answer acd failed  | failed    | done no-open',
   'acd=Available@1000 sf=Lunch@1000 want:acd=Unavailable:Lunch@900/sending | answer acd retrying | retrying | pending open=sending',
@@ -387,6 +391,15 @@ describe('ingest: sequences of reports', () => {
     // open writes were unshifted: Break is the older one here, Lunch the newer; Lunch's report closes both.
     expect(t.verdict.observed).toBe('echo');
     expect(t.record.acd.writes).toEqual([]);
+  });
+
+  it('the echo of an earlier write, after a later write was answered as applied, leaves the later value', () => {
+    const { record } = parseSetup('latest', 'acd=Unavailable:Lunch@1000!old-acd sf=Lunch@1000 open:acd=Unavailable:Lunch/applied open:acd=Available/applied');
+    const t = ingest(record, acdChange('Available', 1500, 'e1'), ctx());
+    expect(t.verdict.observed).toBe('echo');
+    expect(t.record.acd.obs).toMatchObject({ key: 'Unavailable:Lunch', byWrite: 'old-acd', at: 1500 });
+    const next = ingest(t.record, { side: 'salesforce', eventId: 's1', userId: '005A', occurredAt: 2000, receivedAt: 2000, status: 'Available_Chat' }, ctx());
+    expect(next.verdict.outcome).toBe('queued');
   });
 
   it('a sender clock ahead of ours is clamped: it cannot make the next real change stale', () => {

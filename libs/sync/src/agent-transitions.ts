@@ -180,8 +180,14 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
     // Writes toward one side are reported in the order they were made: the ones before this one are over.
     const consumed = s.writes.slice(0, matched + 1);
     s.writes = s.writes.slice(matched + 1);
-    s.obs = { ...fresh, byWrite: w.writeId };
-    settle();
+    if (obs?.byWrite && s.writes.some((x) => x.writeId === obs.byWrite)) {
+      // The report of an earlier write, after a later write of ours was answered as applied: it tells nothing new
+      // about the value (the later write's value stands); only the vendor's clock moves on.
+      s.obs = { ...obs, at: fresh.at, receivedAt: fresh.receivedAt, eventId: fresh.eventId, ...(seq !== undefined ? { seq } : {}) };
+    } else {
+      s.obs = { ...fresh, byWrite: w.writeId };
+      settle();
+    }
     const want = pendingWant(s);
     for (const c of consumed) if (c.send !== undefined && c.phase === 'sent') effects.push({ kind: 'cancel-confirm', writeId: c.writeId, send: c.send });
     if (want && want.writeId === w.writeId) {
@@ -301,7 +307,8 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
   const wantedKey = valueKey(target, wanted);
   const t = record[target];
   const pendingTarget = pendingWant(t);
-  if (pendingTarget ? pendingTarget.key === wantedKey : t.obs?.key === wantedKey) {
+  // "Already shows it" is trusted only while no write toward that side has an unknown outcome.
+  if (pendingTarget ? pendingTarget.key === wantedKey : t.obs?.key === wantedKey && !t.writes.some(isUncertain)) {
     if (!reconcile) {
       note('no-change', { ...withRule, row, wanted, detail: pendingTarget ? `a write of ${wantedKey} toward ${target} is already on its way` : `${target} already shows ${wantedKey}` });
     }
@@ -436,8 +443,9 @@ export function answerWrite(
     case 'applied': {
       if (w) {
         w.phase = 'applied';
-        // The side shows it now, unless the vendor reported that side since the write began (that report is newer).
-        if (!t.obs || t.obs.receivedAt <= w.at) {
+        // The side shows it now, unless the agent changed that side since the write began (that change is newer).
+        // A report of an earlier write of ours is not newer: this write was made after it.
+        if (!t.obs || t.obs.receivedAt <= w.at || (t.obs.byWrite !== undefined && t.obs.byWrite !== writeId)) {
           t.obs = { value: copy(w.value), key: w.key, at: t.obs?.at ?? 0, receivedAt: t.obs?.receivedAt ?? 0, eventId: t.obs?.eventId ?? '', byWrite: writeId };
           if (target === 'acd' && isSettable(w.value as AcdState)) record.settledAcd = copy(w.value as AcdState);
         }
