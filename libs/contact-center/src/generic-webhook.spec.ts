@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import {
+  checkGenericHeaders,
   GENERIC_MAX_REPORTED_ERRORS,
   parseGenericEvents,
   signGenericWebhook,
@@ -81,6 +82,24 @@ describe(verifyGenericSignature.name, () => {
       ok: false,
       reason: 'timestamp is 30 s away from server time (limit 10 s)',
     });
+  });
+});
+
+describe(checkGenericHeaders.name, () => {
+  const headers = { timestamp: String(NOW_SEC), signature: `sha256=${'ab'.repeat(32)}`, secret: SECRET, nowMs: NOW_MS };
+
+  it('passes well-formed headers with a current timestamp without looking at any body', () => {
+    expect(checkGenericHeaders(headers)).toEqual({ ok: true });
+  });
+
+  it.each<[string, Partial<typeof headers>, RegExp]>([
+    ['a missing timestamp', { timestamp: undefined }, /^missing X-Presence-Timestamp header$/],
+    ['a malformed signature', { signature: 'sha256=xyz' }, /must look like sha256=/],
+    ['a stale timestamp, whatever the signature', { timestamp: String(NOW_SEC - 301) }, /^timestamp is 301 s away from server time \(limit 300 s\)$/],
+    ['no secret configured', { secret: '' }, /no webhook secret is configured/],
+  ])('refuses %s before a body is read', (_label, change, reason) => {
+    const result = checkGenericHeaders({ ...headers, ...change });
+    expect(result.ok ? '' : result.reason).toMatch(reason);
   });
 });
 
