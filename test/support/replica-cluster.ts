@@ -115,6 +115,12 @@ export class ReplicaCluster {
     if (!replica.url) throw new Error(`replica ${replica.name} exited before it listened:\n${replica.log}`);
   }
 
+  /** Sends webhooks to `replica` instead of `old` (a replica restarted after a crash). */
+  retarget(old: Replica, replica: Replica): void {
+    this.targets = this.targets.filter((t) => t !== old.url);
+    this.targets.push(replica.url);
+  }
+
   private async forward(req: IncomingMessage): Promise<{ status: number; body: Buffer }> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
