@@ -27,6 +27,7 @@ export {
   type VerifyGenericSignatureInput,
 } from './generic-webhook';
 export {
+  declaredBodyTooLarge,
   readWebhookBody,
   WEBHOOK_BODY_TIMEOUT_MS,
   WebhookBodyBudget,

@@ -70,6 +70,17 @@ export type WebhookBodySource = Readable & { headers: IncomingHttpHeaders };
 
 const DECIMAL = /^\d{1,15}$/;
 
+function declaredLength(headers: IncomingHttpHeaders): number | undefined {
+  const header = headers['content-length'];
+  return header !== undefined && DECIMAL.test(header) ? Number(header) : undefined;
+}
+
+/** The 413 reason for a declared `Content-Length` over `maxBytes`, judged from the headers alone; else undefined. */
+export function declaredBodyTooLarge(headers: IncomingHttpHeaders, maxBytes: number): string | undefined {
+  const declared = declaredLength(headers);
+  return declared !== undefined && declared > maxBytes ? `the body is ${declared} bytes; at most ${maxBytes} bytes are accepted` : undefined;
+}
+
 function budgetFull(budget: WebhookBodyBudget): string {
   return `webhook bodies of ${budget.maxBytes} bytes are in flight already; send again shortly`;
 }
@@ -86,11 +97,9 @@ export function readWebhookBody(req: WebhookBodySource, options: ReadWebhookBody
     budget.release(reserved);
     reserved = 0;
   };
-  const declaredHeader = req.headers['content-length'];
-  const declared = declaredHeader !== undefined && DECIMAL.test(declaredHeader) ? Number(declaredHeader) : undefined;
-  if (declared !== undefined && declared > maxBytes) {
-    return Promise.resolve({ ok: false, status: 413, reason: `the body is ${declared} bytes; at most ${maxBytes} bytes are accepted`, release });
-  }
+  const tooLarge = declaredBodyTooLarge(req.headers, maxBytes);
+  if (tooLarge) return Promise.resolve({ ok: false, status: 413, reason: tooLarge, release });
+  const declared = declaredLength(req.headers);
   if (declared !== undefined) {
     if (!budget.tryReserve(declared)) return Promise.resolve({ ok: false, status: 503, reason: budgetFull(budget), release });
     reserved = declared;

@@ -3,8 +3,8 @@ import type { Request, Response } from 'express';
 import type Redis from 'ioredis';
 import type { AppConfig } from '@presence-sync/config';
 import {
-  checkGenericHeaders, GENERIC_MAX_BODY_BYTES, GENERIC_SIGNATURE_HEADER, GENERIC_TIMESTAMP_HEADER, parseGenericEvents, readWebhookBody,
-  verifyGenericSignature, WEBHOOK_BODY_TIMEOUT_MS, WebhookBodyBudget, type WebhookBodyRead,
+  checkGenericHeaders, declaredBodyTooLarge, GENERIC_MAX_BODY_BYTES, GENERIC_SIGNATURE_HEADER, GENERIC_TIMESTAMP_HEADER, parseGenericEvents, readWebhookBody,
+  verifyGenericSignature, WEBHOOK_BODY_TIMEOUT_MS, WebhookBodyBudget, type WebhookBodyRefusal,
 } from '@presence-sync/contact-center';
 import { InboundSink, type AcdChange } from '@presence-sync/domain';
 import { IntakeGate } from '../services/intake-gate.service';
@@ -40,7 +40,7 @@ function unsupportedEncoding(header: string | undefined): string | undefined {
 
 /**
  * Generic connector v1, events in. What can be judged from the headers comes first and costs no memory: the
- * content coding (415), the signature headers and the timestamp (401), the declared size (413) and the shared
+ * declared size (413), the signature headers and the timestamp (401), the content coding (415) and the shared
  * budget of bodies in flight (503). Then the body is read under a size cap and a deadline, its signature is
  * checked (401, nothing recorded), the whole batch is validated (400 with every problem, nothing queued), and
  * it is queued durably; 202 only after that.
@@ -70,6 +70,14 @@ export class AcdWebhookController {
       res.status(503).setHeader('Retry-After', '5');
       return { error: 'unavailable', reason: 'the daemon is starting or shutting down; send again' };
     }
+    const tooLarge = declaredBodyTooLarge(req.headers, GENERIC_MAX_BODY_BYTES);
+    if (tooLarge) return this.bodyRefused(req, res, { status: 413, reason: tooLarge });
+    const signature = {
+      timestamp: req.header(GENERIC_TIMESTAMP_HEADER), signature: req.header(GENERIC_SIGNATURE_HEADER),
+      secret: this.config.acd.webhookSecret, toleranceSec: this.config.acd.webhookToleranceSec,
+    };
+    const headers = checkGenericHeaders({ ...signature, nowMs: Date.now() });
+    if (!headers.ok) return this.unauthorized(req, res, headers.reason);
     const encoding = unsupportedEncoding(req.header('content-encoding'));
     if (encoding !== undefined) {
       const reason = `Content-Encoding ${clip(encoding)} is not supported: send the body as is (identity); the signature covers the bytes sent`;
@@ -77,12 +85,6 @@ export class AcdWebhookController {
       res.status(415).setHeader('Accept-Encoding', 'identity');
       return { error: 'unsupported-encoding', reason };
     }
-    const signature = {
-      timestamp: req.header(GENERIC_TIMESTAMP_HEADER), signature: req.header(GENERIC_SIGNATURE_HEADER),
-      secret: this.config.acd.webhookSecret, toleranceSec: this.config.acd.webhookToleranceSec,
-    };
-    const headers = checkGenericHeaders({ ...signature, nowMs: Date.now() });
-    if (!headers.ok) return this.unauthorized(req, res, headers.reason);
 
     const read = await readWebhookBody(req, { maxBytes: GENERIC_MAX_BODY_BYTES, timeoutMs: WEBHOOK_BODY_TIMEOUT_MS, budget: this.bodies });
     try {
@@ -109,7 +111,7 @@ export class AcdWebhookController {
     return { error: 'unauthorized', reason };
   }
 
-  private bodyRefused(req: Request, res: Response, read: Exclude<WebhookBodyRead, { ok: true }>): unknown {
+  private bodyRefused(req: Request, res: Response, read: WebhookBodyRefusal): unknown {
     if (read.status === 'aborted') return undefined; // nobody is left to answer
     const kind = read.status === 413 ? 'too-large' : read.status === 408 ? 'timeout' : 'unavailable';
     this.rejections.warn(`${read.status}`, { msg: 'webhook rejected before its signature was checked', status: read.status, reason: read.reason, ip: req.ip });
