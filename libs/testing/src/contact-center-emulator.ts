@@ -346,17 +346,26 @@ export class ContactCenterEmulator extends EventEmitter<EmulatorEvents> {
     this.changeState(agent, { state: 'Busy' }, 'contact');
   }
 
-  /** The contact ends: wrap-up (AfterWork). */
-  endCall(agentId: string): void {
+  /**
+   * The contact ends: wrap-up (AfterWork), or with `wrapUp: false` (a queue with no after-contact work) straight
+   * to the state set through the API meanwhile, if any, else Available.
+   */
+  endCall(agentId: string, options: { wrapUp?: boolean } = {}): void {
     const agent = this.mustGet(agentId);
     if (agent.state.state !== 'Busy') throw new Error(`endCall: agent ${agentId} is ${agent.state.state}, not Busy`);
-    this.changeState(agent, { state: 'AfterWork' }, 'contact');
+    if (options.wrapUp === false) this.leaveContact(agent);
+    else this.changeState(agent, { state: 'AfterWork' }, 'contact');
   }
 
   /** Wrap-up ends: the state set through the API meanwhile, if any, else Available. */
   endWrapUp(agentId: string): void {
     const agent = this.mustGet(agentId);
     if (agent.state.state !== 'AfterWork') throw new Error(`endWrapUp: agent ${agentId} is ${agent.state.state}, not AfterWork`);
+    this.leaveContact(agent);
+  }
+
+  /** The contact is over: the state set through the API meanwhile is applied, if any, else Available. */
+  private leaveContact(agent: AgentRecord): void {
     const next = agent.next;
     agent.next = undefined;
     if (next) {
