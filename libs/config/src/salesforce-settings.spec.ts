@@ -14,12 +14,14 @@ const KEY = 'c'.repeat(64);
 const SECRET_VALUES = ['cs-very-secret', 'pw-very-secret', 'tok-very-secret', 'rt-very-secret'];
 const modes = {
   jwt: { SALESFORCE_AUTH: 'jwt', SALESFORCE_CLIENT_ID: '3MVG9-client', SALESFORCE_USERNAME: 'integration@example.com', SALESFORCE_PRIVATE_KEY: PEM },
-  'client-credentials': { SALESFORCE_AUTH: 'client-credentials', SALESFORCE_CLIENT_ID: '3MVG9-client', SALESFORCE_CLIENT_SECRET: 'cs-very-secret' },
+  'client-credentials': {
+    SALESFORCE_AUTH: 'client-credentials', SALESFORCE_LOGIN_URL: 'https://acme.my.salesforce.com', SALESFORCE_CLIENT_ID: '3MVG9-client', SALESFORCE_CLIENT_SECRET: 'cs-very-secret',
+  },
   password: {
     SALESFORCE_AUTH: 'password', SALESFORCE_CLIENT_ID: '3MVG9-client', SALESFORCE_CLIENT_SECRET: 'cs-very-secret',
     SALESFORCE_USERNAME: 'integration@example.com', SALESFORCE_PASSWORD: 'pw-very-secret', SALESFORCE_SECURITY_TOKEN: 'tok-very-secret',
   },
-  'refresh-token': { SALESFORCE_AUTH: 'refresh-token', SALESFORCE_CLIENT_ID: '3MVG9-client', SALESFORCE_REFRESH_TOKEN: 'rt-very-secret' },
+  'refresh-token': { SALESFORCE_AUTH: 'refresh-token', SALESFORCE_CLIENT_ID: '3MVG9-client', SALESFORCE_REFRESH_TOKEN: 'rt-very-secret', SECRETS_KEY: 'c'.repeat(64) },
 } satisfies Record<string, Record<string, string>>;
 
 function errorOf(env: Record<string, string | undefined>): Error {
@@ -39,12 +41,77 @@ afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe(loadSalesforceSettings.name, () => {
   it('applies the defaults', () => {
-    const s = loadSalesforceSettings(modes['client-credentials']);
+    const s = loadSalesforceSettings(modes.password);
     expect(s).toMatchObject({
       loginUrl: 'https://login.salesforce.com', apiVersion: '62.0', pushTopic: 'PresenceSyncUSP',
       commandChannel: '/u/PresenceSyncCommand', offlineHoldMs: 2000, rateLimitPauseMs: 60_000, proxyUrl: undefined,
     });
-    expect(s.auth).toEqual({ mode: 'client-credentials', clientId: '3MVG9-client', clientSecret: 'cs-very-secret' });
+    expect(loadSalesforceSettings(modes['client-credentials']).auth).toEqual({ mode: 'client-credentials', clientId: '3MVG9-client', clientSecret: 'cs-very-secret' });
+  });
+
+  describe('the JWT audience', () => {
+    it.each([
+      ['a My Domain login URL', 'https://acme.my.salesforce.com', 'https://login.salesforce.com'],
+      ['the production login URL', 'https://login.salesforce.com', 'https://login.salesforce.com'],
+      ['a sandbox My Domain login URL', 'https://acme--uat.sandbox.my.salesforce.com', 'https://test.salesforce.com'],
+      ['the sandbox login URL', 'https://test.salesforce.com', 'https://test.salesforce.com'],
+      ['any other host (an emulator)', 'http://127.0.0.1:4321', 'https://login.salesforce.com'],
+    ])('defaults to the audience Salesforce accepts for %s, never the My Domain URL', (_what, loginUrl, audience) => {
+      expect(loadSalesforceSettings({ ...modes.jwt, SALESFORCE_LOGIN_URL: loginUrl }).auth).toMatchObject({ audience });
+    });
+
+    it('keeps an explicit audience (an Experience Cloud site)', () => {
+      const s = loadSalesforceSettings({ ...modes.jwt, SALESFORCE_LOGIN_URL: 'https://acme.my.salesforce.com', SALESFORCE_JWT_AUDIENCE: 'https://acme.my.site.com/partners/' });
+      expect(s.auth).toMatchObject({ audience: 'https://acme.my.site.com/partners' });
+    });
+
+    it('refuses a My Domain audience with one line naming the setting', () => {
+      const e = errorOf({ ...modes.jwt, SALESFORCE_JWT_AUDIENCE: 'https://acme.my.salesforce.com' });
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.message).toMatch(/^invalid setting SALESFORCE_JWT_AUDIENCE: must be https:\/\/login\.salesforce\.com, https:\/\/test\.salesforce\.com or an Experience Cloud site URL.*; got "https:\/\/acme\.my\.salesforce\.com"$/);
+      expect(e.message.split('\n')).toHaveLength(1);
+    });
+  });
+
+  describe('client credentials and the login host', () => {
+    it.each([
+      ['https://login.salesforce.com', 'got "https://login.salesforce.com"'],
+      ['https://test.salesforce.com/', 'got "https://test.salesforce.com"'],
+      [undefined, 'it is not set (the default is https://login.salesforce.com)'],
+    ])('refuses SALESFORCE_LOGIN_URL=%s with one line', (loginUrl, shown) => {
+      const e = errorOf({ ...modes['client-credentials'], SALESFORCE_LOGIN_URL: loginUrl });
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.message).toBe(
+        'invalid setting SALESFORCE_LOGIN_URL: SALESFORCE_AUTH=client-credentials needs the org\'s My Domain login URL ' +
+        '(e.g. https://acme.my.salesforce.com); Salesforce refuses the client credentials flow on login.salesforce.com and test.salesforce.com; ' + shown,
+      );
+    });
+
+    it('accepts a sandbox My Domain', () => {
+      expect(loadSalesforceSettings({ ...modes['client-credentials'], SALESFORCE_LOGIN_URL: 'https://acme--uat.sandbox.my.salesforce.com' }).loginUrl)
+        .toBe('https://acme--uat.sandbox.my.salesforce.com');
+    });
+  });
+
+  describe('the refresh-token mode', () => {
+    it('needs SECRETS_KEY: the rotated refresh token is kept encrypted in Redis', () => {
+      const e = errorOf({ ...modes['refresh-token'], SECRETS_KEY: undefined });
+      expect(e.message).toBe(
+        'invalid setting SECRETS_KEY: required when SALESFORCE_AUTH=refresh-token (the current refresh token is kept encrypted in Redis with it); it is not set',
+      );
+    });
+
+    it('refuses a malformed SECRETS_KEY without showing it', () => {
+      const e = errorOf({ ...modes['refresh-token'], SECRETS_KEY: 'short-key-value' });
+      expect(e.message).toMatch(/^invalid setting SECRETS_KEY: SECRETS_KEY must be 32 bytes/);
+      expect(e.message).not.toContain('short-key-value');
+    });
+
+    it('carries the key for the token store, and redaction hides it', () => {
+      const s = loadSalesforceSettings(modes['refresh-token']);
+      expect(s.auth).toMatchObject({ mode: 'refresh-token', storeKey: 'c'.repeat(64) });
+      expect(JSON.stringify(redactSalesforceSettings(s))).not.toContain('c'.repeat(64));
+    });
   });
 
   it.each(Object.entries(modes))('reads the %s mode', (mode, env) => {

@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@presence-sync/domain';
 import { z } from 'zod';
-import { decryptSecret, ENCRYPTED_PREFIX, isEncrypted, SecretError, SECRETS_KEY_SETTING } from './secrets';
+import { decryptSecret, ENCRYPTED_PREFIX, isEncrypted, parseSecretsKey, SecretError, SECRETS_KEY_SETTING } from './secrets';
 
 /**
  * How the daemon logs in to Salesforce. `jwt` (JWT bearer, a certificate on the connected app) and
@@ -13,11 +13,29 @@ import { decryptSecret, ENCRYPTED_PREFIX, isEncrypted, SecretError, SECRETS_KEY_
 export const SALESFORCE_AUTH_MODES = ['jwt', 'client-credentials', 'password', 'refresh-token'] as const;
 export type SalesforceAuthMode = (typeof SALESFORCE_AUTH_MODES)[number];
 
+/**
+ * The JWT audiences Salesforce accepts besides an Experience Cloud site URL: the generic login hosts, never a My
+ * Domain URL (`invalid_grant: audience is invalid`), even though the token request itself goes to My Domain.
+ */
+export const JWT_AUDIENCES = { production: 'https://login.salesforce.com', sandbox: 'https://test.salesforce.com' } as const;
+
+/** Salesforce's generic login hosts: the client credentials flow is refused there (it needs the org's My Domain). */
+export const GENERIC_LOGIN_HOSTS: readonly string[] = ['login.salesforce.com', 'test.salesforce.com'];
+
 export type SalesforceAuthSettings =
-  | { mode: 'jwt'; clientId: string; username: string; /** PEM, RSA. */ privateKey: string; /** JWT `aud`; default: the login URL. */ audience: string }
+  | {
+    mode: 'jwt'; clientId: string; username: string; /** PEM, RSA. */ privateKey: string;
+    /** JWT `aud`; default: `JWT_AUDIENCES.sandbox` for a sandbox login URL, else `JWT_AUDIENCES.production`. */ audience: string;
+  }
   | { mode: 'client-credentials'; clientId: string; clientSecret: string }
   | { mode: 'password'; clientId: string; clientSecret: string; username: string; password: string; securityToken?: string }
-  | { mode: 'refresh-token'; clientId: string; clientSecret?: string; refreshToken: string; instanceUrl?: string };
+  | {
+    mode: 'refresh-token'; clientId: string; clientSecret?: string;
+    /** The configured token: the first of the chain; with rotation on, later ones live in the token store. */
+    refreshToken: string; instanceUrl?: string;
+    /** `SECRETS_KEY`: seals the current refresh token in the token store (Redis). */
+    storeKey: string;
+  };
 
 /** The validated Salesforce settings (secrets in plain text: never log this object, use `redactSalesforceSettings`). */
 export interface SalesforceSettings {
@@ -68,7 +86,11 @@ const schema = z.object({
   SALESFORCE_PRIVATE_KEY_FILE: text.optional(),
   SALESFORCE_PRIVATE_KEY: text.optional(),
   SALESFORCE_REFRESH_TOKEN: text.optional(),
-  SALESFORCE_JWT_AUDIENCE: httpUrl('the JWT audience, e.g. https://login.salesforce.com').optional(),
+  SALESFORCE_JWT_AUDIENCE: httpUrl('the JWT audience, e.g. https://login.salesforce.com')
+    // Salesforce refuses a My Domain audience; the old docs suggested one, so say why instead of failing at login.
+    .refine((u) => !/^https?:\/\/[^/]+\.my\.salesforce\.com(\/|$)/i.test(u),
+      `must be ${JWT_AUDIENCES.production}, ${JWT_AUDIENCES.sandbox} or an Experience Cloud site URL (Salesforce refuses a My Domain audience: audience is invalid)`)
+    .optional(),
   SALESFORCE_INSTANCE_URL: httpUrl('the org\'s instance URL').optional(),
   SALESFORCE_PROXY_URL: httpUrl('the proxy').optional(),
   SALESFORCE_PUSH_TOPIC: z.string().trim()
@@ -128,13 +150,18 @@ export function loadSalesforceSettings(env: Record<string, string | undefined> =
     if (s[key] === undefined) fail(key, `required when SALESFORCE_AUTH=${mode}`, 'it is not set');
   }
   const need = (key: Key): string => s[key] as string;
+  if (mode === 'client-credentials' && GENERIC_LOGIN_HOSTS.includes(hostOf(s.SALESFORCE_LOGIN_URL))) {
+    const shown = input.SALESFORCE_LOGIN_URL === undefined ? `it is not set (the default is ${s.SALESFORCE_LOGIN_URL})` : `got "${s.SALESFORCE_LOGIN_URL}"`;
+    fail('SALESFORCE_LOGIN_URL', `SALESFORCE_AUTH=${mode} needs the org's My Domain login URL (e.g. https://acme.my.salesforce.com); `
+      + 'Salesforce refuses the client credentials flow on login.salesforce.com and test.salesforce.com', shown);
+  }
 
   let auth: SalesforceAuthSettings;
   switch (mode) {
     case 'jwt':
       auth = {
         mode, clientId: need('SALESFORCE_CLIENT_ID'), username: need('SALESFORCE_USERNAME'), privateKey: privateKeyOf(s, env),
-        audience: s.SALESFORCE_JWT_AUDIENCE ?? s.SALESFORCE_LOGIN_URL,
+        audience: s.SALESFORCE_JWT_AUDIENCE ?? defaultJwtAudience(s.SALESFORCE_LOGIN_URL),
       };
       break;
     case 'client-credentials':
@@ -149,7 +176,7 @@ export function loadSalesforceSettings(env: Record<string, string | undefined> =
     case 'refresh-token':
       auth = {
         mode, clientId: need('SALESFORCE_CLIENT_ID'), clientSecret: s.SALESFORCE_CLIENT_SECRET,
-        refreshToken: need('SALESFORCE_REFRESH_TOKEN'), instanceUrl: s.SALESFORCE_INSTANCE_URL,
+        refreshToken: need('SALESFORCE_REFRESH_TOKEN'), instanceUrl: s.SALESFORCE_INSTANCE_URL, storeKey: storeKeyOf(env),
       };
       break;
   }
@@ -169,7 +196,7 @@ export function loadSalesforceSettings(env: Record<string, string | undefined> =
 /** The settings with every secret replaced, for logs, `salesforce check` and the status endpoint. */
 export function redactSalesforceSettings(settings: SalesforceSettings): SalesforceSettings {
   const auth = { ...settings.auth } as Record<string, unknown>;
-  for (const field of ['clientSecret', 'password', 'securityToken', 'privateKey', 'refreshToken']) {
+  for (const field of ['clientSecret', 'password', 'securityToken', 'privateKey', 'refreshToken', 'storeKey']) {
     if (auth[field] !== undefined) auth[field] = '***';
   }
   return {
@@ -177,6 +204,42 @@ export function redactSalesforceSettings(settings: SalesforceSettings): Salesfor
     auth: auth as SalesforceAuthSettings,
     proxyUrl: settings.proxyUrl?.replace(/\/\/([^@/]*)@/, '//***@'),
   };
+}
+
+/**
+ * The audience Salesforce accepts for this login URL: the sandbox login host for `test.salesforce.com` and sandbox
+ * My Domains (`*.sandbox.my.salesforce.com`), the production one otherwise. The session tries the other one once
+ * if Salesforce answers `audience is invalid` (e.g. a sandbox on a legacy domain).
+ */
+export function defaultJwtAudience(loginUrl: string): string {
+  const host = hostOf(loginUrl);
+  return host === 'test.salesforce.com' || host.endsWith('.sandbox.my.salesforce.com') ? JWT_AUDIENCES.sandbox : JWT_AUDIENCES.production;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * `SECRETS_KEY`, required in refresh-token mode: with rotation on, the current refresh token changes on every
+ * refresh and is kept in Redis, sealed with this key (never in clear text at rest).
+ */
+function storeKeyOf(env: Record<string, string | undefined>): string {
+  const key = env[SECRETS_KEY_SETTING]?.trim();
+  if (!key) {
+    fail(SECRETS_KEY_SETTING, 'required when SALESFORCE_AUTH=refresh-token (the current refresh token is kept encrypted in Redis with it)', 'it is not set');
+  }
+  try {
+    parseSecretsKey(key);
+  } catch (e) {
+    if (e instanceof SecretError) fail(SECRETS_KEY_SETTING, e.message, 'the value given is not shown');
+    throw e;
+  }
+  return key;
 }
 
 /** Opens an `enc:v1:` value with `SECRETS_KEY`; plain values pass through. */
