@@ -11,8 +11,11 @@ export interface EmulatorSession {
   userId: string;
   kind: 'access' | 'console';
   issuedAt: number;
-  /** The refresh token it was obtained with, if any (revoking that one revokes this one). */
-  refreshToken?: string;
+  /**
+   * The refresh-token chain it was obtained from, if any: the first refresh token of the grant and every one
+   * rotation put in its place. Revoking the chain (or reusing a rotated-out token) revokes this session.
+   */
+  chain?: string;
   revoked: boolean;
 }
 
@@ -30,6 +33,13 @@ export interface EmulatorOAuthOptions {
   jwt?: SalesforceEmulatorJwtOptions;
   refreshTokens: Record<string, string>;
   clientCredentialsUser?: string;
+  /** Production orgs accept `https://login.salesforce.com` as JWT audience, sandboxes `https://test.salesforce.com`. */
+  sandbox: boolean;
+  /** Experience Cloud site URLs, also accepted as JWT audience. */
+  experienceSiteUrls: string[];
+  /** Host names playing login.salesforce.com / test.salesforce.com (see `SalesforceEmulatorOptions.loginHosts`). */
+  loginHosts: string[];
+  refreshTokenRotation: boolean;
   sessionTtlMs?: number;
   now: () => number;
   /** The emulator's base URL (instance URL and login URL at once). */
@@ -57,15 +67,17 @@ function base64UrlJson(part: string): Record<string, unknown> | undefined {
  */
 export class EmulatorOAuth {
   private readonly sessions = new Map<string, EmulatorSession>();
-  /** Refresh token → user id; revoked ones are removed. */
-  private readonly refreshTokens = new Map<string, string>();
+  /** Valid refresh tokens → their user and chain; revoked and rotated-out ones are removed. */
+  private readonly refreshTokens = new Map<string, { userId: string; chain: string }>();
+  /** Refresh tokens rotation replaced → their chain: presenting one again is a reuse, which revokes the chain. */
+  private readonly rotatedOut = new Map<string, string>();
   private readonly jwtKey?: KeyObject;
 
   constructor(private readonly options: EmulatorOAuthOptions) {
     for (const [token, ref] of Object.entries(options.refreshTokens)) {
       const user = options.org.resolveUser(ref);
       if (!user) throw new Error(`SalesforceEmulator: refresh token for unknown user ${ref}`);
-      this.refreshTokens.set(token, user.Id as string);
+      this.refreshTokens.set(token, { userId: user.Id as string, chain: token });
     }
     if (options.jwt) this.jwtKey = createPublicKey(options.jwt.publicKeyPem);
   }
@@ -75,17 +87,17 @@ export class EmulatorOAuth {
     return `${this.options.org.orgId.slice(0, 15)}!${randomBytes(36).toString('base64url')}`;
   }
 
-  private issue(user: SObjectRecord, kind: EmulatorSession['kind'], refreshToken?: string): EmulatorSession {
+  private issue(user: SObjectRecord, kind: EmulatorSession['kind'], chain?: string): EmulatorSession {
     const session: EmulatorSession = {
       token: this.newToken(), userId: user.Id as string, kind, issuedAt: this.options.now(), revoked: false,
-      ...(refreshToken !== undefined ? { refreshToken } : {}),
+      ...(chain !== undefined ? { chain } : {}),
     };
     this.sessions.set(session.token, session);
     return session;
   }
 
-  private success(user: SObjectRecord, extra: Record<string, string> = {}, refreshToken?: string): OAuthAnswer {
-    const session = this.issue(user, 'access', refreshToken);
+  private success(user: SObjectRecord, extra: Record<string, string> = {}, chain?: string): OAuthAnswer {
+    const session = this.issue(user, 'access', chain);
     const baseUrl = this.options.baseUrl();
     const id = `${baseUrl}/id/${this.options.org.orgId}/${String(user.Id)}`;
     const issuedAt = String(session.issuedAt);
@@ -118,14 +130,19 @@ export class EmulatorOAuth {
     return undefined;
   }
 
-  /** `POST /services/oauth2/token` (form-encoded). */
-  token(form: URLSearchParams, authorization: string | undefined): OAuthAnswer {
+  /**
+   * `POST /services/oauth2/token` (form-encoded). `host` is the request's `Host`: one of `loginHosts` plays
+   * login.salesforce.com / test.salesforce.com, anything else the org's My Domain.
+   */
+  token(form: URLSearchParams, authorization: string | undefined, host?: string): OAuthAnswer {
     switch (form.get('grant_type')) {
       case 'password':
         return this.passwordGrant(form, authorization);
       case 'refresh_token':
         return this.refreshGrant(form, authorization);
       case 'client_credentials':
+        // Salesforce serves this flow on the org's My Domain only; the generic login hosts refuse it outright.
+        if (this.isLoginHost(host)) return oauthError('invalid_grant', 'request not supported on this domain');
         return this.clientCredentialsGrant(form, authorization);
       case JWT_BEARER_GRANT:
         return this.jwtGrant(form);
@@ -152,10 +169,38 @@ export class EmulatorOAuth {
     const denied = this.client(form, authorization, false);
     if (denied) return denied;
     const refreshToken = form.get('refresh_token') ?? '';
-    const userId = this.refreshTokens.get(refreshToken);
-    const user = userId !== undefined ? this.options.org.userById(userId) : undefined;
-    if (!this.activeUser(user)) return oauthError('invalid_grant', 'expired access/refresh token');
-    return this.success(user, {}, refreshToken);
+    const reusedChain = this.rotatedOut.get(refreshToken);
+    if (reusedChain !== undefined) {
+      // Salesforce treats the reuse of a rotated-out token as theft: the current token of the chain and every
+      // access token issued along it are revoked, and the client must go through a new authorization.
+      this.revokeChain(reusedChain);
+      return oauthError('invalid_grant', 'expired access/refresh token');
+    }
+    const grant = this.refreshTokens.get(refreshToken);
+    const user = grant !== undefined ? this.options.org.userById(grant.userId) : undefined;
+    if (!grant || !this.activeUser(user)) return oauthError('invalid_grant', 'expired access/refresh token');
+    if (!this.options.refreshTokenRotation) return this.success(user, {}, grant.chain);
+    // Rotation: the answer carries the next refresh token and the one just used becomes single-use spent.
+    const next = this.newRefreshToken();
+    this.refreshTokens.delete(refreshToken);
+    this.rotatedOut.set(refreshToken, grant.chain);
+    this.refreshTokens.set(next, grant);
+    return this.success(user, { refresh_token: next }, grant.chain);
+  }
+
+  private isLoginHost(host: string | undefined): boolean {
+    const name = (host ?? '').replace(/:\d+$/, '').toLowerCase();
+    return this.options.loginHosts.some((h) => h.toLowerCase() === name);
+  }
+
+  /** Revokes the valid refresh token of a chain and every session issued from it (rotated-out ones stay spent). */
+  private revokeChain(chain: string): void {
+    for (const [token, grant] of this.refreshTokens) if (grant.chain === chain) this.refreshTokens.delete(token);
+    for (const s of this.sessions.values()) if (s.chain === chain) s.revoked = true;
+  }
+
+  private newRefreshToken(): string {
+    return `5Aep${randomBytes(40).toString('base64url')}`;
   }
 
   private clientCredentialsGrant(form: URLSearchParams, authorization: string | undefined): OAuthAnswer {
@@ -176,10 +221,12 @@ export class EmulatorOAuth {
     const signed = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), this.jwtKey, Buffer.from(parts[2], 'base64url'));
     if (!signed) return oauthError('invalid_grant', 'invalid assertion');
     if (claims.iss !== this.options.jwt.consumerKey) return oauthError('invalid_client_id', 'client identifier invalid');
-    const base = this.options.baseUrl();
-    const audiences = [base, `${base}/`, 'https://login.salesforce.com', 'https://test.salesforce.com'];
+    // Salesforce accepts the generic login host of the org's kind or an Experience Cloud site as the audience,
+    // never the My Domain URL the assertion is posted to (the emulator's own base URL plays that My Domain).
+    const audiences = [this.options.sandbox ? 'https://test.salesforce.com' : 'https://login.salesforce.com', ...this.options.experienceSiteUrls]
+      .map((a) => a.replace(/\/+$/, ''));
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!aud.some((a) => typeof a === 'string' && audiences.includes(a))) return oauthError('invalid_grant', 'Audience validation failed');
+    if (!aud.some((a) => typeof a === 'string' && audiences.includes(a.replace(/\/+$/, '')))) return oauthError('invalid_grant', 'audience is invalid');
     if (typeof claims.exp !== 'number' || claims.exp * 1000 <= this.options.now()) return oauthError('invalid_grant', 'expired authorization code');
     const user = typeof claims.sub === 'string' ? this.options.org.resolveUser(claims.sub) : undefined;
     const approved = user ? this.options.org.secretsOf(user.Id as string)?.approved === true : false;
@@ -196,8 +243,9 @@ export class EmulatorOAuth {
       session.revoked = true;
       return { status: 200, body: null };
     }
-    if (this.refreshTokens.delete(token)) {
-      for (const s of this.sessions.values()) if (s.refreshToken === token) s.revoked = true;
+    const grant = this.refreshTokens.get(token);
+    if (grant) {
+      this.revokeChain(grant.chain);
       return { status: 200, body: null };
     }
     return oauthError('invalid_token', 'Token was invalid');
@@ -211,7 +259,7 @@ export class EmulatorOAuth {
       s.revoked = true;
       revoked.push(s.token);
     }
-    for (const [token, owner] of this.refreshTokens) if (userId === 'all' || owner === userId) this.refreshTokens.delete(token);
+    for (const [token, grant] of this.refreshTokens) if (userId === 'all' || grant.userId === userId) this.refreshTokens.delete(token);
     return revoked;
   }
 
@@ -237,8 +285,8 @@ export class EmulatorOAuth {
 
   /** A refresh token for a user, as if the user had gone through the web-server flow. */
   issueRefreshToken(userId: string): string {
-    const token = `5Aep${randomBytes(40).toString('base64url')}`;
-    this.refreshTokens.set(token, userId);
+    const token = this.newRefreshToken();
+    this.refreshTokens.set(token, { userId, chain: token });
     return token;
   }
 }

@@ -100,6 +100,10 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
       jwt: options.jwt,
       refreshTokens: options.refreshTokens ?? {},
       clientCredentialsUser: options.clientCredentialsUser ?? options.integrationUser?.username,
+      sandbox: options.sandbox ?? false,
+      experienceSiteUrls: options.experienceSiteUrls ?? [],
+      loginHosts: options.loginHosts ?? ['login.salesforce.com', 'test.salesforce.com'],
+      refreshTokenRotation: options.refreshTokenRotation ?? false,
       sessionTtlMs: options.sessionTtlMs,
       now: this.now,
       baseUrl: () => this.baseUrl,
@@ -564,7 +568,7 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
   private async tokenEndpoint(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') return this.send(res, { status: 405, body: { error: 'invalid_request', error_description: 'must use HTTP POST' }, headers: { Allow: 'POST' } });
     const form = new URLSearchParams(await readBody(req));
-    const answer = this.oauth.token(form, req.headers.authorization);
+    const answer = this.oauth.token(form, req.headers.authorization, req.headers.host);
     this.send(res, { status: answer.status, body: answer.body, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' } });
   }
 

@@ -58,6 +58,26 @@ export interface SalesforceEmulatorOptions {
   refreshTokens?: Record<string, string>;
   /** Run-as user of the client-credentials flow (id, username or e-mail). Default: the integration user; without either the grant fails. */
   clientCredentialsUser?: string;
+  /**
+   * Whether the org is a sandbox. Salesforce accepts `https://test.salesforce.com` as the JWT bearer audience of
+   * a sandbox and `https://login.salesforce.com` of a production org (besides Experience Cloud sites). Default false.
+   */
+  sandbox?: boolean;
+  /** Experience Cloud site URLs also accepted as the JWT bearer audience (e.g. `https://acme.my.site.com/partners`). */
+  experienceSiteUrls?: string[];
+  /**
+   * Host names (the request's `Host`, port ignored) that play Salesforce's generic login servers. The emulator
+   * listens on 127.0.0.1, which plays the org's My Domain (and instance); a token request addressed to one of
+   * these names is answered as login.salesforce.com / test.salesforce.com answer it (no client credentials
+   * flow). Default: `login.salesforce.com`, `test.salesforce.com`.
+   */
+  loginHosts?: string[];
+  /**
+   * The connected app's refresh token rotation: each refresh answers a new refresh token and invalidates the one
+   * used; reusing an invalidated one revokes the current one and every access token issued along the chain.
+   * Default false (a refresh token is reusable and the answer carries none).
+   */
+  refreshTokenRotation?: boolean;
   /** How long streaming events stay replayable, ms. Default 24 h (PushTopic and generic events). */
   replayRetentionMs?: number;
   /** Lifetime of an access token, ms; an expired one is answered like a revoked one. Default: no expiry. */
