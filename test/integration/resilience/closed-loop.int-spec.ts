@@ -30,6 +30,7 @@ describe.each([1, 3])('closed-loop both-way load with %i replica(s)', (replicaCo
   it('0 lost, 0 unwanted, 0 applied twice, 0 agents out of step', async () => {
     const steps = new Map<string, Step[]>(agents.map((a) => [a.agentId, []]));
     let lost = 0;
+    const lostAgents: string[] = [];
     let changes = 0;
     const started = Date.now();
     const deadline = started + SECONDS * 1000;
@@ -47,7 +48,7 @@ describe.each([1, 3])('closed-loop both-way load with %i replica(s)', (replicaCo
         const landed = () => (origin === 'acd' ? cluster.sf.statusOf(email) === pair.sf : sameState(cluster.cc.getAgent(a.agentId)?.state, pair.acd));
         const until = Date.now() + LAND_TIMEOUT_MS;
         while (!landed() && Date.now() < until) await pause(5);
-        if (!landed()) { lost++; return; }
+        if (!landed()) { lost++; lostAgents.push(a.agentId); return; }
         changes++;
       }
     }));
@@ -80,11 +81,11 @@ describe.each([1, 3])('closed-loop both-way load with %i replica(s)', (replicaCo
     const doubled = [...cluster.cc.appliedKeys].filter(([, n]) => n > 1).length + [...cluster.appliedCommands].filter(([, n]) => n > 1).length;
 
     if (process.env.CLOSED_LOOP_DEBUG) {
-      for (const agentId of outOfStep.slice(0, 3)) {
+      for (const agentId of [...outOfStep, ...lostAgents].slice(0, 3)) {
         const a = agents.find((x) => x.agentId === agentId)!;
         process.stdout.write(`OUT ${agentId}: acd ${JSON.stringify(cluster.cc.getAgent(agentId)?.state)} sf ${cluster.sf.statusOf(cluster.emailOf(a.i))} steps ${JSON.stringify(steps.get(agentId)!.slice(-3))}\n`);
         process.stdout.write(`  record ${JSON.stringify(await cluster.redis.hgetall(cluster.keys.agent(agentId)))}\n`);
-        const audit = await cluster.redis.lrange(cluster.keys.audit(agentId), 0, 12);
+        const audit = await cluster.redis.lrange(cluster.keys.audit(agentId), 0, 20);
         for (const r of audit.reverse()) process.stdout.write(`  ${r}\n`);
       }
       for (const w of unwantedAcd.slice(0, 3)) {
