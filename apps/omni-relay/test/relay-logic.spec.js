@@ -51,7 +51,11 @@ function fakeOmni(initial = null) {
   return omni;
 }
 
-function setup({ userId = USER_18, status = null, maxRemembered } = {}) {
+/**
+ * One relay alone, with no election (no storage given). By default its tab has seen Omni-Channel activity (a
+ * status change, or a logout by the agent when logged out), as a console where the agent works would have.
+ */
+function setup({ userId = USER_18, status = null, maxRemembered, omniActive = true } = {}) {
   const clock = { t: T0 };
   const omni = fakeOmni(status);
   const logs = [];
@@ -62,6 +66,8 @@ function setup({ userId = USER_18, status = null, maxRemembered } = {}) {
     log: (level, text, outcome) => logs.push({ level, text, outcome }),
     maxRemembered,
   });
+  if (omniActive && status) relay.omniStatusChanged(status);
+  else if (omniActive) relay.omniLoggedOut(undefined);
   return { relay, omni, clock, logs };
 }
 
@@ -168,6 +174,20 @@ describe('relay logic: setStatus and logout', () => {
     expect(outcome).toMatchObject({ ...expected, commandId: cmd.commandId, type: cmd.type });
     expect(omni.calls).toEqual(calls);
     expect(logs).toEqual([{ level: 'info', text: expect.stringContaining(expected.outcome), outcome }]);
+  });
+});
+
+describe('relay logic: the status id handed to the toolkit', () => {
+  // Decision (apps/omni-relay/README.md, "Which status id the toolkit gets"): always the 15-character form, the
+  // one every Omni-Channel toolkit sample and event in Salesforce's documentation shows.
+  test.each([
+    ['the command carries 15 characters', LUNCH_15],
+    ['the command carries 18 characters', LUNCH_18],
+  ])('%s -> setServicePresenceStatus gets the 15-character id', async (_name, statusId) => {
+    const { relay, omni } = setup({ status: AVAILABLE });
+    await expect(relay.handleMessage(message(command({ statusId })))).resolves.toMatchObject({ outcome: 'applied' });
+    expect(omni.calls).toEqual([['getStatusId'], ['setStatus', LUNCH_15]]);
+    expect(omni.calls[1][1]).toHaveLength(15);
   });
 });
 
@@ -306,6 +326,7 @@ describe('relay logic: toolkit failures', () => {
       logout: () => Promise.resolve(),
     };
     const relay = createRelay({ userId: USER_18, omni, now: () => T0, log: (level, text) => logs.push(text) });
+    relay.omniStatusChanged(AVAILABLE);
     await expect(relay.handleMessage(message(command()))).resolves.toMatchObject({ outcome: 'failed', detail: 'sync boom' });
   });
 
@@ -361,13 +382,14 @@ describe('relay logic: ordering and isolation', () => {
   test('a throwing logger changes nothing', async () => {
     const omni = fakeOmni(AVAILABLE);
     const relay = createRelay({ userId: USER_18, omni, now: () => T0, log: () => { throw new Error('log sink down'); } });
+    relay.omniStatusChanged(AVAILABLE);
     await expect(relay.handleMessage(message(command()))).resolves.toMatchObject({ outcome: 'applied' });
     await expect(relay.handleMessage(message('{'))).resolves.toMatchObject({ outcome: 'dropped' });
   });
 
-  test('the relay is receive-only: its only entry point is handleMessage and it only uses the three toolkit calls', async () => {
+  test('the relay is receive-only: commands and Omni-Channel events go in, only the three toolkit calls come out', async () => {
     const { relay, omni } = setup({ status: AVAILABLE });
-    expect(Object.keys(relay)).toEqual(['handleMessage']);
+    expect(Object.keys(relay).sort()).toEqual(['handleMessage', 'omniLoggedIn', 'omniLoggedOut', 'omniStatusChanged', 'stop']);
     await relay.handleMessage(message(command()));
     await relay.handleMessage(message(command({ type: 'logout' })));
     expect(new Set(omni.calls.map(([name]) => name))).toEqual(new Set(['getStatusId', 'setStatus', 'logout']));
@@ -378,6 +400,290 @@ describe('relay logic: ordering and isolation', () => {
     for (const input of [undefined, 42, 'text', [], { data: null }, { data: { payload: 5 } }]) {
       await expect(relay.handleMessage(input)).resolves.toMatchObject({ outcome: 'dropped', reason: 'malformed' });
     }
+  });
+});
+
+/**
+ * One browser: the localStorage all its tabs share, one clock, and one timer queue in which every timer belongs
+ * to a tab (so that a crashed tab can lose its timers while its lease stays behind in storage).
+ */
+function fakeBrowser() {
+  const items = new Map();
+  const storage = {
+    getItem: (key) => (items.has(key) ? items.get(key) : null),
+    setItem: (key, value) => { items.set(key, String(value)); },
+    removeItem: (key) => { items.delete(key); },
+  };
+  const clock = { t: T0 };
+  let timers = [];
+  let nextId = 0;
+  return {
+    storage,
+    items,
+    clock,
+    timersOf(owner) {
+      return {
+        setTimeout: (fn, ms) => { nextId += 1; timers.push({ id: nextId, owner, at: clock.t + ms, fn }); return nextId; },
+        clearTimeout: (id) => { timers = timers.filter((timer) => timer.id !== id); },
+      };
+    },
+    /** Runs every timer due within ms, in time order, moving the clock along. */
+    advance(ms) {
+      const end = clock.t + ms;
+      for (;;) {
+        const due = timers.filter((timer) => timer.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+        if (!due) break;
+        timers = timers.filter((timer) => timer !== due);
+        clock.t = due.at;
+        due.fn();
+      }
+      clock.t = end;
+    },
+    /** The tab's process died: its timers never fire again, nothing is cleaned up. */
+    crash(owner) {
+      timers = timers.filter((timer) => timer.owner !== owner);
+    },
+  };
+}
+
+/** A console tab of USER_18 in that browser, with its own relay and its own view of the toolkit. */
+function openTab(browser, name, { status = AVAILABLE } = {}) {
+  const omni = fakeOmni(status);
+  const logs = [];
+  const timers = browser.timersOf(name);
+  const relay = createRelay({
+    userId: USER_18,
+    omni,
+    now: () => browser.clock.t,
+    log: (level, text, outcome) => logs.push({ level, text, outcome }),
+    storage: browser.storage,
+    setTimeout: timers.setTimeout,
+    clearTimeout: timers.clearTimeout,
+    tabId: name,
+  });
+  return { name, relay, omni, logs, setStatusCalls: () => omni.calls.filter(([call]) => call === 'setStatus' || call === 'logout') };
+}
+
+/** lightning:empApi hands each subscribed tab its own copy of a message. */
+function deliverToAll(tabs, body) {
+  return Promise.all(tabs.map((t) => t.relay.handleMessage(message(body))));
+}
+
+describe('relay logic: one relay acts per browser', () => {
+  test('two tabs receive the same command: exactly one applies it, the other stands by without touching the toolkit', async () => {
+    const browser = fakeBrowser();
+    const a = openTab(browser, 'tab-a');
+    const b = openTab(browser, 'tab-b');
+    a.relay.omniStatusChanged(AVAILABLE);
+    b.relay.omniStatusChanged(AVAILABLE);
+    browser.advance(10_000);
+
+    for (const statusId of [LUNCH_15, AVAILABLE, LUNCH_18]) {
+      const cmd = command({ statusId, expiresAt: browser.clock.t + 30_000 });
+      const outcomes = await deliverToAll([a, b], cmd);
+      expect(outcomes.filter((o) => o.outcome === 'applied')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.outcome === 'standby')).toEqual([expect.objectContaining({ reason: 'not-elected', commandId: cmd.commandId })]);
+      browser.advance(2_000);
+    }
+    const [leader, other] = a.setStatusCalls().length ? [a, b] : [b, a];
+    expect(leader.setStatusCalls()).toHaveLength(3);
+    expect(other.omni.calls).toEqual([]);
+  });
+
+  test('a logout command is also applied by one tab only', async () => {
+    const browser = fakeBrowser();
+    const tabs = [openTab(browser, 'tab-a'), openTab(browser, 'tab-b'), openTab(browser, 'tab-c')];
+    for (const t of tabs) t.relay.omniStatusChanged(AVAILABLE);
+    browser.advance(10_000);
+    const outcomes = await deliverToAll(tabs, command({ type: 'logout', statusId: undefined, expiresAt: browser.clock.t + 30_000 }));
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['applied', 'standby', 'standby']);
+    expect(tabs.flatMap((t) => t.omni.calls.filter(([call]) => call === 'logout'))).toHaveLength(1);
+  });
+
+  test('the tab where Omni-Channel logs in takes over at once, before the old tab hears it was logged out', async () => {
+    const browser = fakeBrowser();
+    const a = openTab(browser, 'tab-a');
+    const b = openTab(browser, 'tab-b');
+    a.relay.omniLoggedIn(AVAILABLE);
+    browser.advance(10_000);
+    await expect(a.relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })))).resolves.toMatchObject({ outcome: 'applied' });
+
+    b.relay.omniLoggedIn(AVAILABLE);
+    browser.advance(1_000);
+    const cmd = command({ statusId: LUNCH_15, expiresAt: browser.clock.t + 30_000 });
+    const [fromA, fromB] = await deliverToAll([a, b], cmd);
+    expect(fromA).toMatchObject({ outcome: 'standby', reason: 'not-elected' });
+    expect(fromB).toMatchObject({ outcome: 'applied' });
+
+    // Omni-Channel then tells tab A its session moved to another tab of this browser; A stays out for good.
+    a.relay.omniLoggedOut('DuplicateLoginInSameBrowser');
+    b.relay.stop();
+    browser.advance(30_000);
+    await expect(a.relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })))).resolves.toMatchObject({ outcome: 'standby', reason: 'no-omni-activity' });
+    expect(a.omni.calls.filter(([call]) => call === 'setStatus')).toHaveLength(1);
+  });
+
+  test('the elected tab hands over when it closes: the other tab applies the next command within seconds', async () => {
+    const browser = fakeBrowser();
+    const a = openTab(browser, 'tab-a');
+    a.relay.omniStatusChanged(AVAILABLE);
+    browser.advance(5_000);
+    const b = openTab(browser, 'tab-b');
+    b.relay.omniStatusChanged(AVAILABLE);
+    browser.advance(5_000);
+    const first = command({ expiresAt: browser.clock.t + 30_000 });
+    expect((await deliverToAll([a, b], first)).map((o) => o.outcome)).toEqual(['applied', 'standby']);
+
+    a.relay.stop(); // the tab closes (pagehide / component destroyed)
+    browser.advance(3_000);
+    const next = command({ statusId: LUNCH_18, expiresAt: browser.clock.t + 30_000 });
+    await expect(b.relay.handleMessage(message(next))).resolves.toMatchObject({ outcome: 'applied' });
+    await expect(a.relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })))).resolves.toMatchObject({ outcome: 'standby' });
+    expect(b.logs.some(({ text }) => /acts for this browser/.test(text))).toBe(true);
+  });
+
+  test('a crashed elected tab (no cleanup) is replaced once its lease runs out', async () => {
+    const browser = fakeBrowser();
+    const a = openTab(browser, 'tab-a');
+    a.relay.omniStatusChanged(AVAILABLE);
+    browser.advance(5_000);
+    const b = openTab(browser, 'tab-b');
+    b.relay.omniStatusChanged(AVAILABLE);
+    browser.advance(5_000);
+    browser.crash('tab-a');
+    browser.advance(2_000);
+    await expect(b.relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })))).resolves.toMatchObject({ outcome: 'standby', reason: 'not-elected' });
+    browser.advance(15_000);
+    await expect(b.relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })))).resolves.toMatchObject({ outcome: 'applied' });
+  });
+
+  test('a command a standby tab skipped is not remembered: the daemon\'s re-send is applied after the handover', async () => {
+    const browser = fakeBrowser();
+    const a = openTab(browser, 'tab-a');
+    const b = openTab(browser, 'tab-b');
+    a.relay.omniLoggedIn(AVAILABLE);
+    b.relay.omniStatusChanged(AVAILABLE);
+    browser.advance(5_000);
+    const cmd = command({ expiresAt: browser.clock.t + 60_000 });
+    a.relay.stop(); // A closed just before the command arrived; B has not taken the lease yet
+    await expect(b.relay.handleMessage(message(cmd))).resolves.toMatchObject({ outcome: 'standby' });
+    browser.advance(5_000);
+    await expect(b.relay.handleMessage(message(cmd))).resolves.toMatchObject({ outcome: 'applied', commandId: cmd.commandId });
+  });
+
+  test('a tab that wrote the lease acts only after reading it back a moment later, so the later of two writes wins alone', async () => {
+    const browser = fakeBrowser();
+    const a = openTab(browser, 'tab-a');
+    const b = openTab(browser, 'tab-b', { status: null });
+    a.relay.omniStatusChanged(AVAILABLE);
+    browser.advance(600); // A found the lease free and wrote it, but has not read it back yet
+    await expect(a.relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })))).resolves.toMatchObject({ outcome: 'standby', reason: 'not-elected' });
+    b.relay.omniLoggedIn(LUNCH_15); // B overwrites it in the meantime
+    browser.advance(5_000);
+    const outcomes = await deliverToAll([a, b], command({ statusId: AVAILABLE, expiresAt: browser.clock.t + 30_000 }));
+    expect(outcomes.map((o) => o.outcome)).toEqual(['standby', 'applied']);
+    expect(a.omni.calls).toEqual([]);
+  });
+});
+
+describe('relay logic: never log the agent in from a tab without Omni-Channel activity', () => {
+  const setStatusWhile = [
+    ['logged out', null],
+    ['showing another status', AVAILABLE],
+  ];
+
+  test.each(setStatusWhile)('alone in the browser, no Omni-Channel event seen, toolkit %s -> standby, the toolkit is never called', async (_name, status) => {
+    const browser = fakeBrowser();
+    const t = openTab(browser, 'tab-a', { status });
+    browser.advance(30_000);
+    const outcome = await t.relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })));
+    expect(outcome).toMatchObject({ outcome: 'standby', reason: 'no-omni-activity' });
+    expect(t.omni.calls).toEqual([]);
+    expect(browser.items.size).toBe(0); // it did not even compete for the lease
+  });
+
+  test('without storage (no election) the rule holds too', async () => {
+    const { relay, omni } = setup({ status: null, omniActive: false });
+    await expect(relay.handleMessage(message(command()))).resolves.toMatchObject({ outcome: 'standby', reason: 'no-omni-activity' });
+    expect(omni.calls).toEqual([]);
+  });
+
+  test.each([
+    ['DuplicateLogin', 'Omni-Channel moved to another browser or device'],
+    ['DuplicateLoginInSameBrowser', 'Omni-Channel moved to another tab of this browser'],
+  ])('after a logout with reason %s (%s) the tab stops acting and gives up the lease', async (reason) => {
+    const browser = fakeBrowser();
+    const a = openTab(browser, 'tab-a');
+    a.relay.omniLoggedIn(AVAILABLE);
+    browser.advance(5_000);
+    a.relay.omniLoggedOut(reason);
+    expect(browser.items.size).toBe(0);
+    await expect(a.relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })))).resolves.toMatchObject({ outcome: 'standby', reason: 'no-omni-activity' });
+    expect(a.omni.calls.filter(([call]) => call === 'setStatus')).toEqual([]);
+  });
+
+  test.each([
+    ['the agent logged out in this tab', undefined],
+    ['a supervisor logged the agent out', 'OmniSupervisorLogout'],
+  ])('after a logout where Omni-Channel stays in this tab (%s), a setStatus may log the agent back in from here', async (_name, reason) => {
+    const browser = fakeBrowser();
+    const a = openTab(browser, 'tab-a', { status: null });
+    a.relay.omniLoggedOut(reason);
+    browser.advance(5_000);
+    await expect(a.relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })))).resolves.toMatchObject({ outcome: 'applied' });
+    expect(a.omni.calls).toEqual([['getStatusId'], ['setStatus', LUNCH_15]]);
+  });
+
+  test('a second tab that never saw Omni-Channel does not take over when the acting tab closes', async () => {
+    const browser = fakeBrowser();
+    const a = openTab(browser, 'tab-a');
+    const b = openTab(browser, 'tab-b', { status: null });
+    a.relay.omniLoggedIn(AVAILABLE);
+    browser.advance(5_000);
+    a.relay.stop();
+    browser.advance(30_000);
+    await expect(b.relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })))).resolves.toMatchObject({ outcome: 'standby', reason: 'no-omni-activity' });
+    expect(b.omni.calls).toEqual([]);
+  });
+});
+
+describe('relay logic: the lease in storage', () => {
+  test('a corrupt lease entry counts as free', async () => {
+    const browser = fakeBrowser();
+    browser.storage.setItem('presence-sync-relay.leader.005xx000001Sv6A', '{not json');
+    const a = openTab(browser, 'tab-a');
+    a.relay.omniStatusChanged(AVAILABLE);
+    browser.advance(5_000);
+    await expect(a.relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })))).resolves.toMatchObject({ outcome: 'applied' });
+    expect(JSON.parse(browser.items.get('presence-sync-relay.leader.005xx000001Sv6A'))).toMatchObject({ tab: 'tab-a' });
+  });
+
+  test('storage that throws (blocked by the browser) falls back to "every tab with Omni-Channel activity acts", with a warning', async () => {
+    const browser = fakeBrowser();
+    const broken = { getItem() { throw new Error('SecurityError'); }, setItem() { throw new Error('SecurityError'); }, removeItem() { throw new Error('SecurityError'); } };
+    const timers = browser.timersOf('tab-a');
+    const logs = [];
+    const omni = fakeOmni(AVAILABLE);
+    const relay = createRelay({ userId: USER_18, omni, now: () => browser.clock.t, log: (level, text) => logs.push({ level, text }), storage: broken, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout });
+    relay.omniStatusChanged(AVAILABLE);
+    browser.advance(5_000);
+    await expect(relay.handleMessage(message(command({ expiresAt: browser.clock.t + 30_000 })))).resolves.toMatchObject({ outcome: 'applied' });
+    expect(logs.filter(({ level, text }) => level === 'warn' && /localStorage/.test(text))).toHaveLength(1);
+  });
+
+  test('stop() releases only its own lease and stops its timers', () => {
+    const browser = fakeBrowser();
+    const a = openTab(browser, 'tab-a');
+    const b = openTab(browser, 'tab-b');
+    a.relay.omniStatusChanged(AVAILABLE);
+    browser.advance(5_000);
+    b.relay.omniStatusChanged(AVAILABLE);
+    b.relay.stop(); // B never held it: A's lease stays
+    expect(JSON.parse(browser.items.get('presence-sync-relay.leader.005xx000001Sv6A'))).toMatchObject({ tab: 'tab-a' });
+    a.relay.stop();
+    expect(browser.items.size).toBe(0);
+    browser.advance(60_000);
+    expect(browser.items.size).toBe(0);
   });
 });
 

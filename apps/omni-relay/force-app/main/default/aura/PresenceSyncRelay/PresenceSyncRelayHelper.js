@@ -25,6 +25,9 @@
                 subscription: null,
                 // undefined = unknown, null = logged out, string = statusId (from Omni-Channel application events).
                 omniState: undefined,
+                // Omni-Channel events that arrived before the relay existed, replayed into it on start.
+                omniEvents: [],
+                onPageHide: null,
                 retryCount: 0,
                 retryTimer: null,
                 lastErrorAt: 0,
@@ -49,11 +52,30 @@
             state.relay = logic.createRelay({
                 userId: $A.get('$SObjectType.CurrentUser.Id'),
                 omni: this.omniAdapter(cmp, state),
-                log: function (level, text) { self.log(level, text); }
+                log: function (level, text) { self.log(level, text); },
+                // The per-browser election (one acting relay among the user's console tabs). The timer callbacks
+                // only touch localStorage and the relay's own state, never the component, so they need no
+                // $A.getCallback.
+                storage: this.browserStorage(),
+                setTimeout: function (fn, ms) { return window.setTimeout(fn, ms); },
+                clearTimeout: function (id) { window.clearTimeout(id); }
             });
         } catch (e) {
             this.log('warn', 'relay not started: ' + this.describe(e));
             return;
+        }
+        var pending = state.omniEvents;
+        state.omniEvents = [];
+        for (var i = 0; i < pending.length; i++) this.forwardOmni(state.relay, pending[i][0], pending[i][1]);
+        // Closing or reloading the tab does not reliably destroy the component; pagehide does fire, and releasing
+        // the lease there lets another tab take over within a heartbeat instead of after the lease expires. A page
+        // kept in the back-forward cache (persisted) may come back: its lease just expires meanwhile, and on return
+        // it finds another tab's lease and stands by, so it is not stopped for good.
+        if (typeof window.addEventListener === 'function') {
+            state.onPageHide = function (event) {
+                if (state.relay && !(event && event.persisted)) state.relay.stop();
+            };
+            window.addEventListener('pagehide', state.onPageHide);
         }
         var channel = cmp.get('v.channel');
         state.channel = typeof channel === 'string' && channel.trim() ? channel.trim() : this.DEFAULT_CHANNEL;
@@ -78,14 +100,41 @@
         state.retryTimer = null;
         if (state.subscription) this.unsubscribe(cmp, state.subscription);
         state.subscription = null;
+        if (state.relay) state.relay.stop();
+        if (state.onPageHide && typeof window.removeEventListener === 'function') {
+            window.removeEventListener('pagehide', state.onPageHide);
+        }
+        state.onPageHide = null;
         delete this.instances[key];
     },
 
-    trackOmni: function (cmp, statusId) {
+    // kind: 'login' | 'status' (value = statusId) or 'logout' (value = the event's reason).
+    trackOmni: function (cmp, kind, value) {
         // Events can arrive before the scripts load (kept for start) but also after destroy (ignored, so no state
         // is recreated for a dead instance).
         if (!cmp.isValid()) return;
-        this.stateFor(cmp).omniState = statusId;
+        var state = this.stateFor(cmp);
+        state.omniState = kind === 'logout' ? null : value;
+        if (state.relay) this.forwardOmni(state.relay, kind, value);
+        else state.omniEvents.push([kind, value]);
+    },
+
+    forwardOmni: function (relay, kind, value) {
+        if (kind === 'login') relay.omniLoggedIn(value);
+        else if (kind === 'status') relay.omniStatusChanged(value);
+        else relay.omniLoggedOut(value);
+    },
+
+    browserStorage: function () {
+        // Reading window.localStorage itself can throw (storage blocked by the browser's privacy settings). The
+        // relay then runs without an election; see createRelay in the static resource.
+        try {
+            var storage = window.localStorage;
+            return storage && typeof storage.getItem === 'function' ? storage : null;
+        } catch (e) {
+            this.log('warn', 'localStorage is not available (' + this.describe(e) + '); no per-browser election');
+            return null;
+        }
     },
 
     subscribe: function (cmp, state) {
@@ -175,7 +224,8 @@
                 }, function () {
                     // How getServicePresenceStatusId() answers for an agent who is not logged in to Omni-Channel is
                     // not documented; we expect a rejection. Treating a rejection as "logged out" is safe for
-                    // setStatus (setServicePresenceStatus logs the agent in anyway); for logout it would skip the
+                    // setStatus (setServicePresenceStatus logs the agent in anyway, and the relay only gets here in
+                    // the one tab of the browser that has seen Omni-Channel activity); for logout it would skip the
                     // call, so the last state reported by Omni-Channel's own events wins when we have one.
                     return typeof state.omniState === 'string' && state.omniState ? state.omniState : null;
                 });
