@@ -6,3 +6,4 @@ export * from './errors';
 export * from './inbound-change';
 export * from './ports';
 export * from './salesforce-status';
+export * from './refresh-token-store.port';

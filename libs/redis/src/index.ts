@@ -7,3 +7,4 @@ export * from './redis-keys';
 export * from './redis-connection';
 export * from './redis-checkpoint.store';
 export * from './redis-lease';
+export * from './redis-refresh-token.store';

@@ -2,7 +2,7 @@ import type { SalesforceSettings } from '@presence-sync/config';
 import {
   RetryableWriteError, SALESFORCE_OFFLINE, SalesforcePort,
   type ChangeSource, type CheckpointStore, type InboundSink, type PresenceCommand, type PresenceSnapshot, type PresenceWriteResult,
-  type SalesforceStatusDefinition, type SalesforceUser,
+  type RefreshTokenStore, type SalesforceStatusDefinition, type SalesforceUser,
 } from '@presence-sync/domain';
 import { encodeConsoleCommand, toConsoleCommand } from './console-command.codec';
 import { classifySalesforceError, salesforceErrorCode } from './salesforce-errors';
@@ -32,6 +32,8 @@ export interface JsforceSalesforceOptions {
   logger?: SalesforceLogger;
   /** A session to share (e.g. with the CLI); default: a new one from `settings`. */
   session?: SalesforceSession;
+  /** Refresh-token mode: the store of the current refresh token shared by replicas (Redis in the daemon). Ignored with `session`. */
+  refreshTokens?: RefreshTokenStore;
   /** Overrides of the stream's timings (tests). */
   stream?: Partial<Omit<PresenceStreamOptions, 'pushTopic' | 'offlineHoldMs'>> & { offlineHoldMs?: number };
 }
@@ -53,7 +55,7 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
     super();
     this.settings = options.settings;
     this.logger = options.logger ?? SILENT_SALESFORCE_LOGGER;
-    this.session = options.session ?? new SalesforceSession(options.settings, this.logger);
+    this.session = options.session ?? new SalesforceSession(options.settings, this.logger, { refreshTokens: options.refreshTokens });
     this.catalog = new StatusCatalog(() => this.queryStatuses());
     this.stream = new SalesforcePresenceStream(this.session, this.catalog, options.checkpoints, {
       pushTopic: options.settings.pushTopic,

@@ -1,5 +1,6 @@
-import { redactSalesforceSettings, type SalesforceSettings } from '@presence-sync/config';
-import { RetryableWriteError } from '@presence-sync/domain';
+import { createHash } from 'node:crypto';
+import { JWT_AUDIENCES, redactSalesforceSettings, type SalesforceAuthSettings, type SalesforceSettings } from '@presence-sync/config';
+import { ConfigError, RetryableWriteError, type RefreshTokenStore } from '@presence-sync/domain';
 import { Connection, OAuth2, type TokenResponse } from 'jsforce';
 import { buildJwtBearerAssertion, JWT_BEARER_GRANT } from './jwt-bearer';
 import {
@@ -24,6 +25,18 @@ export interface ApiUsage {
 /** Told about every new access token: a streaming client keeps the token it was built with, so it is rebuilt. */
 export type TokenListener = (event: { accessToken: string; reason: string }) => void;
 
+export interface SalesforceSessionOptions {
+  /**
+   * Where the current refresh token lives (`SALESFORCE_AUTH=refresh-token`), shared by every replica and
+   * surviving restarts; refreshes run under its lock. Without one the rotated token is kept in this process's
+   * memory, which is only safe for a single short-lived process (tests, the emulator's demo).
+   */
+  refreshTokens?: RefreshTokenStore;
+}
+
+type JwtAuth = Extract<SalesforceAuthSettings, { mode: 'jwt' }>;
+type RefreshAuth = Extract<SalesforceAuthSettings, { mode: 'refresh-token' }>;
+
 /**
  * One logged-in jsforce `Connection`, shared by REST calls and the streaming client.
  *
@@ -41,12 +54,15 @@ export class SalesforceSession {
   private login?: Promise<void>;
   private current?: SalesforceIdentity;
   private usage?: ApiUsage;
-  /** A rotated refresh token, when Salesforce returns one (kept in memory only). */
+  /** Without a token store: a rotated refresh token, when Salesforce returns one (kept in memory only). */
   private refreshToken?: string;
+  /** The JWT audience Salesforce accepted after refusing the configured one; used for every later login. */
+  private jwtAudience?: string;
 
   constructor(
     readonly settings: SalesforceSettings,
     private readonly logger: SalesforceLogger = SILENT_SALESFORCE_LOGGER,
+    private readonly options: SalesforceSessionOptions = {},
   ) {
     // No clientId here on purpose: with one, jsforce installs its own refresh delegate (see the class doc).
     this.connection = new Connection({ loginUrl: settings.loginUrl, version: settings.apiVersion, httpProxy: settings.proxyUrl });
@@ -139,7 +155,6 @@ export class SalesforceSession {
       const [organizationId = '', userId = ''] = identityUrl.split('/').slice(-2);
       const instanceUrl = (res.instance_url || (this.settings.auth.mode === 'refresh-token' ? this.settings.auth.instanceUrl : undefined) || this.settings.loginUrl)
         .replace(/\/+$/, '');
-      if (res.refresh_token) this.refreshToken = res.refresh_token;
       this.connection._establish({ accessToken: res.access_token, instanceUrl, userInfo: { id: userId, organizationId, url: identityUrl } });
       this.current = { userId, organizationId, instanceUrl, identityUrl };
       this.logger.info('logged in to Salesforce', { mode: this.mode, reason, instanceUrl, userId, organizationId });
@@ -168,19 +183,72 @@ export class SalesforceSession {
         case 'client-credentials':
           return await this.oauth2.requestToken({ grant_type: 'client_credentials' });
         case 'jwt':
-          return await this.oauth2.requestToken({
-            grant_type: JWT_BEARER_GRANT,
-            assertion: buildJwtBearerAssertion({ clientId: auth.clientId, username: auth.username, audience: auth.audience, privateKey: auth.privateKey }),
-          });
+          return await this.jwtGrant(auth);
         case 'refresh-token':
-          return await this.oauth2.refreshToken(this.refreshToken ?? auth.refreshToken);
+          return await this.refreshGrant(auth);
       }
     } catch (e) {
       throw this.loginError(e);
     }
   }
 
+  /**
+   * The JWT bearer grant. Salesforce accepts only its generic login host as the audience (or an Experience
+   * Cloud site), the sandbox one for sandboxes, and answers `invalid_grant: audience is invalid` otherwise.
+   * The settings guess the org's kind from the login URL; a legacy sandbox domain can fool that guess, so a
+   * refused generic audience is swapped for the other one, once, and the one that worked is kept.
+   */
+  private async jwtGrant(auth: JwtAuth): Promise<TokenResponse> {
+    const audience = this.jwtAudience ?? auth.audience;
+    try {
+      return await this.jwtRequest(auth, audience);
+    } catch (e) {
+      const other = otherGenericAudience(audience);
+      if (!other || !isAudienceRefused(e)) throw e;
+      const res = await this.jwtRequest(auth, other);
+      this.jwtAudience = other;
+      this.logger.warn(`Salesforce refused the JWT audience ${audience} and accepted ${other}: set SALESFORCE_JWT_AUDIENCE=${other} to skip the refused attempt`, { mode: this.mode });
+      return res;
+    }
+  }
+
+  private jwtRequest(auth: JwtAuth, audience: string): Promise<TokenResponse> {
+    return this.oauth2.requestToken({
+      grant_type: JWT_BEARER_GRANT,
+      assertion: buildJwtBearerAssertion({ clientId: auth.clientId, username: auth.username, audience, privateKey: auth.privateKey }),
+    });
+  }
+
+  /**
+   * The refresh-token grant. With rotation on, Salesforce answers a new refresh token each time and spends the
+   * one used; presenting a spent one again revokes the whole chain. So, with a store, the exchange reads the
+   * current token, uses it and stores its successor while holding the lock every replica shares; a token
+   * configured after the stored chain began (a new authorization) supersedes the chain.
+   */
+  private async refreshGrant(auth: RefreshAuth): Promise<TokenResponse> {
+    const store = this.options.refreshTokens;
+    if (!store) {
+      const res = await this.oauth2.refreshToken(this.refreshToken ?? auth.refreshToken);
+      if (res.refresh_token) this.refreshToken = res.refresh_token;
+      return res;
+    }
+    const origin = fingerprint(auth.refreshToken);
+    return store.withLock(async () => {
+      const stored = await store.get();
+      const current = stored && stored.origin === origin ? stored.token : auth.refreshToken;
+      const res = await this.oauth2.refreshToken(current);
+      const next = res.refresh_token || current;
+      if (stored?.token !== next && !(await store.compareAndSet(stored?.token, { token: next, origin }))) {
+        // Only possible if the lock was lost (a pause longer than its TTL): another holder refreshed meanwhile.
+        throw new RetryableWriteError('refresh-token-race', 'the stored Salesforce refresh token changed during a refresh (refresh lock lost); log in again');
+      }
+      return res;
+    });
+  }
+
   private loginError(e: unknown): Error {
+    // Already classified (token store: lock wait, race, a token sealed with another SECRETS_KEY).
+    if (e instanceof RetryableWriteError || e instanceof ConfigError) return e;
     const code = salesforceErrorCode(e) ?? 'unknown_error';
     const text = this.scrub(salesforceErrorMessage(e));
     if (isNetworkError(e)) {
@@ -204,4 +272,21 @@ export class SalesforceSession {
     }
     return out;
   }
+}
+
+/** The other generic login host audience (production ↔ sandbox); undefined for anything else (a site URL). */
+function otherGenericAudience(audience: string): string | undefined {
+  const normalized = audience.replace(/\/+$/, '').toLowerCase();
+  if (normalized === JWT_AUDIENCES.production) return JWT_AUDIENCES.sandbox;
+  if (normalized === JWT_AUDIENCES.sandbox) return JWT_AUDIENCES.production;
+  return undefined;
+}
+
+function isAudienceRefused(e: unknown): boolean {
+  return salesforceErrorCode(e) === 'invalid_grant' && /audience is invalid/i.test(salesforceErrorMessage(e));
+}
+
+/** Names the configured refresh token without revealing it (stored next to the sealed current token). */
+function fingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
 }

@@ -1,7 +1,7 @@
 import { ConfigError, RetryableWriteError } from '@presence-sync/domain';
 import { JsforceSalesforceAdapter, SalesforceAuthError, SalesforceSession } from '@presence-sync/salesforce';
 import {
-  AGENTS, CLIENT_SECRET, INTEGRATION, JWT_PRIVATE_KEY, MemoryCheckpoints, SalesforceEmulator, settingsFor, startEmulator,
+  AGENTS, CLIENT_SECRET, INTEGRATION, JWT_PRIVATE_KEY, MemoryCheckpoints, memoryLogger, SalesforceEmulator, settingsFor, startEmulator,
 } from './salesforce-test-kit';
 import { generateKeyPairSync } from 'node:crypto';
 
@@ -55,6 +55,36 @@ describe(SalesforceSession.name, () => {
       expect(e.message).not.toContain(secret);
     }
     expect(e.message).not.toContain(JWT_PRIVATE_KEY.slice(30, 60));
+  });
+
+  describe('the JWT audience', () => {
+    it('retries the other generic audience once on "audience is invalid", then keeps using the one that worked', async () => {
+      const sandbox = await startEmulator({ sandbox: true });
+      try {
+        const logger = memoryLogger();
+        // A sandbox on a domain the settings could not tell apart from production: the default audience is wrong.
+        const session = new SalesforceSession(settingsFor(sandbox, { mode: 'jwt', audience: 'https://login.salesforce.com' }), logger);
+        const identity = await session.connect();
+        expect(identity.userId).toBe(sandbox.userId(INTEGRATION.username));
+        const hints = () => logger.lines.filter((l) => l.includes('SALESFORCE_JWT_AUDIENCE=https://test.salesforce.com'));
+        expect(hints()).toHaveLength(1);
+        await session.reauthenticate('test: log in again');
+        expect(hints()).toHaveLength(1);
+      } finally {
+        await sandbox.stop();
+      }
+    });
+
+    it('works the other way round (the sandbox audience against a production org)', async () => {
+      const session = new SalesforceSession(settingsFor(emulator, { mode: 'jwt', audience: 'https://test.salesforce.com' }));
+      await expect(session.connect()).resolves.toMatchObject({ userId: emulator.userId(INTEGRATION.username) });
+    });
+
+    it('does not guess past an audience the operator set to something else', async () => {
+      const e = await loginError(new SalesforceSession(settingsFor(emulator, { mode: 'jwt', audience: 'https://acme.my.site.com/partners' })));
+      expect(e).toBeInstanceOf(SalesforceAuthError);
+      expect(e.message).toBe('Salesforce login failed (SALESFORCE_AUTH=jwt): invalid_grant: audience is invalid');
+    });
   });
 
   it('reports an unreachable login server as retryable', async () => {

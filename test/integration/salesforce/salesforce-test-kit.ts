@@ -12,6 +12,8 @@ export { SalesforceEmulator };
 export const CLIENT_ID = '3MVG9.presence-sync.int.consumer';
 export const CLIENT_SECRET = 'int-consumer-secret-7f3a9c';
 export const INTEGRATION = { username: 'integration@acme.example', password: 'int-pass-4b8e', securityToken: 'INTTOKEN77' };
+/** `SECRETS_KEY` of the refresh-token mode: seals the current refresh token in the token store. */
+export const STORE_KEY = '5e'.repeat(32);
 export const AGENTS = ['ana.silva@acme.example', 'omar.haddad@acme.example', 'maya.meyer@acme.example'];
 
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -62,10 +64,14 @@ export function settingsFor(emulator: SalesforceEmulator, auth?: Partial<Salesfo
       resolved = { mode, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...auth } as SalesforceAuthSettings;
       break;
     case 'jwt':
-      resolved = { mode, clientId: CLIENT_ID, username: INTEGRATION.username, privateKey: JWT_PRIVATE_KEY, audience: emulator.baseUrl, ...auth } as SalesforceAuthSettings;
+      // The emulator plays a production org on its My Domain: the audience is the production login host, as the
+      // settings default it for a non-sandbox login URL.
+      resolved = { mode, clientId: CLIENT_ID, username: INTEGRATION.username, privateKey: JWT_PRIVATE_KEY, audience: 'https://login.salesforce.com', ...auth } as SalesforceAuthSettings;
       break;
     case 'refresh-token':
-      resolved = { mode, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, refreshToken: emulator.issueRefreshToken(INTEGRATION.username), ...auth } as SalesforceAuthSettings;
+      resolved = {
+        mode, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, refreshToken: emulator.issueRefreshToken(INTEGRATION.username), storeKey: STORE_KEY, ...auth,
+      } as SalesforceAuthSettings;
       break;
   }
   return {
