@@ -11,7 +11,7 @@ import {
   AgentRecordStore, AuditLog, ChangeSource, Clock, ConfigError, ContactCenterPort, InboundSink, SalesforcePort, SyncTrigger, SystemClock,
 } from '@presence-sync/domain';
 import {
-  agentInbox, BullSyncTrigger, connectRedis, QUEUES, RedisAgentRecordStore, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, userInbox,
+  agentInbox, BullSyncTrigger, connectRedis, QUEUES, RedisAgentRecordStore, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, RedisRefreshTokenStore, userInbox,
 } from '@presence-sync/redis';
 import { InMemorySalesforce, JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
 import { AuditFeed, EngineSettings, IngestChange, Reconcile, SyncAgent, TransitionRunner } from '@presence-sync/sync';
@@ -73,7 +73,10 @@ function salesforceProviders(config: AppConfig, keys: RedisKeys, given?: Salesfo
     : {
       provide: SalesforcePort,
       useFactory: async (redis: Redis) => {
-        const adapter = new JsforceSalesforceAdapter({ settings, checkpoints: new RedisCheckpointStore(redis, keys), logger: salesforceLogger() });
+        // Refresh-token mode: the current (rotated) refresh token is shared by every replica through Redis, sealed
+        // with SECRETS_KEY, and refreshed under a lock; a spent token used twice would revoke the whole grant.
+        const refreshTokens = settings.auth.mode === 'refresh-token' ? new RedisRefreshTokenStore(redis, keys, settings.auth.storeKey) : undefined;
+        const adapter = new JsforceSalesforceAdapter({ settings, checkpoints: new RedisCheckpointStore(redis, keys), logger: salesforceLogger(), refreshTokens });
         await adapter.connect();
         return adapter;
       },
