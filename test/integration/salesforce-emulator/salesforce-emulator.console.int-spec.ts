@@ -144,7 +144,7 @@ describe(`${SalesforceEmulator.name} agent consoles and the push resource`, () =
 
     const as = async (userRef: string): Promise<GenericMessage[]> => {
       const agentConn = connection(loginUrl, false);
-      await agentConn.authorize({ grant_type: JWT_BEARER, assertion: jwtAssertion({ iss: SANDBOX_SALESFORCE.clientId, sub: userRef, aud: loginUrl, exp: Math.floor(clock / 1000) + 120 }) });
+      await agentConn.authorize({ grant_type: JWT_BEARER, assertion: jwtAssertion({ iss: SANDBOX_SALESFORCE.clientId, sub: userRef, aud: 'https://login.salesforce.com', exp: Math.floor(clock / 1000) + 120 }) });
       const client = createFayeClient(emulator.cometdUrl, agentConn.accessToken as string);
       clients.push(client);
       replayFrom(client, { [COMMAND_CHANNEL]: -2 });
