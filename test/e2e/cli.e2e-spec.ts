@@ -109,6 +109,18 @@ describe('the presence-sync CLI (built bin)', () => {
         ['tier2-chat-first.json', badSyntax.line, badSyntax.column, ''],
       ]);
     });
+
+    it('takes the rule-file limits from RULES_MAX_* and refuses a bad one in one line', async () => {
+      const deep = join(tmp, 'deep');
+      cpSync(join(ROOT, 'rules'), deep, { recursive: true });
+      writeFileSync(join(deep, 'nested.json'), '{"name":"nested","description":[[[[[["x"]]]]]]}');
+      const limited = await cli(['rules', 'validate', deep], { RULES_MAX_DEPTH: '5' });
+      expect(limited.code).toBe(1);
+      expect(limited.stdout).toMatch(/nested\.json:1:\d+ description.*nested deeper than 5 levels .*RULES_MAX_DEPTH/);
+      const bad = await cli(['rules', 'validate', 'rules'], { RULES_MAX_DEPTH: 'deep' });
+      expect(bad.code).toBe(1);
+      expect(lines(bad.stderr)).toEqual([expect.stringMatching(/^presence-sync: invalid setting RULES_MAX_DEPTH: /)]);
+    });
   });
 
   describe('rules explain', () => {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
-import { loadConfig, loadSalesforceSettings, type AppConfig } from '@presence-sync/config';
+import { loadConfig, loadRuleLimits, loadSalesforceSettings, type AppConfig } from '@presence-sync/config';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import { ConfigError, type AcdState } from '@presence-sync/domain';
 import { connectRedis, parseAgentRecord, RedisKeys } from '@presence-sync/redis';
@@ -144,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('validate every rule file of a directory (default: RULES_DIR or rules/)')
     .option('--json', 'print a JSON report')
     .action(async (dir: string | undefined, opts: { json?: boolean }) => {
-      code = await runRulesValidate({ dir: dir ?? process.env.RULES_DIR ?? 'rules', json: opts.json }, io, loadCatalog);
+      code = await runRulesValidate({ dir: dir ?? process.env.RULES_DIR ?? 'rules', json: opts.json, limits: loadRuleLimits() }, io, loadCatalog);
     });
   rules.command('explain')
     .description('what would happen if an agent\'s Salesforce status or ACD state changed')
@@ -156,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dir <dir>', 'the rules directory (default: RULES_DIR or rules/)')
     .option('--json', 'print JSON')
     .action(async (opts: { agent: string; salesforce?: string; acd?: string; team?: string; previous?: string; dir?: string; json?: boolean }) => {
-      code = await runRulesExplain({ ...opts, dir: opts.dir ?? process.env.RULES_DIR ?? 'rules' }, io, { loadCatalog, loadPrevious, defaultUnavailableCode: optionalConfig()?.rules.defaultUnavailableCode ?? process.env.DEFAULT_UNAVAILABLE_CODE });
+      code = await runRulesExplain({ ...opts, dir: opts.dir ?? process.env.RULES_DIR ?? 'rules' }, io, { loadCatalog, loadPrevious, defaultUnavailableCode: optionalConfig()?.rules.defaultUnavailableCode ?? process.env.DEFAULT_UNAVAILABLE_CODE, limits: loadRuleLimits() });
     });
   const salesforce = program.command('salesforce').description('prepare and check the Salesforce org (SALESFORCE_* settings)');
   salesforce.command('setup')
@@ -188,6 +188,8 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    // A bad setting is the user's to fix: one line, never a stack.
+    if (e instanceof ConfigError) { io.err(`presence-sync: ${e.message}`); return 1; }
     throw e;
   }
   return code;

@@ -101,6 +101,24 @@ export interface AppConfig {
  * Reads and validates the settings. Throws `ConfigError` with one readable line naming the setting, what
  * was expected and (for non-secrets) what was given.
  */
+const ruleLimitsSchema = schema.pick({ RULES_MAX_FILE_BYTES: true, RULES_MAX_DEPTH: true, RULES_MAX_ERRORS_SHOWN: true });
+
+/**
+ * Only the rule-file limits, for the `rules` commands, which run without the daemon's other settings.
+ * A bad value is a `ConfigError` naming the setting, like `loadConfig`.
+ */
+export function loadRuleLimits(env: Record<string, string | undefined> = process.env): AppConfig['rules']['limits'] {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(ruleLimitsSchema.shape)) if (env[key] !== undefined && env[key] !== '') input[key] = env[key] as string;
+  const parsed = ruleLimitsSchema.safeParse(input);
+  if (!parsed.success) {
+    const key = String(parsed.error.issues[0].path[0]);
+    throw new ConfigError(`invalid setting ${key}: ${parsed.error.issues[0].message}; got "${input[key]}"`);
+  }
+  const s = parsed.data;
+  return { maxFileBytes: s.RULES_MAX_FILE_BYTES, maxDepth: s.RULES_MAX_DEPTH, maxIssues: s.RULES_MAX_ERRORS_SHOWN };
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
