@@ -88,7 +88,8 @@ export type ObserveVerdict = 'duplicate' | 'stale' | 'unchanged' | 'echo' | 'con
 
 export type IngestOutcome =
   | 'duplicate' | 'stale' | 'unchanged' | 'echo' | 'confirmed'
-  | 'queued' | 'no-change' | 'no-rule' | 'unmapped' | 'unlinked' | 'no-previous' | 'conflict' | 'held' | 'superseded';
+  | 'queued' | 'no-change' | 'no-rule' | 'unmapped' | 'unlinked' | 'no-previous' | 'conflict' | 'held' | 'superseded'
+  | 'first-sight';
 
 export interface IngestVerdict {
   observed: ObserveVerdict;
@@ -235,6 +236,11 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
 
   // A real change of this side.
   settle();
+  // Drift repair's first look at a side, or at an agent whose other side is not known yet: nothing to decide
+  // from one snapshot. The repair that follows decides with both sides (the side that changed last wins, and a
+  // first sight with no time of its own never outranks a known, dated state). Deciding here would queue a
+  // write that the second snapshot then supersedes: two records per agent at every first boot.
+  if (reconcile && (!obs || !record[otherSide(side)].obs)) return done('recorded', 'first-sight');
   const settableNow = side === 'salesforce' || isSettable(value as AcdState);
   // Writes answered as applied happened before this report; a deferred write dies when the agent picks a state
   // themselves (the contact center replaces the next state). Writes in flight may still land (late landing).

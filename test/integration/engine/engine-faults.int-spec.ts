@@ -122,6 +122,26 @@ describe('drift repair', () => {
   beforeAll(async () => { h = await DaemonHarness.start(); });
   afterAll(async () => { await h.stop(); });
 
+  it('a Salesforce user with no presence row does not undo a later contact-center change', async () => {
+    const user = h.userOf('a-1011');
+    h.sf.agentSetStatus(user, 'Offline'); // logged out of Omni-Channel: no current presence row
+    await waitFor(() => h.acdState('a-1011')?.state === 'Offline', 'the ACD follows to Offline');
+    await waitFor(() => h.idle(), 'idle');
+    // The console is closed, so the agent's later login in the contact center cannot reach Salesforce.
+    h.sf.setConsoleOpen(user, false);
+    h.cc.agentSetState('a-1011', { state: 'Available' });
+    await waitFor(() => h.hasAudit('a-1011', 'failed'), 'the write to the closed console gives up', 20_000);
+    await waitFor(() => h.idle(), 'idle');
+    await h.lifecycle.runReconcile('now');
+    await waitFor(() => h.idle(), 'idle');
+    // The contact center changed last: drift repair wants Salesforce to follow it, and leaves the ACD alone.
+    expect(h.acdState('a-1011')).toEqual({ state: 'Available' });
+    const repair = (await h.audit('a-1011')).find((r) => r.direction === 'reconcile' && r.outcome === 'queued');
+    expect(repair).toMatchObject({ wanted: 'Available_Chat' });
+    expect(repair?.detail).toMatch(/the acd side changed last/);
+    h.sf.setConsoleOpen(user, true);
+  });
+
   it('repairs a change the daemon never heard of, audited as reconcile', async () => {
     h.cc.setWebhook(undefined);
     h.cc.agentSetState('a-1017', { state: 'Unavailable', code: 'Lunch' });
