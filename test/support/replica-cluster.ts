@@ -68,7 +68,8 @@ export class ReplicaCluster {
       () => res.writeHead(502).end(),
     ));
     await new Promise<void>((resolve) => this.balancer.listen(0, '127.0.0.1', resolve));
-    this.cc.setWebhook({ url: `http://127.0.0.1:${(this.balancer.address() as AddressInfo).port}/v1/acd/events`, secret: SECRET, retryDelayMs: 20 });
+    // A contact center sends many webhooks at once; the emulator's default of 8 would be the bottleneck under load.
+    this.cc.setWebhook({ url: `http://127.0.0.1:${(this.balancer.address() as AddressInfo).port}/v1/acd/events`, secret: SECRET, retryDelayMs: 20, concurrency: 64 });
     this.redis = new Redis(redisOptionsFromUrl(this.redisUrl));
     const started = Array.from({ length: replicas }, (_, i) => this.startReplica(String.fromCharCode(97 + i)));
     for (const r of started) await this.whenListening(r);
