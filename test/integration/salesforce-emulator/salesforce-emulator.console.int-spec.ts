@@ -62,7 +62,7 @@ describe(`${SalesforceEmulator.name} agent consoles and the push resource`, () =
     // A 15-character user id is the same user; a status change creates a row and closes the previous one.
     await push([AGENTS[0]], command(AGENTS[0], { userId: agent.slice(0, 15), statusId: AVAILABLE_ALL.slice(0, 15), status: 'Available_All' }));
     await emulator.waitFor(() => emulator.statusOf(AGENTS[0]) === 'Available_All', 5_000, 'the second command');
-    expect(usp.slice(1).map((c) => [c.type, c.row.developerName, c.row.isCurrentState])).toEqual([['created', 'Available_All', true], ['updated', 'Lunch', false]]);
+    expect(usp.slice(1).map((c) => [c.type, c.row.developerName, c.row.isCurrentState])).toEqual([['updated', 'Lunch', false], ['created', 'Available_All', true]]);
 
     await push([AGENTS[0]], command(AGENTS[0], { type: 'logout', statusId: undefined, status: undefined }));
     await emulator.waitFor(() => emulator.statusOf(AGENTS[0]) === 'Offline', 5_000, 'the logout');

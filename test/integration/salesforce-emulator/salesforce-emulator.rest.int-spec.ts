@@ -60,6 +60,32 @@ describe(`${SalesforceEmulator.name} REST API`, () => {
       expect(active.records.map((u) => u.Username)).toEqual([AGENTS[0], AGENTS[1], SANDBOX_SALESFORCE.username]);
     });
 
+    it('filters on UserType and on dateTime fields with unquoted SOQL dateTime literals', async () => {
+      emulator.updateUser(AGENTS[1], { userType: 'CsnOnly' });
+      const standard = await conn.query<{ Username: string }>("SELECT Username FROM User WHERE IsActive = true AND UserType = 'Standard'");
+      expect(standard.records.map((u) => u.Username)).toEqual([AGENTS[0], SANDBOX_SALESFORCE.username]);
+      const [changed] = (await conn.query<{ SystemModstamp: string }>(`SELECT SystemModstamp FROM User WHERE Username = '${AGENTS[1]}'`)).records;
+      const since = new Date(Date.parse(changed.SystemModstamp) - 1).toISOString().replace(/\.\d+Z$/, 'Z');
+      const recent = await conn.query<{ Username: string }>(`SELECT Username FROM User WHERE SystemModstamp >= ${since}`);
+      expect(recent.records.map((u) => u.Username)).toContain(AGENTS[1]);
+      const quoted = await failure(() => conn.query(`SELECT Id FROM User WHERE SystemModstamp > '${since}'`));
+      expect(quoted.errorCode).toBe('INVALID_QUERY_FILTER_OPERATOR');
+    });
+
+    it('answers the permission objects: View All Data on the profile permission set, View All on UserServicePresence in another', async () => {
+      const user = emulator.userId(SANDBOX_SALESFORCE.username);
+      const assigned = await conn.query<{ PermissionSetId: string }>(`SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = '${user}'`);
+      const ids = assigned.records.map((r) => `'${r.PermissionSetId}'`).join(', ');
+      const sets = await conn.query<{ IsOwnedByProfile: boolean; PermissionsViewAllData: boolean }>(`SELECT IsOwnedByProfile, PermissionsViewAllData FROM PermissionSet WHERE Id IN (${ids})`);
+      expect(sets.records).toEqual([expect.objectContaining({ IsOwnedByProfile: true, PermissionsViewAllData: true })]);
+      emulator.setPermissions(SANDBOX_SALESFORCE.username, { viewAllData: false, viewAllPresence: true });
+      const again = await conn.query<{ PermissionSetId: string }>(`SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = '${user}'`);
+      const objectPerms = await conn.query<{ PermissionsViewAllRecords: boolean }>(
+        `SELECT PermissionsViewAllRecords FROM ObjectPermissions WHERE SobjectType = 'UserServicePresence' AND ParentId IN (${again.records.map((r) => `'${r.PermissionSetId}'`).join(', ')})`,
+      );
+      expect(objectPerms.records).toEqual([expect.objectContaining({ PermissionsViewAllRecords: true })]);
+    });
+
     it('answers the presence snapshot query with the current rows and Salesforce date format', async () => {
       const snapshot = await conn.query<Record<string, unknown>>('SELECT Id, UserId, ServicePresenceStatusId, StatusStartDate FROM UserServicePresence WHERE IsCurrentState = true');
       expect(snapshot.totalSize).toBe(1);
@@ -169,10 +195,28 @@ describe(`${SalesforceEmulator.name} REST API`, () => {
       const before = emulator.apiCalls;
       const first = await rest('GET', '/limits');
       expect(first.headers.get('sforce-limit-info')).toBe(`api-usage=${before + 1}/100000`);
-      expect(first.body).toEqual({ DailyApiRequests: { Max: 100000, Remaining: 100000 - before - 1 } });
+      expect(first.body).toMatchObject({ DailyApiRequests: { Max: 100000, Remaining: 100000 - before - 1 } });
       await conn.query('SELECT Id FROM User');
       expect(conn.limitInfo.apiUsage).toEqual({ used: before + 2, limit: 100000 });
       expect(emulator.apiCalls).toBe(before + 2);
+    });
+
+    it('reports the Durable Streaming allocations in /limits (the pre-37.0 names for older versions), counting deliveries and clients', async () => {
+      const fresh = await rest('GET', '/limits');
+      expect(fresh.body).toMatchObject({
+        DailyDurableStreamingApiEvents: { Max: 200000, Remaining: 200000 },
+        DailyDurableGenericStreamingApiEvents: { Max: 200000, Remaining: 200000 },
+        DurableStreamingApiConcurrentClients: { Max: 1000, Remaining: 1000 },
+      });
+      await emulator.openConsole(AGENTS[0]);
+      await conn.streaming.channel(COMMAND_CHANNEL).push({ payload: 'x', userIds: [] });
+      const used = await rest('GET', '/limits');
+      expect(used.body).toMatchObject({
+        DailyDurableGenericStreamingApiEvents: { Max: 200000, Remaining: 199999 },
+        DurableStreamingApiConcurrentClients: { Max: 1000, Remaining: 999 },
+      });
+      const old = await fetch(`${loginUrl}/services/data/v36.0/limits`, { headers: { Authorization: `Bearer ${conn.accessToken as string}` } });
+      expect(Object.keys(await old.json() as object)).toEqual(expect.arrayContaining(['DailyStreamingApiEvents', 'DailyGenericStreamingApiEvents', 'StreamingApiConcurrentClients']));
     });
 
     it('injects failures for the next matching requests', async () => {

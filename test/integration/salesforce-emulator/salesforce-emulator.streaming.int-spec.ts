@@ -73,7 +73,7 @@ describe(`${SalesforceEmulator.name} streaming (CometD)`, () => {
     expect(emulator.streamingClients(SANDBOX_SALESFORCE.username)).toEqual([{ clientId: handshake.clientId, userId: emulator.userId(SANDBOX_SALESFORCE.username), channels: [TOPIC] }]);
   });
 
-  it('reports going online and changing status as a created row plus an updated previous row, and logout as an update only', async () => {
+  it('reports going online as a created row, a status change as the update closing the old row then the created new row, and logout as an update only', async () => {
     const { got } = await subscribeTopic(-1);
     const agent = emulator.userId(AGENTS[0]);
 
@@ -88,14 +88,14 @@ describe(`${SalesforceEmulator.name} streaming (CometD)`, () => {
 
     clock += 60_000;
     emulator.agentSetStatus(AGENTS[0], 'Lunch');
-    await emulator.waitFor(() => got.length === 3, 5_000, 'the new row and the closed one');
-    const [, created, closed] = got;
-    expect(created.event.type).toBe('created');
-    expect(created.sobject).toMatchObject({ UserId: agent, ServicePresenceStatusId: toId18('0N5000000000005'), IsCurrentState: true, IsAway: true, StatusEndDate: null });
+    await emulator.waitFor(() => got.length === 3, 5_000, 'the closed row and the new one');
+    const [, closed, created] = got;
     expect(closed.event.type).toBe('updated');
     expect(closed.sobject).toEqual({ ...online.sobject, IsCurrentState: false, StatusEndDate: '2025-03-01T09:01:00.000+0000' });
-    expect(created.event.replayId).toBeGreaterThan(online.event.replayId);
-    expect(closed.event.replayId).toBeGreaterThan(created.event.replayId);
+    expect(created.event.type).toBe('created');
+    expect(created.sobject).toMatchObject({ UserId: agent, ServicePresenceStatusId: toId18('0N5000000000005'), IsCurrentState: true, IsAway: true, StatusEndDate: null });
+    expect(closed.event.replayId).toBeGreaterThan(online.event.replayId);
+    expect(created.event.replayId).toBeGreaterThan(closed.event.replayId);
 
     clock += 60_000;
     emulator.agentSetStatus(AGENTS[0], 'Offline');
@@ -104,6 +104,43 @@ describe(`${SalesforceEmulator.name} streaming (CometD)`, () => {
     expect(got[3].sobject).toMatchObject({ Id: created.sobject.Id, IsCurrentState: false, StatusEndDate: '2025-03-01T09:02:00.000+0000' });
     expect(emulator.statusOf(AGENTS[0])).toBe('Offline');
     expect(emulator.uspRows(AGENTS[0]).map((r) => [r.developerName, r.isCurrentState])).toEqual([['Available_All', false], ['Lunch', false]]);
+  });
+
+  it('creates the new row before closing the old one when told to (statusChangeOrder: create-first)', async () => {
+    await emulator.stop();
+    emulator = newEmulator({ now: () => clock, statusChangeOrder: 'create-first' });
+    ({ loginUrl } = await emulator.start());
+    conn = await integrationLogin(loginUrl);
+    await conn.sobject('PushTopic').create({ Name: 'PresenceSyncUSP', Query: PUSH_TOPIC_QUERY, ApiVersion: 62.0 });
+    const { got } = await subscribeTopic(-1);
+    emulator.agentSetStatus(AGENTS[0], 'Available_All');
+    emulator.agentSetStatus(AGENTS[0], 'Lunch');
+    await emulator.waitFor(() => got.length === 3, 5_000, 'three events');
+    expect(got.map((m) => [m.event.type, m.sobject.IsCurrentState])).toEqual([['created', true], ['created', true], ['updated', false]]);
+  });
+
+  it('delivers presence rows only to subscribers that may read them: the owner, View All Data or View All on UserServicePresence', async () => {
+    const integration = SANDBOX_SALESFORCE.username;
+    emulator.setPermissions(integration, { viewAllData: false });
+    const { got } = await subscribeTopic(-1);
+    emulator.agentSetStatus(AGENTS[0], 'Available_All');
+    // Without either permission the integration user reads no agent's presence: nothing arrives, and queries see no row.
+    const query = async (): Promise<{ totalSize: number }> => conn.query('SELECT Id FROM UserServicePresence WHERE IsCurrentState = true');
+    expect((await query()).totalSize).toBe(0);
+
+    emulator.setPermissions(integration, { viewAllPresence: true });
+    expect((await query()).totalSize).toBe(1);
+    emulator.agentSetStatus(AGENTS[0], 'Lunch');
+    await emulator.waitFor(() => got.length === 2, 5_000, 'the close and the new row');
+    expect(got.map((m) => m.event.type)).toEqual(['updated', 'created']);
+
+    // Replay honours access too: -2 after withdrawing both permissions brings nothing.
+    emulator.setPermissions(integration, { viewAllPresence: false });
+    const replayed = await subscribeTopic(-2);
+    emulator.setPermissions(integration, { viewAllData: true });
+    const all = await subscribeTopic(-2);
+    await emulator.waitFor(() => all.got.length === 3, 5_000, 'the three retained events');
+    expect(replayed.got).toHaveLength(0);
   });
 
   it('sends capacity-only updates to a topic that watches all fields, not to one whose referenced fields did not change', async () => {
@@ -120,7 +157,7 @@ describe(`${SalesforceEmulator.name} streaming (CometD)`, () => {
     // A later change is delivered after anything published before it: the capacity update never reached `referenced`.
     emulator.agentSetStatus(AGENTS[1], 'Break');
     await emulator.waitFor(() => referenced.got.length === 3, 5_000, 'the status change');
-    expect(referenced.got.map((m) => m.event.type)).toEqual(['created', 'created', 'updated']);
+    expect(referenced.got.map((m) => m.event.type)).toEqual(['created', 'updated', 'created']);
   });
 
   it('replays retained events: -2 delivers all, a stored id only the later ones, to that subscriber only', async () => {

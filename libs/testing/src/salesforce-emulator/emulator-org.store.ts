@@ -5,7 +5,7 @@ import {
 } from './sobject.schema';
 import { compileSoql, type SalesforceApiError } from './soql.parser';
 import type {
-  SalesforceEmulatorStatusSeed, SalesforceEmulatorUserSeed, UspChangeCause, UspRow,
+  SalesforceEmulatorPermissions, SalesforceEmulatorStatusSeed, SalesforceEmulatorUserSeed, UspChangeCause, UspRow,
 } from './salesforce-emulator.types';
 
 /** A write to a record, for the streaming side (PushTopics) and assertion hooks. */
@@ -20,6 +20,16 @@ export interface RecordChange {
 
 /** What a REST DML call answers. */
 export type DmlOutcome = { ok: true; id: string } | { ok: false; status: number; errors: SalesforceApiError[] };
+
+/** What a user may read beyond its own records. */
+interface Grants {
+  viewAllData: boolean;
+  /** Objects with "View All" (ObjectPermissions.PermissionsViewAllRecords) in one of the user's permission sets. */
+  viewAllObjects: Set<string>;
+}
+
+/** Objects whose records a user reads only when it owns them or may view all (no sharing rules apply). */
+const OWNER_ONLY = new Set(['UserServicePresence']);
 
 interface UserSecrets {
   password?: string;
@@ -59,13 +69,15 @@ export class EmulatorOrg {
   private readonly userByEmail = new Map<string, string>();
   /** User id (15 characters) → the id of the user's current UserServicePresence row. */
   private readonly currentUsp = new Map<string, string>();
+  /** User id (18) → its permissions; the PermissionSet records are derived from it. */
+  private readonly grants = new Map<string, Grants>();
   private uspNumber = 0;
 
   constructor(private readonly options: EmulatorOrgOptions) {
     for (const object of SCHEMA) this.tables.set(object.name, new Map());
     options.statuses.forEach((seed, i) => this.seedStatus(seed, i + 1));
     const seeds = options.integrationUser ? [...options.users, options.integrationUser] : options.users;
-    seeds.forEach((seed, i) => this.seedUser(seed, i + 1));
+    seeds.forEach((seed, i) => this.seedUser(seed, i + 1, seed === options.integrationUser));
     for (const seed of seeds) {
       if (!seed.status) continue;
       const user = this.resolveUser(seed.username) as SObjectRecord;
@@ -95,7 +107,7 @@ export class EmulatorOrg {
     this.statusAway.set(id, seed.isAway ?? false);
   }
 
-  private seedUser(seed: SalesforceEmulatorUserSeed, n: number): void {
+  private seedUser(seed: SalesforceEmulatorUserSeed, n: number, integration: boolean): void {
     // The same 15-character ids as InMemorySalesforce.addUsersForEmails, in the 18-character form.
     const id = toId18(seed.id ?? `${KEY_PREFIX.user}${String(n).padStart(12, '0')}`);
     if (this.userById(id)) throw new Error(`SalesforceEmulator: user id ${id} listed twice`);
@@ -110,12 +122,91 @@ export class EmulatorOrg {
       Name: seed.firstName ? `${seed.firstName} ${lastName}` : lastName,
       FederationIdentifier: seed.federationIdentifier ?? null,
       IsActive: seed.isActive ?? true,
-      UserType: 'Standard',
+      UserType: seed.userType ?? 'Standard',
       ...this.audit(this.options.now(), null),
     });
+    this.grants.set(id, { viewAllData: seed.viewAllData ?? integration, viewAllObjects: new Set(seed.viewAllPresence ? ['UserServicePresence'] : []) });
+    this.writePermissionRecords(id);
     this.secrets.set(id, { password: seed.password, securityToken: seed.securityToken, approved: seed.approved ?? true, capacity: seed.capacity ?? 10 });
     this.userByUsername.set(seed.username.toLowerCase(), id);
     if (!this.userByEmail.has(seed.email.toLowerCase())) this.userByEmail.set(seed.email.toLowerCase(), id);
+  }
+
+  // ---- permissions and visibility ------------------------------------------------------------------------
+
+  /**
+   * Rewrites the user's permission records: a profile-owned permission set carrying View All Data, and, for
+   * "View All" on an object, a permission set with that ObjectPermissions row, each with its assignment.
+   */
+  private writePermissionRecords(userId: string): void {
+    const at = this.options.now();
+    const suffix = userId.slice(3, 15);
+    const sets = this.table('PermissionSet');
+    const assignments = this.table('PermissionSetAssignment');
+    const objects = this.table('ObjectPermissions');
+    for (const [id, a] of assignments) {
+      if (a.AssigneeId !== userId) continue;
+      assignments.delete(id);
+      sets.delete(a.PermissionSetId as string);
+      for (const [oid, o] of objects) if (o.ParentId === a.PermissionSetId) objects.delete(oid);
+    }
+    const grants = this.grants.get(userId) as Grants;
+    const assign = (permissionSetId: string): void => {
+      const id = this.ids.next(KEY_PREFIX.permissionSetAssignment);
+      assignments.set(id, { Id: id, AssigneeId: userId, PermissionSetId: permissionSetId, ...this.audit(at, null) });
+    };
+    const profileSet = this.ids.next(KEY_PREFIX.permissionSet);
+    sets.set(profileSet, {
+      Id: profileSet, Name: `X00e${suffix}`, Label: 'Profile', IsOwnedByProfile: true,
+      PermissionsViewAllData: grants.viewAllData, PermissionsModifyAllData: false, PermissionsViewSetup: true, ...this.audit(at, null),
+    });
+    assign(profileSet);
+    for (const object of grants.viewAllObjects) {
+      const setId = this.ids.next(KEY_PREFIX.permissionSet);
+      sets.set(setId, {
+        Id: setId, Name: `${object}_View_All`, Label: `${object} View All`, IsOwnedByProfile: false,
+        PermissionsViewAllData: false, PermissionsModifyAllData: false, PermissionsViewSetup: false, ...this.audit(at, null),
+      });
+      const permId = this.ids.next(KEY_PREFIX.objectPermissions);
+      objects.set(permId, {
+        Id: permId, ParentId: setId, SobjectType: object, PermissionsRead: true, PermissionsViewAllRecords: true, PermissionsModifyAllRecords: false,
+        ...this.audit(at, null),
+      });
+      assign(setId);
+    }
+  }
+
+  /** Grants or withdraws View All Data and View All on UserServicePresence. */
+  setPermissions(userId: string, permissions: SalesforceEmulatorPermissions): void {
+    const user = this.userById(userId);
+    if (!user) throw new Error(`SalesforceEmulator: no user ${userId}`);
+    const grants = this.grants.get(user.Id as string) as Grants;
+    if (permissions.viewAllData !== undefined) grants.viewAllData = permissions.viewAllData;
+    if (permissions.viewAllPresence === true) grants.viewAllObjects.add('UserServicePresence');
+    if (permissions.viewAllPresence === false) grants.viewAllObjects.delete('UserServicePresence');
+    this.writePermissionRecords(user.Id as string);
+  }
+
+  /**
+   * Whether `userId` may read a record of `objectName` owned by `ownerId`. UserServicePresence supports no
+   * sharing rules: its owner (the agent) reads it, and so does anyone with View All Data or View All on the
+   * object. The other objects the emulator holds are readable by every API user.
+   */
+  canRead(userId: string | undefined, objectName: string, ownerId: string | undefined): boolean {
+    if (!OWNER_ONLY.has(objectName)) return true;
+    if (!userId) return false;
+    if (ownerId !== undefined && sameId(ownerId, userId)) return true;
+    const user = this.userById(userId);
+    const grants = user ? this.grants.get(user.Id as string) : undefined;
+    return grants !== undefined && (grants.viewAllData || grants.viewAllObjects.has(objectName));
+  }
+
+  /** An admin edits a user (e.g. deactivates it): the record's SystemModstamp moves. */
+  updateUser(userId: string, changes: { IsActive?: boolean; UserType?: string; FederationIdentifier?: string | null }): void {
+    const user = this.userById(userId);
+    if (!user) throw new Error(`SalesforceEmulator: no user ${userId}`);
+    const at = this.options.now();
+    this.write('User', 'updated', { ...user, ...changes, LastModifiedDate: at, SystemModstamp: at }, [...Object.keys(changes), 'LastModifiedDate', 'SystemModstamp'], 'api');
   }
 
   // ---- reads -------------------------------------------------------------------------------------------

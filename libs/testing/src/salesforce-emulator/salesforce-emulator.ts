@@ -18,7 +18,7 @@ import { describeObject, type SObjectDescribe, type SObjectRecord } from './sobj
 import { StreamingEventLog, type LoggedEvent, type ReplayStart } from './streaming-event.log';
 import type {
   CommandDropReason, ConsoleStats, InjectedRestFault, PushRecord, SalesforceEmulatorCredentials, SalesforceEmulatorEvents,
-  SalesforceEmulatorOptions, StreamEvent, StreamingClientInfo, UspRow,
+  SalesforceEmulatorOptions, SalesforceEmulatorPermissions, StreamEvent, StreamingClientInfo, UspRow,
 } from './salesforce-emulator.types';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -30,6 +30,33 @@ const STOP_GRACE_MS = 1_000;
 
 interface Fault extends InjectedRestFault {
   remaining: number;
+}
+
+/**
+ * Streaming event deliveries in the last 24 h, per kind: the allocations count each notification delivered
+ * to each CometD client, not each event published. Kept per minute so an org busy for a day stays small.
+ */
+class StreamingUsage {
+  private readonly minutes: Record<'pushTopic' | 'generic', Map<number, number>> = { pushTopic: new Map(), generic: new Map() };
+
+  constructor(private readonly now: () => number) {}
+
+  count(kind: 'pushTopic' | 'generic', n: number): void {
+    if (n <= 0) return;
+    const minute = Math.floor(this.now() / 60_000);
+    const buckets = this.minutes[kind];
+    buckets.set(minute, (buckets.get(minute) ?? 0) + n);
+  }
+
+  inLastDay(kind: 'pushTopic' | 'generic'): number {
+    const oldest = Math.floor((this.now() - DAY_MS) / 60_000);
+    let total = 0;
+    for (const [minute, n] of this.minutes[kind]) {
+      if (minute <= oldest) this.minutes[kind].delete(minute);
+      else total += n;
+    }
+    return total;
+  }
 }
 
 const readBody = (req: IncomingMessage): Promise<string> => readBoundedBody(req, MAX_BODY_BYTES);
@@ -69,6 +96,7 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
   private readonly consoles = new Map<string, AgentConsole>();
   private readonly consoleCounters = new Map<string, ConsoleStats>();
   private readonly faults: Fault[] = [];
+  private readonly usage: StreamingUsage;
   private limitExceeded = false;
   private calls = 0;
   private refused = 0;
@@ -90,7 +118,7 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
       integrationUser: options.integrationUser,
       statuses: options.statuses ?? SANDBOX_STATUSES.map((s) => ({ id: s.id, developerName: s.developerName, label: s.label, isAway: !s.developerName.startsWith('Available') })),
       now: this.now,
-      statusChangeOrder: options.statusChangeOrder ?? 'create-first',
+      statusChangeOrder: options.statusChangeOrder ?? 'close-first',
       onChange: (change) => this.onRecordChange(change),
     });
     this.oauth = new EmulatorOAuth({
@@ -109,6 +137,7 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
       baseUrl: () => this.baseUrl,
     });
     this.events = new StreamingEventLog(options.replayRetentionMs ?? DAY_MS, this.now);
+    this.usage = new StreamingUsage(this.now);
     const cometdTimeoutMs = options.cometdTimeoutMs ?? 110_000;
     this.engine = new BayeuxClientEngine(cometdTimeoutMs + (options.cometdReconnectGraceMs ?? 40_000));
     this.engine.onSubscribe = (client, channel) =>
@@ -129,6 +158,17 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
       onlineUsers: (name) => this.onlineUsers(name),
       apiLimit: this.apiLimit,
       apiCalls: () => this.calls,
+      streaming: () => ({
+        allocations: {
+          dailyPushTopicEvents: options.streamingAllocations?.dailyPushTopicEvents ?? 200_000,
+          dailyGenericEvents: options.streamingAllocations?.dailyGenericEvents ?? 200_000,
+          concurrentClients: options.streamingAllocations?.concurrentClients ?? 1_000,
+        },
+        pushTopicEvents: this.usage.inLastDay('pushTopic'),
+        genericEvents: this.usage.inLastDay('generic'),
+        clients: this.engine.all().filter((c) => c.userId !== undefined).length,
+      }),
+      canRead: (userId, objectName, ownerId) => this.org.canRead(userId, objectName, ownerId),
       batchSize: options.queryBatchSize ?? 2000,
     });
     this.provision();
@@ -279,6 +319,23 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
     return this.org.setStatus(userId, status.Id as string, 'agent');
   }
 
+  /**
+   * An admin changes what a user may read: View All Data (profile) and View All on UserServicePresence
+   * (permission set). Takes effect for the next query and the next PushTopic event.
+   */
+  setPermissions(userRef: string, permissions: SalesforceEmulatorPermissions): void {
+    this.org.setPermissions(this.userId(userRef), permissions);
+  }
+
+  /** An admin edits a user (deactivates it, changes its licence or federation id); its SystemModstamp moves. */
+  updateUser(userRef: string, changes: { isActive?: boolean; userType?: string; federationIdentifier?: string | null }): void {
+    this.org.updateUser(this.userId(userRef), {
+      ...(changes.isActive !== undefined ? { IsActive: changes.isActive } : {}),
+      ...(changes.userType !== undefined ? { UserType: changes.userType } : {}),
+      ...(changes.federationIdentifier !== undefined ? { FederationIdentifier: changes.federationIdentifier } : {}),
+    });
+  }
+
   /** Omni-Channel updates the capacity figures of the agent's current row (an update that changes no status). */
   touchCapacity(userRef: string): boolean {
     return this.org.touchCapacity(this.userId(userRef));
@@ -367,9 +424,18 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
 
   private replayFor(channel: string, from: number, clientId: string): ReplayStart {
     const start = this.events.replay(channel, from);
-    if (!start.ok || !channel.startsWith('/u/')) return start;
+    if (!start.ok) return start;
     const userId = this.engine.get(clientId)?.userId;
-    return { ok: true, events: start.events.filter((e) => this.reaches(e.userIds, userId)) };
+    const events = channel.startsWith('/u/')
+      ? start.events.filter((e) => this.reaches(e.userIds, userId))
+      : start.events.filter((e) => this.visible(e, userId));
+    this.usage.count(channel.startsWith('/u/') ? 'generic' : 'pushTopic', events.length);
+    return { ok: true, events };
+  }
+
+  /** A PushTopic event reaches a subscriber only if the subscriber may read the record (PushTopic events honour record access). */
+  private visible(event: LoggedEvent, userId: string | undefined): boolean {
+    return !event.record || this.org.canRead(userId, event.record.object, event.record.ownerId);
   }
 
   /** Whether a generic event targeted at `userIds` (empty: everyone) reaches a client of `userId`. */
@@ -392,20 +458,25 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
   private onRecordChange(change: RecordChange): void {
     for (const topic of this.org.records('PushTopic')) {
       const notification = topicNotification(topic, change);
-      if (notification) this.publishTopic(topic.Name as string, notification);
+      const ownerId = typeof change.record.OwnerId === 'string' ? change.record.OwnerId : undefined;
+      if (notification) this.publishTopic(topic.Name as string, notification, { object: change.object.name, ownerId });
     }
     if (change.object.name === 'UserServicePresence') {
       this.emit('usp', { type: change.type, row: this.org.toUspRow(change.record), changedFields: [...change.changedFields], cause: change.cause });
     }
   }
 
-  private publishTopic(name: string, notification: TopicNotification): void {
+  private publishTopic(name: string, notification: TopicNotification, record: { object: string; ownerId?: string }): void {
     const channel = `/topic/${name}`;
     const event = this.events.append(channel, (replayId, createdAt) => ({
       event: { createdDate: new Date(createdAt).toISOString(), replayId, type: notification.type },
       sobject: notification.sobject,
-    }));
-    for (const client of this.engine.subscribers(channel)) this.engine.deliver(client.id, { channel, data: event.data });
+    }), undefined, record);
+    for (const client of this.engine.subscribers(channel)) {
+      if (!this.visible(event, client.userId)) continue;
+      this.engine.deliver(client.id, { channel, data: event.data });
+      this.usage.count('pushTopic', 1);
+    }
     this.record(channel, event);
   }
 
@@ -425,7 +496,9 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
         payload,
       }), [...userIds]);
       for (const client of subscribers) {
-        if (this.reaches(userIds, client.userId)) this.engine.deliver(client.id, { channel, data: event.data });
+        if (!this.reaches(userIds, client.userId)) continue;
+        this.engine.deliver(client.id, { channel, data: event.data });
+        this.usage.count('generic', 1);
       }
       this.record(channel, event);
       const push: PushRecord = {

@@ -22,6 +22,33 @@ export interface SalesforceEmulatorUserSeed {
   capacity?: number;
   /** Whether the user pre-authorized the connected app (needed by the JWT bearer flow). Default true. */
   approved?: boolean;
+  /** `User.UserType` (the licence category): `Standard`, `PowerPartner`, `CsnOnly`, `AutomatedProcess`… Default `Standard`. */
+  userType?: string;
+  /**
+   * The "View All Data" permission (on the user's profile permission set). Without it, or `viewAllPresence`, the
+   * user reads only the UserServicePresence rows it owns (its own presence): the object supports no sharing
+   * rules. Default: true for `integrationUser` (an integration user set up as the setup guide says), false for
+   * agents.
+   */
+  viewAllData?: boolean;
+  /** "View All" on UserServicePresence (object permission in a permission set): reads every presence row. Default false. */
+  viewAllPresence?: boolean;
+}
+
+/** What `SalesforceEmulator.setPermissions` grants (each omitted permission is left as it is). */
+export interface SalesforceEmulatorPermissions {
+  viewAllData?: boolean;
+  viewAllPresence?: boolean;
+}
+
+/** Streaming allocations the `/limits` resource reports (Enterprise Edition defaults). */
+export interface SalesforceEmulatorStreamingAllocations {
+  /** PushTopic event notifications delivered per 24 h. Default 200,000. */
+  dailyPushTopicEvents?: number;
+  /** Generic (StreamingChannel) event notifications delivered per 24 h. Default 200,000. */
+  dailyGenericEvents?: number;
+  /** Concurrent CometD clients. Default 1,000. */
+  concurrentClients?: number;
 }
 
 export interface SalesforceEmulatorStatusSeed {
@@ -95,11 +122,14 @@ export interface SalesforceEmulatorOptions {
   /** How long a client may stay away between connects before the server forgets it, ms. Default 40 s. */
   cometdReconnectGraceMs?: number;
   /**
-   * Order of the two writes of a status change: the new current row is created, then the previous one
-   * closed (`create-first`, default), or the other way round. Salesforce documents both writes, not their
-   * order, so an integration should cope with either.
+   * Order of the two writes of a status change: the previous current row is closed (an update to
+   * `IsCurrentState = false`) and then the new current row created (`close-first`, default: what a PushTopic
+   * on a real org delivers), or the other way round (`create-first`), which Salesforce does not promise
+   * never happens and an integration should survive.
    */
   statusChangeOrder?: 'create-first' | 'close-first';
+  /** Streaming allocations reported by `/limits`. */
+  streamingAllocations?: SalesforceEmulatorStreamingAllocations;
   /** The generic channel the emulated consoles listen on. Default `/u/PresenceSyncCommand`. */
   consoleChannel?: string;
   /**

@@ -12,6 +12,9 @@ export const KEY_PREFIX = {
   userServicePresence: '0Bz',
   pushTopic: '0IF',
   streamingChannel: '0M6',
+  permissionSet: '0PS',
+  permissionSetAssignment: '0Pa',
+  objectPermissions: '110',
   queryLocator: '01g',
 } as const;
 

@@ -44,6 +44,17 @@ export interface SalesforceRestDeps {
   apiLimit: number;
   apiCalls(): number;
   batchSize: number;
+  /** Streaming allocations and what was used of them (the `/limits` resource). */
+  streaming(): StreamingLimits;
+  /** Whether a user may read a record of an object owned by `ownerId` (queries return only readable rows). */
+  canRead(userId: string, objectName: string, ownerId: string | undefined): boolean;
+}
+
+export interface StreamingLimits {
+  allocations: { dailyPushTopicEvents: number; dailyGenericEvents: number; concurrentClients: number };
+  pushTopicEvents: number;
+  genericEvents: number;
+  clients: number;
 }
 
 /** Salesforce's push payload limit: "Cannot exceed 3,000 single-byte characters". */
@@ -77,8 +88,7 @@ export class SalesforceRestRouter {
     if (path === '') return method === 'GET' ? { status: 200, body: this.resources(req.version) } : methodNotAllowed(method, ['GET']);
     if (path === '/limits') {
       if (method !== 'GET') return methodNotAllowed(method, ['GET']);
-      const max = this.deps.apiLimit;
-      return { status: 200, body: { DailyApiRequests: { Max: max, Remaining: Math.max(0, max - this.deps.apiCalls()) } } };
+      return { status: 200, body: this.limits(req.version) };
     }
     if (path === '/query' || path === '/queryAll') {
       if (method !== 'GET') return methodNotAllowed(method, ['GET']);
@@ -113,6 +123,22 @@ export class SalesforceRestRouter {
   private resources(version: string): Record<string, string> {
     const base = `/services/data/v${version}`;
     return { sobjects: `${base}/sobjects`, query: `${base}/query`, queryAll: `${base}/queryAll`, limits: `${base}/limits` };
+  }
+
+  /**
+   * `/limits`: each entry is `{ Max, Remaining }`. The streaming entries are named per API version, as the
+   * Streaming API guide lists them: Durable Streaming (37.0 and later) and the older ones (36.0 and earlier).
+   */
+  private limits(version: string): Record<string, { Max: number; Remaining: number }> {
+    const entry = (max: number, used: number): { Max: number; Remaining: number } => ({ Max: max, Remaining: Math.max(0, max - used) });
+    const s = this.deps.streaming();
+    const durable = Number(version) >= 37;
+    return {
+      DailyApiRequests: entry(this.deps.apiLimit, this.deps.apiCalls()),
+      [durable ? 'DailyDurableStreamingApiEvents' : 'DailyStreamingApiEvents']: entry(s.allocations.dailyPushTopicEvents, s.pushTopicEvents),
+      [durable ? 'DailyDurableGenericStreamingApiEvents' : 'DailyGenericStreamingApiEvents']: entry(s.allocations.dailyGenericEvents, s.genericEvents),
+      [durable ? 'DurableStreamingApiConcurrentClients' : 'StreamingApiConcurrentClients']: entry(s.allocations.concurrentClients, s.clients),
+    };
   }
 
   private describeSummary(object: SObjectDescribe): Record<string, unknown> {
@@ -155,7 +181,10 @@ export class SalesforceRestRouter {
     const compiled = compileSoql(text);
     if (!compiled.ok) return { status: 400, body: [compiled.error] };
     const query = compiled.value;
-    const rows = runSoql(this.deps.org.records(query.object.name), query)
+    // Record access applies to queries as to everything else: rows the user may not read do not exist for it.
+    const readable = this.deps.org.records(query.object.name)
+      .filter((r) => this.deps.canRead(req.userId, query.object.name, typeof r.OwnerId === 'string' ? r.OwnerId : undefined));
+    const rows = runSoql(readable, query)
       .map((r) => this.format(query.object, r, query.fields.map((f) => f.name), req.version));
     return { status: 200, body: this.batch(rows, 0, this.batchSize(req), req.version) };
   }

@@ -129,6 +129,46 @@ export const SCHEMA: readonly SObjectDescribe[] = [
       ...AUDIT_FIELDS,
     ],
   },
+  // Who may read what (the visibility of UserServicePresence rows): every profile owns a permission set
+  // (IsOwnedByProfile), and both profile and extra permission sets are linked to users by assignments. Read-only
+  // here: the emulator's tests grant permissions through `SalesforceEmulator.setPermissions`.
+  {
+    name: 'PermissionSet', label: 'Permission Set', keyPrefix: KEY_PREFIX.permissionSet,
+    createable: false, updateable: false, deletable: false, queryable: true,
+    fields: [
+      field('Id', 'id'),
+      field('Name', 'string', { length: 80 }),
+      field('Label', 'string', { length: 80 }),
+      field('IsOwnedByProfile', 'boolean'),
+      field('PermissionsViewAllData', 'boolean'),
+      field('PermissionsModifyAllData', 'boolean'),
+      field('PermissionsViewSetup', 'boolean'),
+      ...AUDIT_FIELDS,
+    ],
+  },
+  {
+    name: 'PermissionSetAssignment', label: 'Permission Set Assignment', keyPrefix: KEY_PREFIX.permissionSetAssignment,
+    createable: false, updateable: false, deletable: false, queryable: true,
+    fields: [
+      field('Id', 'id'),
+      field('AssigneeId', 'reference'),
+      field('PermissionSetId', 'reference'),
+      ...AUDIT_FIELDS,
+    ],
+  },
+  {
+    name: 'ObjectPermissions', label: 'Object Permissions', keyPrefix: KEY_PREFIX.objectPermissions,
+    createable: false, updateable: false, deletable: false, queryable: true,
+    fields: [
+      field('Id', 'id'),
+      field('ParentId', 'reference'),
+      field('SobjectType', 'picklist'),
+      field('PermissionsRead', 'boolean'),
+      field('PermissionsViewAllRecords', 'boolean'),
+      field('PermissionsModifyAllRecords', 'boolean'),
+      ...AUDIT_FIELDS,
+    ],
+  },
 ];
 
 export function describeObject(name: string): SObjectDescribe | undefined {

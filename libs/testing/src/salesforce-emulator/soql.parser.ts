@@ -17,9 +17,11 @@ export type SoqlLiteral =
   | { kind: 'string'; value: string }
   | { kind: 'number'; value: number }
   | { kind: 'boolean'; value: boolean }
+  /** A dateTime literal (`2005-10-08T01:02:03Z`, unquoted, as SOQL writes it), in epoch ms. */
+  | { kind: 'datetime'; value: number }
   | { kind: 'null' };
 
-export type SoqlOperator = '=' | '!=' | 'in' | 'not in';
+export type SoqlOperator = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not in';
 
 interface ParsedCondition { field: string; op: SoqlOperator; values: SoqlLiteral[] }
 interface ParsedOrder { field: string; descending: boolean; nullsLast: boolean }
@@ -50,6 +52,7 @@ type Token =
   | { t: 'ident'; v: string; at: number }
   | { t: 'string'; v: string; at: number }
   | { t: 'number'; v: number; at: number }
+  | { t: 'datetime'; v: number; at: number }
   | { t: 'punct'; v: string; at: number }
   | { t: 'eof'; at: number };
 
@@ -57,7 +60,12 @@ type Token =
  * The grammar the emulator understands, a small honest subset of SOQL: anything else is answered with
  * MALFORMED_QUERY rather than guessed at.
  */
-const SUPPORTED = 'the emulator supports SELECT f, … FROM Object [WHERE f = v AND f IN (…) …] [ORDER BY f [ASC|DESC]] [LIMIT n]';
+const SUPPORTED = 'the emulator supports SELECT f, … FROM Object [WHERE f = v AND f > v AND f IN (…) …] [ORDER BY f [ASC|DESC]] [LIMIT n]';
+
+const RANGE_OPS = new Set<SoqlOperator>(['<', '<=', '>', '>=']);
+
+/** SOQL's dateTime formats: `YYYY-MM-DDThh:mm:ss` with `Z` or a `±hh:mm` offset (fractions tolerated). */
+const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2})/;
 
 function malformed(message: string): SalesforceApiError {
   return { message, errorCode: 'MALFORMED_QUERY' };
@@ -101,6 +109,12 @@ function tokenize(text: string): Outcome<Token[]> {
         i++;
       }
       tokens.push({ t: 'string', v: value, at });
+      continue;
+    }
+    const datetime = DATETIME.exec(text.slice(i));
+    if (datetime) {
+      tokens.push({ t: 'datetime', v: Date.parse(datetime[0]), at });
+      i += datetime[0].length;
       continue;
     }
     const number = /^-?\d+(?:\.\d+)?/.exec(text.slice(i));
@@ -176,6 +190,7 @@ class Parser {
     this.i++;
     if (token.t === 'string') return { kind: 'string', value: token.v };
     if (token.t === 'number') return { kind: 'number', value: token.v };
+    if (token.t === 'datetime') return { kind: 'datetime', value: token.v };
     if (token.t === 'ident') {
       const upper = token.v.toUpperCase();
       if (upper === 'TRUE' || upper === 'FALSE') return { kind: 'boolean', value: upper === 'TRUE' };
@@ -188,6 +203,7 @@ class Parser {
     const field = this.ident();
     if (this.punct('=')) return { field, op: '=', values: [this.literal()] };
     if (this.punct('!=') || this.punct('<>')) return { field, op: '!=', values: [this.literal()] };
+    for (const op of ['<=', '>=', '<', '>'] as const) if (this.punct(op)) return { field, op, values: [this.literal()] };
     let op: SoqlOperator = 'in';
     if (this.isKeyword('NOT')) {
       this.i++;
@@ -286,7 +302,10 @@ function checkLiteral(field: FieldDescribe, literal: SoqlLiteral): SalesforceApi
         message: `value of filter criterion for field '${field.name}' must be of type ${field.type} and should not be enclosed in quotes`,
       };
     case 'datetime':
-      return malformed(`filtering on the dateTime field '${field.name}' is not supported (${SUPPORTED})`);
+      return literal.kind === 'datetime' ? undefined : {
+        errorCode: 'INVALID_QUERY_FILTER_OPERATOR',
+        message: `value of filter criterion for field '${field.name}' must be of type dateTime and should not be enclosed in quotes`,
+      };
     default:
       return literal.kind === 'string' ? undefined : {
         errorCode: 'INVALID_QUERY_FILTER_OPERATOR',
@@ -326,6 +345,9 @@ export function resolveSoql(parsed: ParsedSoql): Outcome<SoqlQuery> {
     for (const literal of condition.values) {
       const wrong = checkLiteral(f.value, literal);
       if (wrong) return { ok: false, error: wrong };
+      if (literal.kind === 'null' && RANGE_OPS.has(condition.op)) {
+        return { ok: false, error: malformed(`null can only be compared with = or != (field '${f.value.name}')`) };
+      }
     }
     where.push({ field: f.value, op: condition.op, values: condition.values });
   }
@@ -359,9 +381,17 @@ function equals(field: FieldDescribe, value: FieldValue | undefined, literal: So
   return literal.value === value;
 }
 
+/** `value op literal` for the range operators; a null value matches none (as in SOQL). */
+function inRange(value: FieldValue | undefined, op: SoqlOperator, literal: SoqlLiteral): boolean {
+  if (value === null || value === undefined || literal.kind === 'null' || literal.kind === 'boolean') return false;
+  const c = compare(value, literal.value);
+  return op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
+}
+
 export function matchesWhere(record: SObjectRecord, where: SoqlCondition[]): boolean {
   return where.every(({ field, op, values }) => {
     const value = record[field.name];
+    if (RANGE_OPS.has(op)) return inRange(value, op, values[0]);
     const hit = values.some((literal) => equals(field, value, literal));
     return op === '=' || op === 'in' ? hit : !hit;
   });

@@ -5,6 +5,8 @@ export interface LoggedEvent {
   data: unknown;
   /** Generic streaming: the users the push targeted (absent or empty: every subscriber). */
   userIds?: string[];
+  /** PushTopic events: the record's object and owner, which decide who may receive the event. */
+  record?: { object: string; ownerId?: string };
 }
 
 export type ReplayStart = { ok: true; events: LoggedEvent[] } | { ok: false };
@@ -34,14 +36,14 @@ export class StreamingEventLog {
     log.events.splice(0, keepFrom < 0 ? log.events.length : keepFrom);
   }
 
-  append(channel: string, build: (replayId: number, createdAt: number) => unknown, userIds?: string[]): LoggedEvent {
+  append(channel: string, build: (replayId: number, createdAt: number) => unknown, userIds?: string[], record?: LoggedEvent['record']): LoggedEvent {
     const log = this.log(channel);
     this.prune(log);
     // Steps of 1 and 2 alternately: increasing ids with gaps, as the documentation warns they may have.
     log.count++;
     log.last += log.count % 2 === 0 ? 2 : 1;
     const createdAt = this.now();
-    const event: LoggedEvent = { replayId: log.last, createdAt, data: build(log.last, createdAt), ...(userIds ? { userIds } : {}) };
+    const event: LoggedEvent = { replayId: log.last, createdAt, data: build(log.last, createdAt), ...(userIds ? { userIds } : {}), ...(record ? { record } : {}) };
     log.events.push(event);
     return event;
   }
