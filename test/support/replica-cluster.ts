@@ -92,28 +92,13 @@ export class ReplicaCluster {
       SALESFORCE_SECURITY_TOKEN: SANDBOX_SALESFORCE.securityToken, SALESFORCE_OFFLINE_HOLD_MS: '300',
       ...this.env,
     };
-    // It stops cleanly (SIGTERM) when its stdin closes, so a test runner that dies leaves no replica behind.
-    const main = [
-      "process.stdin.once('end', () => process.kill(process.pid, 'SIGTERM')).resume();",
-      "require('./apps/presence-sync/src/cli.ts').main(['node', 'presence-sync', 'start']).then((code) => process.exit(code));",
-    ].join('\n');
-    const proc = spawn(process.execPath, ['-r', './test/support/ts-register.js', '-e', main], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const replica: Replica = { name, proc, url: '', exited: false, exit: Promise.resolve(), log: '' };
-    replica.exit = new Promise((resolve) => proc.once('exit', () => { replica.exited = true; resolve(); }));
+    const replica = spawnReplica(name, env);
     this.replicas.push(replica);
-    const keep = (s: string) => { replica.log = (replica.log + s).slice(-20_000); };
-    proc.stdout!.setEncoding('utf8').on('data', keep);
-    proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      keep(s);
-      const listening = /presence-sync: listening on (http:\/\/[^\s]+)/.exec(s);
-      if (listening && !replica.url) replica.url = listening[1];
-    });
     return replica;
   }
 
-  async whenListening(replica: Replica): Promise<void> {
-    await waitFor(() => replica.url !== '' || replica.exited, `replica ${replica.name} listens`, 60_000);
-    if (!replica.url) throw new Error(`replica ${replica.name} exited before it listened:\n${replica.log}`);
+  whenListening(replica: Replica): Promise<void> {
+    return whenListening(replica);
   }
 
   /** Sends webhooks to `replica` instead of `old` (a replica restarted after a crash). */
@@ -152,4 +137,33 @@ export class ReplicaCluster {
       this.redis.disconnect();
     }
   }
+}
+
+/**
+ * The product's own entry (`presence-sync start`), run from the TypeScript sources in a real, killable process.
+ * It stops cleanly (SIGTERM) when its stdin closes, so a test runner that dies leaves no replica behind. Only the
+ * tail of its output is kept, for failure messages.
+ */
+export function spawnReplica(name: string, env: Record<string, string>): Replica {
+  const main = [
+    "process.stdin.once('end', () => process.kill(process.pid, 'SIGTERM')).resume();",
+    "require('./apps/presence-sync/src/cli.ts').main(['node', 'presence-sync', 'start']).then((code) => process.exit(code));",
+  ].join('\n');
+  const proc = spawn(process.execPath, ['-r', './test/support/ts-register.js', '-e', main], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const replica: Replica = { name, proc, url: '', exited: false, exit: Promise.resolve(), log: '' };
+  replica.exit = new Promise((resolve) => proc.once('exit', () => { replica.exited = true; resolve(); }));
+  const keep = (s: string) => { replica.log = (replica.log + s).slice(-20_000); };
+  proc.stdout!.setEncoding('utf8').on('data', keep);
+  proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    keep(s);
+    const listening = /presence-sync: listening on (http:\/\/[^\s]+)/.exec(s);
+    if (listening && !replica.url) replica.url = listening[1];
+  });
+  return replica;
+}
+
+/** Resolves once the replica says where it listens; fails with its output if it exits first. */
+export async function whenListening(replica: Replica): Promise<void> {
+  await waitFor(() => replica.url !== '' || replica.exited, `replica ${replica.name} listens`, 60_000);
+  if (!replica.url) throw new Error(`replica ${replica.name} exited before it listened:\n${replica.log}`);
 }

@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
@@ -15,6 +13,7 @@ import {
 } from '@presence-sync/testing';
 import { createDaemon } from '../../../apps/presence-sync/src/daemon.bootstrap';
 import { dropPrefix, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
+import { spawnReplica, whenListening, type Replica } from '../../support/replica-cluster';
 
 /*
  * Several daemon replicas on one Redis prefix. Every replica takes webhooks and runs workers; exactly one
@@ -23,7 +22,6 @@ import { dropPrefix, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/
  * stream from the replay id stored in Redis, so what Salesforce emitted meanwhile is replayed, not lost.
  */
 
-const ROOT = join(__dirname, '..', '..', '..');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 describe(RedisLease.name, () => {
@@ -163,14 +161,6 @@ const salesforceFor = (s: AcdState): string => (s.state === 'Available' ? 'Avail
 const acdFor = (teamId: string, status: string): AcdState =>
   status === 'Available_Chat' ? AVAILABLE : { state: 'Unavailable', code: teamId === 't-backoffice' ? 'System' : status };
 
-interface Replica {
-  name: string;
-  proc: ChildProcess;
-  url: string;
-  exited: boolean;
-  exit: Promise<void>;
-  log: string;
-}
 
 describe('two daemon replicas against the Salesforce emulator (live mode) under load', () => {
   const catalog = ContactCenterEmulator.sandboxCatalog(AGENTS);
@@ -214,31 +204,11 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
       SALESFORCE_USERNAME: SANDBOX_SALESFORCE.username, SALESFORCE_PASSWORD: SANDBOX_SALESFORCE.password,
       SALESFORCE_SECURITY_TOKEN: SANDBOX_SALESFORCE.securityToken, SALESFORCE_OFFLINE_HOLD_MS: '300',
     };
-    // The product's own entry (`presence-sync start`), run from the TypeScript sources: a real, killable process.
-    // It stops cleanly (SIGTERM) when its stdin closes, so a test runner that dies leaves no replica behind.
-    const main = [
-      "process.stdin.once('end', () => process.kill(process.pid, 'SIGTERM')).resume();",
-      "require('./apps/presence-sync/src/cli.ts').main(['node', 'presence-sync', 'start']).then((code) => process.exit(code));",
-    ].join('\n');
-    const proc = spawn(process.execPath, ['-r', './test/support/ts-register.js', '-e', main], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const replica: Replica = { name, proc, url: '', exited: false, exit: Promise.resolve(), log: '' };
-    replica.exit = new Promise((resolve) => proc.once('exit', () => { replica.exited = true; resolve(); }));
+    const replica = spawnReplica(name, env);
     replicas.push(replica);
-    // Only the tail is kept, for failure messages.
-    const keep = (s: string) => { replica.log = (replica.log + s).slice(-20_000); };
-    proc.stdout!.setEncoding('utf8').on('data', keep);
-    proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      keep(s);
-      const listening = /presence-sync: listening on (http:\/\/[^\s]+)/.exec(s);
-      if (listening && !replica.url) replica.url = listening[1];
-    });
     return replica;
   }
 
-  async function whenListening(replica: Replica): Promise<void> {
-    await waitFor(() => replica.url !== '' || replica.exited, `replica ${replica.name} listens`, 40_000);
-    if (!replica.url) throw new Error(`replica ${replica.name} exited before it listened:\n${replica.log}`);
-  }
 
   async function counts(states: ('waiting' | 'active' | 'delayed' | 'prioritized' | 'waiting-children' | 'failed')[]): Promise<number> {
     let n = 0;
