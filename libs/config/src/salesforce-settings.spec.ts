@@ -44,7 +44,8 @@ describe(loadSalesforceSettings.name, () => {
     const s = loadSalesforceSettings(modes.password);
     expect(s).toMatchObject({
       loginUrl: 'https://login.salesforce.com', apiVersion: '62.0', pushTopic: 'PresenceSyncUSP',
-      commandChannel: '/u/PresenceSyncCommand', offlineHoldMs: 2000, rateLimitPauseMs: 60_000, proxyUrl: undefined,
+      commandChannel: '/u/PresenceSyncCommand', offlineHoldMs: 2000, rateLimitPauseMs: 60_000, dailyLimitPauseMs: 900_000, consolePollMs: 30_000,
+      proxyUrl: undefined,
     });
     expect(loadSalesforceSettings(modes['client-credentials']).auth).toEqual({ mode: 'client-credentials', clientId: '3MVG9-client', clientSecret: 'cs-very-secret' });
   });

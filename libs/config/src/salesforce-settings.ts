@@ -52,8 +52,15 @@ export interface SalesforceSettings {
   commandChannel: string;
   /** How long a closed `UserServicePresence` row waits for a newer row of the same user before it counts as Offline (ms). */
   offlineHoldMs: number;
-  /** How long the sync queue pauses after `REQUEST_LIMIT_EXCEEDED` (ms). */
+  /** How long the sync queue pauses after a short-lived limit: the concurrent-request limit, HTTP 429 (ms). */
   rateLimitPauseMs: number;
+  /**
+   * How long the sync queue pauses when the org's daily API allocation is spent (`REQUEST_LIMIT_EXCEEDED:
+   * TotalRequests Limit exceeded`, ms): usage only falls as requests leave the rolling 24-hour window.
+   */
+  dailyLimitPauseMs: number;
+  /** How often the adapter reads which users have a console listening on the command channel (ms; 0 = never, every write pushes). */
+  consolePollMs: number;
   /** Timeout of one REST request (ms); jsforce's own default is 30 minutes. */
   requestTimeoutMs: number;
 }
@@ -102,6 +109,8 @@ const schema = z.object({
     .default('/u/PresenceSyncCommand'),
   SALESFORCE_OFFLINE_HOLD_MS: int(0, 60_000).default(2000),
   SALESFORCE_RATE_LIMIT_PAUSE_MS: int(1000, 3_600_000).default(60_000),
+  SALESFORCE_DAILY_LIMIT_PAUSE_MS: int(60_000, 86_400_000).default(900_000),
+  SALESFORCE_CONSOLE_POLL_MS: z.coerce.number().int().refine((v) => v === 0 || (v >= 5_000 && v <= 600_000), 'must be 0 (off) or 5000–600000').default(30_000),
   SALESFORCE_REQUEST_TIMEOUT_MS: int(1000, 600_000).default(30_000),
 });
 
@@ -189,6 +198,8 @@ export function loadSalesforceSettings(env: Record<string, string | undefined> =
     commandChannel: s.SALESFORCE_COMMAND_CHANNEL,
     offlineHoldMs: s.SALESFORCE_OFFLINE_HOLD_MS,
     rateLimitPauseMs: s.SALESFORCE_RATE_LIMIT_PAUSE_MS,
+    dailyLimitPauseMs: s.SALESFORCE_DAILY_LIMIT_PAUSE_MS,
+    consolePollMs: s.SALESFORCE_CONSOLE_POLL_MS,
     requestTimeoutMs: s.SALESFORCE_REQUEST_TIMEOUT_MS,
   };
 }

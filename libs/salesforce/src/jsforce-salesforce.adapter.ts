@@ -5,15 +5,18 @@ import {
   type RefreshTokenStore, type SalesforceStatusDefinition, type SalesforceUser,
 } from '@presence-sync/domain';
 import { encodeConsoleCommand, toConsoleCommand } from './console-command.codec';
-import { classifySalesforceError, salesforceErrorCode } from './salesforce-errors';
+import { classifySalesforceError, salesforceErrorCode, salesforceErrorMessage, type ClassifyOptions } from './salesforce-errors';
 import { SILENT_SALESFORCE_LOGGER, type SalesforceLogger } from './salesforce-logger';
 import { SalesforcePresenceStream, type PresenceStreamOptions } from './salesforce-presence.stream';
 import { SalesforceSession, type SalesforceIdentity } from './salesforce-session';
-import { CURRENT_PRESENCE_SOQL, queryAll, soqlString, STATUS_CATALOG_SOQL, USERS_SOQL } from './soql';
+import { CURRENT_PRESENCE_SOQL, queryAll, soqlString, STATUS_CATALOG_SOQL, USERS_SOQL, usersChangedSinceSoql } from './soql';
 import { StatusCatalog } from './status-catalog';
 
 interface StatusRow { Id: string; DeveloperName: string; MasterLabel: string }
-interface UserRow { Id: string; Username: string; Email?: string | null; FederationIdentifier?: string | null; IsActive: boolean }
+interface UserRow {
+  Id: string; Username: string; Email?: string | null; FederationIdentifier?: string | null; IsActive: boolean;
+  UserType?: string | null; SystemModstamp?: string | null;
+}
 interface PresenceRow { Id: string; UserId: string; ServicePresenceStatusId: string; StatusStartDate?: string | null }
 
 /** One result of a StreamingChannel push (Salesforce "Streaming Channel Push REST API"). */
@@ -21,6 +24,24 @@ export interface PushResult {
   fanoutCount: number;
   userOnlineStatus?: Record<string, boolean>;
 }
+
+/** The answer of `GET …/StreamingChannel/{id}/push`: the users with a client subscribed to the channel now. */
+export interface ChannelSubscribers {
+  OnlineUserIds?: string[];
+  ChannelName?: string;
+}
+
+/** Told that a user's console subscribed to the command channel again (see `onConsoleOnline`). */
+export type ConsoleOnlineListener = (userId: string) => void;
+
+/** How far back a changed-users query reaches before the newest change seen: a change committed late still shows. */
+const USER_CHANGE_OVERLAP_MS = 60_000;
+/** A full user query at least this often, whatever the changed-users queries said (a safety net, once a day). */
+const USER_FULL_REFRESH_MS = 24 * 60 * 60 * 1000;
+/** Console state older than this many poll intervals (polls failing) is not trusted: writes push again. */
+const CONSOLE_STATE_STALE_POLLS = 3;
+
+const id15 = (id: string): string => id.slice(0, 15);
 
 /** Error codes meaning the cached StreamingChannel id no longer names a channel (it was deleted and re-created). */
 const STALE_CHANNEL_CODES = new Set(['NOT_FOUND', 'ENTITY_IS_DELETED', 'INVALID_ID_FIELD', 'INVALID_CROSS_REFERENCE_KEY', 'MALFORMED_ID']);
@@ -50,6 +71,17 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
   private readonly settings: SalesforceSettings;
   private readonly logger: SalesforceLogger;
   private channelId?: string;
+  /** Active standard users by id, kept between refreshes so later ones read only changed users. */
+  private readonly users = new Map<string, UserRow>();
+  private usersChangedUpTo?: number;
+  private usersFullAt = 0;
+  /** Users (15-character id → id as written) whose console is known closed, waiting for it to come back. */
+  private readonly closedConsoles = new Map<string, string>();
+  private readonly consoleListeners = new Set<ConsoleOnlineListener>();
+  private consoleTimer?: ReturnType<typeof setInterval>;
+  /** When the console state was last learnt (a push answer or a poll answer). */
+  private consoleFactAt = 0;
+  private consolePoll?: Promise<void>;
 
   constructor(options: JsforceSalesforceOptions) {
     super();
@@ -75,9 +107,29 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
     return this.read('status catalog query', () => this.catalog.refresh());
   }
 
+  /**
+   * Active standard users (see `USERS_SOQL`). The first call reads them all; later calls read only users
+   * changed since (by `SystemModstamp`) and merge them, so the periodic directory refresh costs a page of
+   * changes instead of every user. A full read runs again once a day.
+   */
   async listUsers(): Promise<SalesforceUser[]> {
-    const rows = await this.read('user query', () => queryAll<UserRow>(this.session, USERS_SOQL, this.settings.requestTimeoutMs));
-    return rows.map((u) => ({
+    await this.read('user query', async () => {
+      const full = this.usersChangedUpTo === undefined || Date.now() - this.usersFullAt >= USER_FULL_REFRESH_MS;
+      const soql = full ? USERS_SOQL : usersChangedSinceSoql((this.usersChangedUpTo as number) - USER_CHANGE_OVERLAP_MS);
+      const rows = await queryAll<UserRow>(this.session, soql, this.settings.requestTimeoutMs);
+      if (full) {
+        this.users.clear();
+        this.usersFullAt = Date.now();
+      }
+      for (const row of rows) {
+        if (row.IsActive === true && row.UserType === 'Standard') this.users.set(row.Id, row);
+        else this.users.delete(row.Id);
+        // The server's clock, not ours: the next query asks for changes after what this answer already held.
+        const modstamp = row.SystemModstamp ? Date.parse(row.SystemModstamp) : Number.NaN;
+        if (Number.isFinite(modstamp)) this.usersChangedUpTo = Math.max(this.usersChangedUpTo ?? modstamp, modstamp);
+      }
+    });
+    return [...this.users.values()].map((u) => ({
       userId: u.Id, username: u.Username, email: u.Email ?? undefined, federationId: u.FederationIdentifier ?? undefined, active: u.IsActive === true,
     }));
   }
@@ -105,9 +157,16 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
    * no fan-out) → `RetryableWriteError('console-closed')`; an unknown status → `PermanentWriteError('unknown-status')`.
    * Delivered → `confirm-pending`: the write counts once the presence stream shows the new status. Never
    * retried here (jsforce does not retry a POST either): the queue owns retries.
+   *
+   * Once a push found the user's console closed, further writes to that user throw `console-closed` at once,
+   * without a push, until the console poll (`consolePollMs`) sees the console subscribed again and tells the
+   * `onConsoleOnline` listeners; with the poll off, or its answers older than three intervals, every write pushes.
    */
   async sendStatus(command: PresenceCommand): Promise<PresenceWriteResult> {
     const channel = this.settings.commandChannel;
+    if (this.consoleKnownClosed(command.userId)) {
+      throw new RetryableWriteError('console-closed', `the console of user ${command.userId} is still closed (${channel} has no subscriber of that user at the last poll): not pushed`);
+    }
     try {
       const statusId = command.status === SALESFORCE_OFFLINE ? undefined : await this.catalog.idOf(command.status);
       const payload = encodeConsoleCommand(toConsoleCommand(command, statusId));
@@ -120,15 +179,111 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
       }, { timeout: this.settings.requestTimeoutMs }));
       const result = Array.isArray(answer) ? answer[0] : answer;
       if (consoleClosed(result, command.userId)) {
+        this.markConsoleClosed(command.userId);
         throw new RetryableWriteError('console-closed', `no console of user ${command.userId} is listening on ${channel} (Omni-Channel console not open)`);
       }
+      this.closedConsoles.delete(id15(command.userId));
       this.logger.debug('console command pushed', { userId: command.userId, commandId: command.commandId, status: command.status });
       return { kind: 'confirm-pending' };
     } catch (e) {
       const code = salesforceErrorCode(e);
       if (code && STALE_CHANNEL_CODES.has(code)) this.channelId = undefined;
-      throw classifySalesforceError(e, { what: `push to ${channel}`, rateLimitPauseMs: this.settings.rateLimitPauseMs });
+      throw classifySalesforceError(e, { what: `push to ${channel}`, ...this.limitPauses() });
     }
+  }
+
+  /**
+   * Hears that a user's console, found closed by an earlier write, subscribed to the command channel again:
+   * the moment to resume that user's held writes. Called at most once per closed spell, from the console poll
+   * (`consolePollMs`; never while it is 0), with the user id as the write named it. Returns the unsubscribe.
+   * A listener that throws is logged and does not stop the others.
+   */
+  onConsoleOnline(listener: ConsoleOnlineListener): () => void {
+    this.consoleListeners.add(listener);
+    return () => {
+      this.consoleListeners.delete(listener);
+    };
+  }
+
+  /** Users whose console is known closed (the console poll runs while there is any). */
+  get closedConsoleUsers(): string[] {
+    return [...this.closedConsoles.values()];
+  }
+
+  /** Stops the console poll (shutdown). Safe twice; a later closed console starts it again. */
+  stopConsoleWatch(): void {
+    if (this.consoleTimer) clearInterval(this.consoleTimer);
+    this.consoleTimer = undefined;
+  }
+
+  /** Reads the command channel's subscribers now; resolves when the poll is done (tests, and the poll timer). */
+  pollConsoles(): Promise<void> {
+    this.consolePoll ??= this.readConsoles().finally(() => {
+      this.consolePoll = undefined;
+    });
+    return this.consolePoll;
+  }
+
+  private consoleKnownClosed(userId: string): boolean {
+    const every = this.settings.consolePollMs;
+    if (every <= 0 || !this.closedConsoles.has(id15(userId))) return false;
+    return Date.now() - this.consoleFactAt <= CONSOLE_STATE_STALE_POLLS * every;
+  }
+
+  private markConsoleClosed(userId: string): void {
+    if (this.settings.consolePollMs <= 0) return;
+    this.closedConsoles.set(id15(userId), userId);
+    this.consoleFactAt = Date.now();
+    if (this.consoleTimer) return;
+    // One GET per interval for all closed consoles together, and only while there is one: an org whose
+    // consoles are open spends nothing on it.
+    this.consoleTimer = setInterval(() => void this.pollConsoles(), this.settings.consolePollMs);
+    this.consoleTimer.unref?.();
+  }
+
+  private async readConsoles(): Promise<void> {
+    if (this.closedConsoles.size === 0) {
+      this.stopConsoleWatch();
+      return;
+    }
+    let online: string[];
+    try {
+      const channelId = await this.commandChannelId();
+      const answer = await this.session.call((conn) => conn.request<ChannelSubscribers>(
+        { method: 'GET', url: `/sobjects/StreamingChannel/${channelId}/push` }, { timeout: this.settings.requestTimeoutMs },
+      ));
+      online = answer.OnlineUserIds ?? [];
+    } catch (e) {
+      const code = salesforceErrorCode(e);
+      if (code && STALE_CHANNEL_CODES.has(code)) this.channelId = undefined;
+      // Kept as it was: once the answers are stale, writes push again and find out for themselves.
+      this.logger.warn('could not read the command channel subscribers', { error: salesforceErrorMessage(e) });
+      return;
+    }
+    this.consoleFactAt = Date.now();
+    const back: string[] = [];
+    for (const id of online) {
+      const userId = this.closedConsoles.get(id15(id));
+      if (userId === undefined) continue;
+      this.closedConsoles.delete(id15(id));
+      back.push(userId);
+    }
+    if (this.closedConsoles.size === 0) this.stopConsoleWatch();
+    for (const userId of back) {
+      this.logger.info('console open again', { userId });
+      for (const listener of this.consoleListeners) {
+        try {
+          listener(userId);
+        } catch (e) {
+          this.logger.error('console-online listener failed', { userId, error: salesforceErrorMessage(e) });
+        }
+      }
+    }
+  }
+
+  /** The two pauses of the error taxonomy and the usage that tells them apart. */
+  private limitPauses(): Pick<ClassifyOptions, 'rateLimitPauseMs' | 'dailyLimitPauseMs' | 'apiUsage'> {
+    return { rateLimitPauseMs: this.settings.rateLimitPauseMs, dailyLimitPauseMs: this.settings.dailyLimitPauseMs, apiUsage: this.session.apiUsage };
   }
 
   start(sink: InboundSink, onGap?: (reason: string) => void): Promise<void> {
@@ -161,7 +316,7 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
     try {
       return await fn();
     } catch (e) {
-      throw classifySalesforceError(e, { what, rateLimitPauseMs: this.settings.rateLimitPauseMs });
+      throw classifySalesforceError(e, { what, ...this.limitPauses() });
     }
   }
 }

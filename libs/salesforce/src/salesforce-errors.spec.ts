@@ -23,11 +23,12 @@ function fetchError(code: string): Error {
   return e;
 }
 
-const opts = { what: 'push', rateLimitPauseMs: 60_000 };
+const opts = { what: 'push', rateLimitPauseMs: 60_000, dailyLimitPauseMs: 900_000 };
 
 describe(classifySalesforceError.name, () => {
   it.each<[string, unknown, new (...args: never[]) => Error, Record<string, unknown>]>([
-    ['REQUEST_LIMIT_EXCEEDED', apiError('REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.'), RateLimitedError, { retryAfterMs: 60_000 }],
+    ['the daily allocation spent', apiError('REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.'), RateLimitedError, { retryAfterMs: 900_000 }],
+    ['the concurrent long-running requests limit', apiError('REQUEST_LIMIT_EXCEEDED', 'ConcurrentRequests (Concurrent API Requests) Limit exceeded.'), RateLimitedError, { retryAfterMs: 60_000 }],
     ['HTTP 429', apiError('ERROR_HTTP_429'), RateLimitedError, { retryAfterMs: 60_000 }],
     ['a 5xx without a body', apiError('ERROR_HTTP_502'), RetryableWriteError, { reason: 'server-error', httpStatus: 502 }],
     ['SERVER_UNAVAILABLE', apiError('SERVER_UNAVAILABLE'), RetryableWriteError, { reason: 'server-error', httpStatus: 503 }],
@@ -48,6 +49,14 @@ describe(classifySalesforceError.name, () => {
     expect(c).toBeInstanceOf(klass);
     expect(c).toMatchObject(fields);
     expect(c.message).toMatch(/^Salesforce (push failed|login failed)/);
+  });
+
+  it('tells the daily allocation from the concurrent limit by the usage Salesforce reported when the message does not say', () => {
+    const bare = apiError('REQUEST_LIMIT_EXCEEDED', 'Limit exceeded');
+    expect(classifySalesforceError(bare, { ...opts, apiUsage: { used: 100_000, limit: 100_000 } })).toMatchObject({ retryAfterMs: 900_000 });
+    expect(classifySalesforceError(bare, { ...opts, apiUsage: { used: 12, limit: 100_000 } })).toMatchObject({ retryAfterMs: 60_000 });
+    expect(classifySalesforceError(bare, opts)).toMatchObject({ retryAfterMs: 60_000 });
+    expect(classifySalesforceError(apiError('REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.'), opts).message).toMatch(/daily API request allocation/);
   });
 
   it('passes domain errors through unchanged', () => {

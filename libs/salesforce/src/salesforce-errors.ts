@@ -72,13 +72,33 @@ export function isSessionExpired(e: unknown): boolean {
 export interface ClassifyOptions {
   /** What was being done, for the message, e.g. `push to /u/PresenceSyncCommand`. */
   what: string;
-  /** How long the queue should pause on `REQUEST_LIMIT_EXCEEDED`. */
+  /** How long the queue should pause on a short-lived limit: the concurrent-request limit, HTTP 429 (ms). */
   rateLimitPauseMs: number;
+  /** How long the queue should pause when the daily API allocation is spent (ms). Default: `rateLimitPauseMs`. */
+  dailyLimitPauseMs?: number;
+  /** The last `Sforce-Limit-Info` usage, to tell the two limits apart when Salesforce's message does not. */
+  apiUsage?: { used: number; limit: number };
+}
+
+/**
+ * Which limit a `REQUEST_LIMIT_EXCEEDED` (or 429) is. Salesforce uses the one code for both: the rolling
+ * 24-hour allocation ("TotalRequests Limit exceeded.") and the cap on concurrent requests running 20 s or
+ * longer ("ConcurrentRequests (Concurrent API Requests) Limit exceeded."). The first clears only as old
+ * requests leave the 24-hour window; the second as soon as a long request finishes.
+ */
+function requestLimitKind(e: unknown, code: string, options: ClassifyOptions): 'daily' | 'concurrent' {
+  if (code === 'ERROR_HTTP_429') return 'concurrent';
+  const message = salesforceErrorMessage(e);
+  if (/concurrent/i.test(message)) return 'concurrent';
+  if (/TotalRequests/i.test(message)) return 'daily';
+  const usage = options.apiUsage;
+  return usage && usage.limit > 0 && usage.used >= usage.limit ? 'daily' : 'concurrent';
 }
 
 /**
  * Turns any error of a Salesforce call into the domain's classes, which decide what the queue does:
- * rate-limited (`REQUEST_LIMIT_EXCEEDED`, 429) → `RateLimitedError` (the queue pauses); passing (5xx, network,
+ * rate-limited (`REQUEST_LIMIT_EXCEEDED`, 429) → `RateLimitedError` (the queue pauses: long for the spent daily
+ * allocation, short for the concurrent-request limit); passing (5xx, network,
  * row lock, a session that could not be renewed, a login that could not be made) → `RetryableWriteError`;
  * any other Salesforce error (4xx: bad field, no access, not found…) → `PermanentWriteError` with the
  * Salesforce error code as the reason. Domain errors pass through unchanged.
@@ -90,6 +110,10 @@ export function classifySalesforceError(e: unknown, options: ClassifyOptions): P
   if (e instanceof SalesforceAuthError) return new RetryableWriteError('auth-failed', e.message);
   if (isNetworkError(e)) return new RetryableWriteError('network', text);
   if (code && RATE_LIMIT_CODES.has(code)) {
+    if (requestLimitKind(e, code, options) === 'daily') {
+      const pause = options.dailyLimitPauseMs ?? options.rateLimitPauseMs;
+      return new RateLimitedError(pause, `${text} (the org's daily API request allocation is spent; pausing ${Math.round(pause / 60_000)} min while usage falls)`);
+    }
     return new RateLimitedError(options.rateLimitPauseMs, `${text} (pausing ${Math.round(options.rateLimitPauseMs / 1000)} s)`);
   }
   if (code && SESSION_CODES.has(code)) return new RetryableWriteError('session-expired', text, 401);

@@ -67,6 +67,83 @@ describe(JsforceSalesforceAdapter.name, () => {
     expect(await failure(adapter.sendStatus(command(AGENTS[1], 'Lunch')))).toMatchObject({ reason: 'console-closed' });
   });
 
+  it('spends no push on a console known closed, and says when it is open again', async () => {
+    const watching = new JsforceSalesforceAdapter({ settings: { ...settingsFor(emulator, { mode: 'jwt' }), consolePollMs: 50 }, checkpoints: new MemoryCheckpoints() });
+    const back: string[] = [];
+    const unsubscribe = watching.onConsoleOnline((userId) => back.push(userId));
+    try {
+      const cmd = command(AGENTS[1], 'Lunch');
+      expect(await failure(watching.sendStatus(cmd))).toMatchObject({ reason: 'console-closed' });
+      expect(emulator.pushes).toHaveLength(1);
+      expect(watching.closedConsoleUsers).toEqual([cmd.userId]);
+      // Retries while the console stays closed cost nothing: no push, whatever the queue's attempts.
+      for (let i = 0; i < 5; i++) expect(await failure(watching.sendStatus({ ...cmd, commandId: randomUUID() }))).toMatchObject({ reason: 'console-closed' });
+      await watching.pollConsoles();
+      expect(await failure(watching.sendStatus(cmd))).toMatchObject({ reason: 'console-closed' });
+      expect(emulator.pushes).toHaveLength(1);
+      expect(back).toEqual([]);
+
+      await emulator.openConsole(AGENTS[1]);
+      await until(() => back.length === 1, 'the console-online signal');
+      expect(back).toEqual([cmd.userId]);
+      expect(watching.closedConsoleUsers).toEqual([]);
+      await expect(watching.sendStatus(cmd)).resolves.toEqual({ kind: 'confirm-pending' });
+      expect(emulator.pushes).toHaveLength(2);
+      await emulator.waitFor(() => emulator.statusOf(AGENTS[1]) === 'Lunch', 5_000, 'the command applied');
+    } finally {
+      unsubscribe();
+      watching.stopConsoleWatch();
+    }
+  });
+
+  it('pushes every write when the console poll is off', async () => {
+    const cmd = command(AGENTS[1], 'Lunch');
+    await failure(adapter.sendStatus(cmd));
+    await failure(adapter.sendStatus(cmd));
+    expect(emulator.pushes).toHaveLength(2);
+    expect(adapter.closedConsoleUsers).toEqual([]);
+  });
+
+  it('pauses long when the daily API allocation is spent and briefly at the concurrent-request limit', async () => {
+    await emulator.openConsole(AGENTS[0]);
+    await adapter.listStatuses();
+    emulator.failNext(1, { status: 403, body: [{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }] });
+    expect(await failure(adapter.sendStatus(command(AGENTS[0], 'Lunch')))).toMatchObject({ retryAfterMs: 900_000 });
+    emulator.failNext(1, { status: 403, body: [{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'ConcurrentRequests (Concurrent API Requests) Limit exceeded.' }] });
+    expect(await failure(adapter.sendStatus(command(AGENTS[0], 'Lunch')))).toMatchObject({ retryAfterMs: 60_000 });
+    emulator.setRequestLimitExceeded(true);
+    expect(await failure(adapter.listUsers())).toMatchObject({ retryAfterMs: 900_000 });
+    emulator.setRequestLimitExceeded(false);
+  });
+
+  it('reads only active standard users, then only the users changed since', async () => {
+    const org = await startEmulator({
+      users: [
+        ...AGENTS.map((email) => ({ username: email, email })),
+        { username: 'chatter@acme.example', email: 'chatter@acme.example', userType: 'CsnOnly' },
+        { username: 'gone@acme.example', email: 'gone@acme.example', isActive: false },
+      ],
+    });
+    const a = new JsforceSalesforceAdapter({ settings: settingsFor(org), checkpoints: new MemoryCheckpoints() });
+    try {
+      const first = await a.listUsers();
+      expect(first.map((u) => u.username).sort()).toEqual([...AGENTS, 'integration@acme.example'].sort());
+      const soql: string[] = [];
+      const request = a.session.connection.request.bind(a.session.connection);
+      jest.spyOn(a.session.connection, 'request').mockImplementation(((req: { url: string }, options?: object) => {
+        soql.push(decodeURIComponent(req.url.replace(/^.*\?q=/, '')));
+        return request(req as never, options as never);
+      }) as never);
+      org.updateUser(AGENTS[0], { isActive: false });
+      org.updateUser('gone@acme.example', { isActive: true });
+      const second = await a.listUsers();
+      expect(second.map((u) => u.username).sort()).toEqual([AGENTS[1], AGENTS[2], 'gone@acme.example', 'integration@acme.example'].sort());
+      expect(soql).toEqual([expect.stringMatching(/^SELECT .* FROM User WHERE SystemModstamp >= \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)]);
+    } finally {
+      await org.stop();
+    }
+  });
+
   it('refuses an unknown status for good, without pushing', async () => {
     await emulator.openConsole(AGENTS[0]);
     const e = await failure(adapter.sendStatus(command(AGENTS[0], 'No_Such_Status')));

@@ -82,6 +82,9 @@ export function settingsFor(emulator: SalesforceEmulator, auth?: Partial<Salesfo
     commandChannel: '/u/PresenceSyncCommand',
     offlineHoldMs: 300,
     rateLimitPauseMs: 60_000,
+    dailyLimitPauseMs: 900_000,
+    // Off unless a test is about it: every write pushes, as before the console poll existed.
+    consolePollMs: 0,
     requestTimeoutMs: 10_000,
   };
 }
