@@ -168,6 +168,93 @@ export class SalesforceSetup {
   }
 }
 
+/** One entry of the REST `/limits` resource. */
+export interface OrgLimit {
+  Max: number;
+  Remaining: number;
+}
+
+/**
+ * The streaming allocations `/limits` reports, by their Durable Streaming names (API 37.0 and later) with the
+ * older names (36.0 and earlier) as a fallback: PushTopic and generic event notifications delivered in the
+ * last 24 hours to all CometD clients, and concurrent CometD clients. Each console with the relay is a client.
+ */
+const STREAMING_LIMITS = [
+  { what: 'PushTopic events', window: ' in 24 h', keys: ['DailyDurableStreamingApiEvents', 'DailyStreamingApiEvents'] },
+  { what: 'generic events', window: ' in 24 h', keys: ['DailyDurableGenericStreamingApiEvents', 'DailyGenericStreamingApiEvents'] },
+  { what: 'CometD clients', window: '', keys: ['DurableStreamingApiConcurrentClients', 'StreamingApiConcurrentClients'] },
+] as const;
+
+/** A share of an allocation from which `check` calls it a problem. */
+const LIMIT_WARN_SHARE = 0.9;
+
+const PRESENCE_OBJECT = 'UserServicePresence';
+
+/**
+ * Whether the logged-in user may read every UserServicePresence row. The object supports no sharing rules:
+ * without "View All Data" (or "Modify All Data") or "View All" on the object, a user reads only its own
+ * presence rows, so the PushTopic delivers none of the agents' changes and the snapshot query finds nobody.
+ * Read from the user's permission set assignments (its profile's permission set included); reading them needs
+ * "View Setup and Configuration".
+ */
+export async function checkPresenceVisibility(session: SalesforceSession, timeoutMs: number): Promise<SetupStep> {
+  const subject = 'presence visibility';
+  const fix = `add "View All Data" to its profile or a permission set, or "View All" on User Presence (${PRESENCE_OBJECT}) in a permission set`;
+  const userId = session.identity?.userId;
+  if (!userId) return { subject, outcome: 'failed', detail: 'the logged-in user is not known' };
+  let sets: { Id: string; PermissionsViewAllData?: boolean; PermissionsModifyAllData?: boolean }[];
+  let objects: { ParentId: string; PermissionsViewAllRecords?: boolean; PermissionsModifyAllRecords?: boolean }[];
+  try {
+    const assigned = await queryAll<{ PermissionSetId: string }>(session, `SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = ${soqlString(userId)}`, timeoutMs);
+    const ids = [...new Set(assigned.map((a) => a.PermissionSetId))];
+    if (ids.length === 0) return { subject, outcome: 'failed', detail: `no permission set is assigned to the integration user: ${fix}` };
+    const list = ids.map(soqlString).join(', ');
+    sets = await queryAll(session, `SELECT Id, PermissionsViewAllData, PermissionsModifyAllData FROM PermissionSet WHERE Id IN (${list})`, timeoutMs);
+    objects = await queryAll(session,
+      `SELECT ParentId, PermissionsViewAllRecords, PermissionsModifyAllRecords FROM ObjectPermissions WHERE SobjectType = ${soqlString(PRESENCE_OBJECT)} AND ParentId IN (${list})`, timeoutMs);
+  } catch (e) {
+    return {
+      subject, outcome: 'failed',
+      detail: `could not read the integration user's permissions (${describeFailure(e)}; it needs "View Setup and Configuration" for that): make sure it has "View All Data" or "View All" on ${PRESENCE_OBJECT}`,
+    };
+  }
+  if (sets.some((p) => p.PermissionsViewAllData === true || p.PermissionsModifyAllData === true)) {
+    return { subject, outcome: 'ok', detail: 'View All Data: every agent\'s presence rows are readable' };
+  }
+  if (objects.some((o) => o.PermissionsViewAllRecords === true || o.PermissionsModifyAllRecords === true)) {
+    return { subject, outcome: 'ok', detail: `View All on ${PRESENCE_OBJECT}: every agent's presence rows are readable` };
+  }
+  return {
+    subject, outcome: 'failed',
+    detail: `the integration user reads only its own ${PRESENCE_OBJECT} rows (the object has no sharing rules), so the PushTopic delivers no agent's change and the snapshot finds nobody: ${fix}`,
+  };
+}
+
+/** `salesforce check`'s report of the streaming allocations from `/limits`; a problem from 90 % used. */
+export async function checkStreamingAllocations(session: SalesforceSession, timeoutMs: number): Promise<SetupStep> {
+  const subject = 'streaming allocations';
+  let limits: Record<string, OrgLimit | undefined>;
+  try {
+    limits = await session.call((conn) => conn.request<Record<string, OrgLimit>>({ method: 'GET', url: '/limits' }, { timeout: timeoutMs }));
+  } catch (e) {
+    return { subject, outcome: 'failed', detail: `could not read /limits (${describeFailure(e)}; it needs "View Setup and Configuration")` };
+  }
+  const parts: string[] = [];
+  let strained = false;
+  for (const limit of STREAMING_LIMITS) {
+    const key = limit.keys.find((k) => limits[k] !== undefined);
+    const value = key ? limits[key] : undefined;
+    if (!key || !value) {
+      parts.push(`${limit.what} not reported`);
+      continue;
+    }
+    const used = Math.max(0, value.Max - value.Remaining);
+    if (value.Max > 0 && used / value.Max >= LIMIT_WARN_SHARE) strained = true;
+    parts.push(`${limit.what} ${used} of ${value.Max}${limit.window} (${key})`);
+  }
+  return { subject, outcome: strained ? 'failed' : 'ok', detail: parts.join('; ') };
+}
+
 /** One line for a failed Salesforce call, with its error code. */
 export function describeFailure(e: unknown): string {
   const code = salesforceErrorCode(e);

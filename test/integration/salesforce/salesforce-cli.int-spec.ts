@@ -95,8 +95,24 @@ describe(runSalesforceCheck.name, () => {
     expect(io.text()).toMatch(new RegExp(`^identity: ok — running as ${INTEGRATION.username}`, 'm'));
     expect(io.text()).toMatch(/^API usage: ok — \d+ of 100000 requests in the last 24 h/m);
     expect(io.text()).toMatch(/^streaming \/topic\/PresenceSyncUSP: ok — handshake and subscribe ok/m);
+    expect(io.text()).toMatch(/^presence visibility: ok — View All Data/m);
+    expect(io.text()).toMatch(/^streaming allocations: ok — PushTopic events \d+ of 200000 in 24 h \(DailyDurableStreamingApiEvents\); generic events \d+ of 200000 in 24 h \(DailyDurableGenericStreamingApiEvents\); CometD clients \d+ of 1000 \(DurableStreamingApiConcurrentClients\)/m);
     expect(io.text()).toMatch(/^check: ok$/m);
     // The probe's client is gone again.
     expect(emulator.streamingClients(INTEGRATION.username)).toEqual([]);
+  });
+
+  it('names the permission to add when the integration user cannot read every presence row', async () => {
+    const settings = settingsFor(emulator);
+    await runSalesforceSetup(settings, capture());
+    emulator.setPermissions(INTEGRATION.username, { viewAllData: false });
+    const io = capture();
+    expect(await runSalesforceCheck(settings, io)).toBe(1);
+    expect(io.text()).toMatch(/^presence visibility: failed — .*add "View All Data".*or "View All" on User Presence \(UserServicePresence\)/m);
+
+    emulator.setPermissions(INTEGRATION.username, { viewAllPresence: true });
+    const again = capture();
+    expect(await runSalesforceCheck(settings, again)).toBe(0);
+    expect(again.text()).toMatch(/^presence visibility: ok — View All on UserServicePresence/m);
   });
 });

@@ -1,6 +1,7 @@
 import { redactSalesforceSettings, type SalesforceSettings } from '@presence-sync/config';
 import {
-  describeFailure, queryAll, SalesforceSession, SalesforceSetup, soqlString, type SalesforceLogger, type SetupStep,
+  checkPresenceVisibility, checkStreamingAllocations, describeFailure, queryAll, SalesforceSession, SalesforceSetup, soqlString,
+  type SalesforceLogger, type SetupStep,
 } from '@presence-sync/salesforce';
 import type { CliIo } from './rules.commands';
 
@@ -76,8 +77,9 @@ export async function runSalesforceSetup(settings: SalesforceSettings, io: CliIo
 
 /**
  * `presence-sync salesforce check`: changes nothing. Login and identity, API usage (Sforce-Limit-Info),
- * whether the PushTopic (as wanted) and the command channel exist, and a short streaming handshake +
- * subscribe. Resolves 0 when all is well, else 1.
+ * whether the PushTopic (as wanted) and the command channel exist, whether the integration user may read every
+ * agent's presence (View All Data or View All on UserServicePresence), a short streaming handshake +
+ * subscribe, and the streaming allocations from `/limits`. Resolves 0 when all is well, else 1.
  */
 export async function runSalesforceCheck(settings: SalesforceSettings, io: CliIo, options: SalesforceCheckOptions = {}): Promise<number> {
   const shown = redactSalesforceSettings(settings);
@@ -108,7 +110,9 @@ export async function runSalesforceCheck(settings: SalesforceSettings, io: CliIo
       ? { subject: `StreamingChannel ${settings.commandChannel}`, outcome: 'found', detail: `exists (${channel.Id})` }
       : { subject: `StreamingChannel ${settings.commandChannel}`, outcome: 'missing', detail: 'run `presence-sync salesforce setup`' };
   }));
+  steps.push(await step('presence visibility', () => checkPresenceVisibility(session, settings.requestTimeoutMs)));
   steps.push(await setup.probeStreaming(options.streamingTimeoutMs));
+  steps.push(await step('streaming allocations', () => checkStreamingAllocations(session, settings.requestTimeoutMs)));
   const usage = session.apiUsage;
   steps.push(usage
     ? {
