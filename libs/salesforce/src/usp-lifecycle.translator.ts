@@ -59,9 +59,10 @@ export function isUspStreamMessage(data: unknown): data is UspStreamMessage {
  * "No newer row" is decided with each user's current row id, remembered from the created rows seen: an update
  * that closes a row other than the known current one closes the row a create already replaced, and is
  * ignored. An update that closes the known current row — or a row of a user whose current row is unknown
- * (after a restart) — is an Offline *candidate*: Salesforce does not promise that the create of a status
- * change reaches the stream before the update of the old row, so the stream holds the candidate briefly and
- * drops it if a created row of the same user arrives (see `SalesforcePresenceStream`).
+ * (after a restart) — is an Offline *candidate*: a status change normally reaches the stream as the update
+ * closing the old row first and the create of the new row after it, so the stream holds the candidate briefly
+ * and drops it if a created row of the same user arrives (see `SalesforcePresenceStream`). The other order
+ * (create first) needs no hold: the close then names a row that is no longer the current one.
  */
 export class UspLifecycleTranslator {
   private readonly currentRow = new Map<string, string>();
