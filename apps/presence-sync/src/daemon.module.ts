@@ -18,6 +18,7 @@ import { AuditFeed, EngineSettings, IngestChange, Reconcile, SyncAgent, Transiti
 import { AcdWebhookController } from './http/acd-webhook.controller';
 import { AgentsController } from './http/agents.controller';
 import { ContactCenterProbe } from './http/contact-center.probe';
+import { ConsoleReturnWatcher } from './services/console-return.watcher';
 import { HealthController } from './http/health.controller';
 import { StatusController } from './http/status.controller';
 import { OpsListener } from './http/ops-listener';
@@ -105,6 +106,7 @@ export class DaemonModule {
       { provide: APP_CONFIG, useValue: config },
       { provide: RedisKeys, useValue: keys },
       { provide: EngineSettings, useValue: settings },
+      consoleRecheckMs: config.salesforce.consoleRecheckMs,
       { provide: Clock, useValue: overrides.clock ?? new SystemClock() },
       // Created first and depending on the queues only: their error listeners are on before they first connect.
       {
@@ -153,6 +155,7 @@ export class DaemonModule {
         useFactory: (...deps: ConstructorParameters<typeof TransitionRunner>) => new TransitionRunner(...deps),
         inject: [AgentRecordStore, SyncTrigger, AuditFeed],
       },
+      ConsoleReturnWatcher,
       {
         provide: IngestChange,
         useFactory: (store: AgentRecordStore, runner: TransitionRunner, rules: RulesService, directory: DirectoryService, engine: EngineSettings, clock: Clock) =>

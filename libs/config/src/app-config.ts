@@ -46,6 +46,7 @@ const schema = z.object({
   SF_CONFIRM_ATTEMPTS: int(1, 20).default(3),
   SF_COMMAND_TTL_MS: int(1000).default(30_000),
   AUDIT_MAX_PER_AGENT: int(1, 100_000).default(200),
+  SF_CONSOLE_RECHECK_MS: int(1000).default(300_000),
   INTAKE_DEDUP_TTL_SEC: int(60).default(86_400),
   SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
   WORKER_LOCK_DURATION_MS: int(1000).default(5_000),
@@ -77,7 +78,7 @@ export interface AppConfig {
    * `streamLeaseTtlMs`: one replica at a time consumes the presence stream, holding a Redis lease of this TTL;
    * a standby takes over within about TTL + TTL/3 after the active replica died.
    */
-  salesforce: { mode: 'memory' | 'live'; confirmTimeoutMs: number; confirmAttempts: number; commandTtlMs: number; streamLeaseTtlMs: number; settings?: SalesforceSettings };
+  salesforce: { mode?: 'memory' | 'live'; confirmTimeoutMs: number; confirmAttempts: number; commandTtlMs: number; consoleRecheckMs: number; streamLeaseTtlMs: number; settings?: SalesforceSettings };
   directory: { refreshIntervalMs: number; agentMapFile?: string };
   reconcile: { intervalMs: number };
   sync: { attempts: number; backoffMs: number; inboundConcurrency: number; syncConcurrency: number; echoWindowMs: number; burstWindowMs: number; deferredWindowMs: number; lockDurationMs: number; stalledIntervalMs: number };
@@ -164,7 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhookInflightMaxBytes: s.ACD_WEBHOOK_INFLIGHT_MAX_MB * 1024 * 1024, timeoutMs: s.ACD_TIMEOUT_MS,
     },
     salesforce: {
-      mode: s.SALESFORCE_MODE, confirmTimeoutMs: s.SF_CONFIRM_TIMEOUT_MS, confirmAttempts: s.SF_CONFIRM_ATTEMPTS, commandTtlMs: s.SF_COMMAND_TTL_MS,
+      mode: s.SALESFORCE_MODE, confirmTimeoutMs: s.SF_CONFIRM_TIMEOUT_MS, confirmAttempts: s.SF_CONFIRM_ATTEMPTS, commandTtlMs: s.SF_COMMAND_TTL_MS, consoleRecheckMs: s.SF_CONSOLE_RECHECK_MS,
       streamLeaseTtlMs: s.STREAM_LEASE_TTL_MS,
       settings: s.SALESFORCE_MODE === 'live' ? loadSalesforceSettings(env) : undefined,
     },

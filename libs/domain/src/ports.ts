@@ -66,6 +66,19 @@ export abstract class SalesforcePort {
   /** Current presence of every user with a current status row; users not listed are Offline. */
   abstract currentPresence(): Promise<PresenceSnapshot[]>;
   abstract sendStatus(command: PresenceCommand): Promise<PresenceWriteResult>;
+
+  /**
+   * True when the adapter watches consoles it found closed and announces their return (`onConsoleOnline`): the
+   * engine then holds a write to a closed console instead of spending retries on it.
+   */
+  get watchesConsoles(): boolean {
+    return false;
+  }
+
+  /** Tells `listener` that a user's console, found closed by a write, is open again. Returns the unsubscribe. */
+  onConsoleOnline(_listener: (userId: string) => void): () => void {
+    return () => undefined;
+  }
 }
 
 /**

@@ -198,7 +198,11 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
    * (`consolePollMs`; never while it is 0), with the user id as the write named it. Returns the unsubscribe.
    * A listener that throws is logged and does not stop the others.
    */
-  onConsoleOnline(listener: ConsoleOnlineListener): () => void {
+  override get watchesConsoles(): boolean {
+    return this.settings.consolePollMs > 0;
+  }
+
+  override onConsoleOnline(listener: ConsoleOnlineListener): () => void {
     this.consoleListeners.add(listener);
     return () => {
       this.consoleListeners.delete(listener);

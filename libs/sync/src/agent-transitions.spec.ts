@@ -305,6 +305,7 @@ const WRITE_TABLE: string[] = [
   'acd=Available@1000 sf=Lunch@1000 want:acd=Unavailable:Lunch@900/sending | answer acd retrying | retrying | pending open=sending',
   'acd=Unavailable:Lunch@1000 sf=Available_Chat@1000 want:sf=Lunch@900/sending | answer salesforce sent | sent | pending open=sent',
   'acd=Unavailable:Lunch@1000 sf=Lunch@1000                               | answer salesforce sent | sent  | no-open',
+  'acd=Unavailable:Lunch@1000 sf=Available_Chat@1000 want:sf=Lunch@900/sending | answer salesforce console-closed | console-closed | pending no-open',
   'acd=Unavailable:Lunch@1000 sf=Lunch@1000 want:sf=Lunch@900/sent       | confirm              | confirmed | done no-open',
   'acd=Unavailable:Lunch@1000 sf=Available_Chat@1000 want:sf=Lunch@900/sent | confirm           | resend    | pending open=sending',
   'acd=Unavailable:Lunch@1000 sf=Available_Chat@1000 want:sf=Break@900   | confirm              | nothing   | pending',
@@ -329,7 +330,8 @@ function runStep(record: AgentRecord, step: string) {
     }
     case 'answer': {
       const writeId = side === 'acd' ? 'w-acd' : 'w-sf';
-      const a: WriteAnswer = answer === 'sent' ? { kind: 'sent', send: 1 } : answer === 'failed' || answer === 'retrying' || answer === 'rate-limited'
+      const a: WriteAnswer = answer === 'sent' ? { kind: 'sent', send: 1 } : answer === 'console-closed' ? { kind: 'console-closed', detail: 'closed', recheckMs: 300_000 }
+        : answer === 'failed' || answer === 'retrying' || answer === 'rate-limited'
         ? { kind: answer, detail: 'x' } : { kind: answer as 'applied' | 'deferred' };
       const t = answerWrite(record, side, writeId, a, ctx);
       return { verdict: t.verdict, record: t.record };

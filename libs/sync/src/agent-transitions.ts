@@ -424,6 +424,7 @@ export type WriteAnswer =
   | { kind: 'applied' }
   | { kind: 'deferred' }
   | { kind: 'sent'; send: number }
+  | { kind: 'console-closed'; detail: string; recheckMs: number }
   | { kind: 'failed'; detail: string; outcome?: 'unlinked' }
   | { kind: 'retrying'; detail: string }
   | { kind: 'rate-limited'; detail: string };
@@ -481,6 +482,13 @@ export function answerWrite(
       t.writes = t.writes.filter((x) => x.writeId !== writeId);
       if (current) t.done = want.version;
       about(answer.outcome ?? 'failed', { detail: answer.detail });
+      break;
+    case 'console-closed':
+      // Nothing reached the console: the want stays pending and waits for the console to open (the adapter
+      // announces it), with a late check in case that announcement never comes. No retries are spent on it.
+      t.writes = t.writes.filter((x) => x.writeId !== writeId);
+      if (current) effects.push({ kind: 'trigger', target, delayMs: answer.recheckMs });
+      about('held', { detail: `${answer.detail}; the write waits for the console to open (checked again in ${Math.round(answer.recheckMs / 1000)} s)` });
       break;
     case 'retrying':
       about('retrying', { detail: answer.detail });

@@ -18,4 +18,6 @@ export abstract class EngineSettings implements CoreSettings {
   abstract readonly confirmAttempts: number;
   /** How long a console command stays valid, ms. */
   abstract readonly commandTtlMs: number;
+  /** A write held for a closed console is tried again after this long even if no return was announced, ms. */
+  abstract readonly consoleRecheckMs: number;
 }

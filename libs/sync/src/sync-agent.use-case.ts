@@ -1,5 +1,5 @@
 import {
-  Clock, ContactCenterPort, PermanentWriteError, RateLimitedError, SalesforcePort, type SettableAcdState, type Side, type Want,
+  Clock, ContactCenterPort, PermanentWriteError, RateLimitedError, RetryableWriteError, SalesforcePort, type SettableAcdState, type Side, type Want,
 } from '@presence-sync/domain';
 import { answerWrite, beginWrite, confirmDue, type WriteAnswer, type WriteContext } from './agent-transitions';
 import { EngineSettings } from './engine-settings';
@@ -94,7 +94,10 @@ export class SyncAgent {
       outcome = { kind: 'done', detail: answer.kind };
     } catch (e) {
       const error = e instanceof Error ? e : new Error(String(e));
-      if (e instanceof RateLimitedError) {
+      if (target === 'salesforce' && e instanceof RetryableWriteError && e.reason === 'console-closed' && this.salesforce.watchesConsoles) {
+        answer = { kind: 'console-closed', detail: errorText(e), recheckMs: this.settings.consoleRecheckMs };
+        outcome = { kind: 'done', detail: 'held: console closed' };
+      } else if (e instanceof RateLimitedError) {
         answer = { kind: 'rate-limited', detail: `${errorText(e)}; the ${target} queue pauses ${e.retryAfterMs} ms` };
         outcome = { kind: 'rate-limited', retryAfterMs: e.retryAfterMs, error };
       } else if (e instanceof PermanentWriteError || attempt >= this.settings.syncAttempts) {

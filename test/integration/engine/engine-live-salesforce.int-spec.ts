@@ -34,7 +34,7 @@ describe('round trip through the daemon with the jsforce adapter', () => {
       REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: prefix, ACD_BASE_URL: baseUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET,
       HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', RULES_DIR: ENGINE_RULES, RULES_WATCH: 'false', ADMIN_DASHBOARD: 'off', LOG_LEVEL: 'silent',
       SYNC_BACKOFF_MS: '20', SYNC_ATTEMPTS: '3', DIRECTORY_REFRESH_INTERVAL_MS: '0', RECONCILE_INTERVAL_MS: '0', DEFAULT_UNAVAILABLE_CODE: 'System',
-      SF_CONFIRM_TIMEOUT_MS: '5000',
+      SF_CONFIRM_TIMEOUT_MS: '5000', SALESFORCE_CONSOLE_POLL_MS: '5000',
       SALESFORCE_MODE: 'live', SALESFORCE_LOGIN_URL: sf.baseUrl, SALESFORCE_AUTH: 'password',
       SALESFORCE_CLIENT_ID: SANDBOX_SALESFORCE.clientId, SALESFORCE_CLIENT_SECRET: SANDBOX_SALESFORCE.clientSecret,
       SALESFORCE_USERNAME: SANDBOX_SALESFORCE.username, SALESFORCE_PASSWORD: SANDBOX_SALESFORCE.password,
@@ -80,11 +80,18 @@ describe('round trip through the daemon with the jsforce adapter', () => {
     await waitFor(() => cc.getAgent('a-1003')?.state.state === 'Offline', 'the ACD shows Offline');
   });
 
-  it('a command to a closed console is audited and retried, then failed', async () => {
-    await sf.closeConsole(email('a-1005').toLowerCase());
+  it('a write to a closed console is held without spending pushes, and lands when the console opens', async () => {
+    const user = email('a-1005').toLowerCase();
+    await sf.closeConsole(user);
     cc.agentSetState('a-1005', { state: 'Unavailable', code: 'Break' });
-    await waitFor(async () => (await audit('a-1005')).some((r) => r.outcome === 'retrying' && /console/.test(r.detail ?? '')), 'audited retrying: console closed');
-    await waitFor(() => has('a-1005', 'failed'), 'failed after SYNC_ATTEMPTS');
-    expect(pushesTo('a-1005').every((p) => p.userOnlineStatus[p.userIds[0]] === false)).toBe(true);
-  });
+    await waitFor(async () => (await audit('a-1005')).some((r) => r.outcome === 'held' && /console/.test(r.detail ?? '')), 'audited held: console closed');
+    // Held, not retried: one push found the console closed, and no attempt is spent while it stays closed.
+    expect(pushesTo('a-1005')).toHaveLength(1);
+    expect(await has('a-1005', 'failed')).toBe(false);
+    await sf.openConsole(user);
+    // The adapter's console poll (SALESFORCE_CONSOLE_POLL_MS) sees it subscribed again and the write is resumed.
+    await waitFor(() => sf.statusOf(user) === 'Break', 'the console applies Break once it is open', 15_000);
+    await waitFor(() => has('a-1005', 'confirmed'), 'confirmed by the presence stream');
+    expect(pushesTo('a-1005')).toHaveLength(2);
+  }, 30_000);
 });
