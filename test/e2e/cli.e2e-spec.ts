@@ -4,8 +4,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import Redis from 'ioredis';
-import { ContactCenterEmulator, freePort } from '@presence-sync/testing';
+import { ContactCenterEmulator, freePort, type SalesforceEmulator } from '@presence-sync/testing';
 import { waitFor } from '../support/daemon-harness';
+import { liveSalesforceEnv, startLiveSalesforce } from '../support/live-salesforce';
 import { ROOT, runProcess, type Run } from '../support/run-process';
 
 /*
@@ -177,11 +178,15 @@ describe('the presence-sync CLI (built bin)', () => {
     const prefix = `cli${randomUUID().slice(0, 8)}`;
     let emulator: ContactCenterEmulator;
     let baseUrl: string;
+    /** The Salesforce org `start` logs in to (SALESFORCE_MODE=live): the emulator, as in the sandbox. */
+    let org: SalesforceEmulator;
     const children: ChildProcess[] = [];
 
     beforeAll(async () => {
-      emulator = new ContactCenterEmulator({ token: TOKEN, ...ContactCenterEmulator.sandboxCatalog(20) });
+      const catalog = ContactCenterEmulator.sandboxCatalog(20);
+      emulator = new ContactCenterEmulator({ token: TOKEN, ...catalog });
       ({ baseUrl } = await emulator.start());
+      org = await startLiveSalesforce(catalog.agents.map((a) => a.email));
     });
 
     afterAll(async () => {
@@ -189,6 +194,7 @@ describe('the presence-sync CLI (built bin)', () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
       await emulator?.stop();
+      await org?.stop();
       const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
       try {
         const keys = await redis.keys(`${prefix}:*`);
@@ -201,8 +207,10 @@ describe('the presence-sync CLI (built bin)', () => {
     const settings = (extra: Record<string, string> = {}) => ({
       REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ACD_BASE_URL: baseUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET,
       HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', RULES_WATCH: 'false', ADMIN_DASHBOARD: 'off',
-      DIRECTORY_REFRESH_INTERVAL_MS: '0', RECONCILE_INTERVAL_MS: '0', ...extra,
+      DIRECTORY_REFRESH_INTERVAL_MS: '0', RECONCILE_INTERVAL_MS: '0', ...liveSalesforceEnv(org), ...extra,
     });
+    /** Every setting but the given ones. */
+    const without = (...names: string[]) => Object.fromEntries(Object.entries(settings()).filter(([k]) => !names.includes(k)));
 
     it('with no settings: exit 1 and exactly one line naming the setting, no stack trace', async () => {
       const r = await cli(['start']);
@@ -210,6 +218,30 @@ describe('the presence-sync CLI (built bin)', () => {
       expect(r.stdout).toBe('');
       expect(lines(r.stderr)).toHaveLength(1);
       expect(r.stderr).toMatch(/^presence-sync: invalid setting [A-Z_]+: /);
+    });
+
+    it('without SALESFORCE_MODE: exit 1 and one line naming the setting, its values and the sandbox', async () => {
+      const r = await cli(['start'], without('SALESFORCE_MODE'));
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      const err = lines(r.stderr);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(/^presence-sync: invalid setting SALESFORCE_MODE: required/);
+      expect(err[0]).toMatch(/\blive\b/);
+      expect(err[0]).toMatch(/\bmemory\b/);
+      expect(err[0]).toContain('npm run demo');
+    });
+
+    it('with SALESFORCE_MODE=memory: exit 1 and one line saying the in-memory org is only for tests that bring their own', async () => {
+      const r = await cli(['start'], settings({ SALESFORCE_MODE: 'memory' }));
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      const err = lines(r.stderr);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(/^presence-sync: invalid setting SALESFORCE_MODE: /);
+      expect(err[0]).toMatch(/memory is only for tests that hand the daemon their own in-memory org/);
+      expect(err[0]).toMatch(/use live\b/);
+      expect(err[0]).toContain('npm run demo');
     });
 
     it('with a broken rules directory: exit 1 and one line naming the rules problem at file:line:col', async () => {

@@ -13,7 +13,7 @@
  */
 import 'reflect-metadata';
 import { loadConfig } from '@presence-sync/config';
-import { InMemorySalesforce } from '@presence-sync/salesforce';
+import { InMemorySalesforce } from '@presence-sync/testing';
 import { createDaemon } from '../../apps/presence-sync/src/daemon.bootstrap';
 
 async function main(): Promise<void> {

@@ -8,8 +8,7 @@ import { loadConfig, type AppConfig } from '@presence-sync/config';
 import { signGenericWebhook } from '@presence-sync/contact-center';
 import { AuditLog, InboundSink, type AcdState, type AuditOutcome, type AuditRecord } from '@presence-sync/domain';
 import { QUEUES } from '@presence-sync/redis';
-import { InMemorySalesforce } from '@presence-sync/salesforce';
-import { ContactCenterEmulator } from '@presence-sync/testing';
+import { ContactCenterEmulator, InMemorySalesforce } from '@presence-sync/testing';
 import { createDaemon } from '../../apps/presence-sync/src/daemon.bootstrap';
 import { LifecycleService } from '../../apps/presence-sync/src/services/lifecycle.service';
 
@@ -57,7 +56,8 @@ export class DaemonHarness {
     sf.addUsersForEmails(catalog.agents.map((a) => a.email));
     const h = new DaemonHarness(cc, sf, `t${randomUUID().slice(0, 8)}`);
     h.config = loadConfig({
-      REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: h.prefix, ACD_BASE_URL: baseUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET,
+      // The daemon takes this harness's in-memory org (it never makes one up: SALESFORCE_MODE says so).
+      SALESFORCE_MODE: 'memory', REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: h.prefix, ACD_BASE_URL: baseUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET,
       HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', RULES_DIR: ENGINE_RULES, RULES_WATCH: 'false', LOG_LEVEL: 'silent',
       SYNC_BACKOFF_MS: '20', DIRECTORY_REFRESH_INTERVAL_MS: '0', RECONCILE_INTERVAL_MS: '0', SF_CONFIRM_TIMEOUT_MS: '3000',
       ACD_TIMEOUT_MS: '2000', DEFAULT_UNAVAILABLE_CODE: 'System', ADMIN_DASHBOARD: 'off',

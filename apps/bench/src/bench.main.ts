@@ -7,9 +7,8 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { acdStateKey, type AcdState, type AuditRecord } from '@presence-sync/domain';
 import { QUEUES, RedisKeys } from '@presence-sync/redis';
-import { SANDBOX_STATUSES } from '@presence-sync/salesforce';
 import {
-  ContactCenterEmulator, SalesforceEmulator, freePort, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, startRedisServer,
+  ContactCenterEmulator, SalesforceEmulator, freePort, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES, startRedisServer,
   type EmulatorWrite, type PushRecord, type RedisServerHandle,
 } from '@presence-sync/testing';
 import {

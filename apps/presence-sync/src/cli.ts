@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
-import { loadConfig, loadRuleLimits, loadSalesforceSettings, type AppConfig } from '@presence-sync/config';
+import { loadConfig, loadRuleLimits, loadSalesforceSettings, salesforceModeProblem, type AppConfig } from '@presence-sync/config';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import { ConfigError, type AcdState } from '@presence-sync/domain';
 import { connectRedis, parseAgentRecord, RedisKeys } from '@presence-sync/redis';
 import { loadRuleSet, type Catalog } from '@presence-sync/rules';
-import { SANDBOX_STATUSES } from '@presence-sync/salesforce';
 import { runRulesExplain, runRulesValidate } from './cli/rules.commands';
 import { runSalesforceCheck, runSalesforceSetup } from './cli/salesforce.commands';
 import { readAllStdin, runSecretsEncrypt, runSecretsGenerateKey } from './cli/secrets.commands';
@@ -27,7 +26,10 @@ function optionalConfig(): AppConfig | undefined {
   }
 }
 
-/** Live catalogs for validation and explain: the contact center through its connector, Salesforce's statuses. */
+/**
+ * Live catalogs for validation and explain: the contact center through its connector. Salesforce's statuses are
+ * not read here (`salesforce setup` checks the ones the rules name), so unknown ones are warnings.
+ */
 async function loadCatalog(): Promise<Catalog> {
   const config = optionalConfig();
   const catalog: Catalog = {};
@@ -40,7 +42,6 @@ async function loadCatalog(): Promise<Catalog> {
     } catch (e) {
       io.err(`warning: contact center not reachable at ${config.acd.baseUrl}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (config.salesforce.mode === 'memory') catalog.salesforceStatuses = SANDBOX_STATUSES.map((s) => s.developerName);
   }
   return catalog;
 }
@@ -93,6 +94,9 @@ async function start(): Promise<number> {
     if (e instanceof ConfigError) { io.err(`presence-sync: ${e.message}`); return 1; }
     throw e;
   }
+  // Before anything connects: start never runs against an org it made up (SALESFORCE_MODE unset or memory).
+  const modeProblem = salesforceModeProblem(config, false);
+  if (modeProblem) { io.err(`presence-sync: ${modeProblem}`); return 1; }
   let app: Awaited<ReturnType<typeof startDaemon>>;
   try {
     app = await startDaemon(config);

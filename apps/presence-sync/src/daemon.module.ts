@@ -5,7 +5,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
-import { adminDashboardProblem, secretValuesOf, type AppConfig } from '@presence-sync/config';
+import { adminDashboardProblem, salesforceModeProblem, secretValuesOf, type AppConfig } from '@presence-sync/config';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import {
   AgentRecordStore, AuditLog, ChangeSource, Clock, ConfigError, ContactCenterPort, InboundSink, SalesforcePort, SyncTrigger, SystemClock,
@@ -13,7 +13,7 @@ import {
 import {
   agentInbox, BullSyncTrigger, connectRedis, QUEUES, RedisAgentRecordStore, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, RedisRefreshTokenStore, userInbox,
 } from '@presence-sync/redis';
-import { InMemorySalesforce, JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
+import { JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
 import { AuditFeed, EngineSettings, IngestChange, Reconcile, SyncAgent, TransitionRunner } from '@presence-sync/sync';
 import { AcdWebhookController } from './http/acd-webhook.controller';
 import { AgentsController } from './http/agents.controller';
@@ -64,13 +64,18 @@ function salesforceLogger(): SalesforceLogger {
 }
 
 /**
- * The Salesforce side: a test's or the sandbox's own, the jsforce adapter in `live` mode (logged in at boot, so
- * bad credentials stop the boot with one line), or the in-memory org.
+ * The Salesforce side: in `live` mode the jsforce adapter (logged in at boot, so bad credentials stop the boot
+ * with one line); in `memory` mode the org a test handed in. The daemon never makes up an org of its own: without
+ * a mode, or `memory` without an org, the boot stops with one line (`salesforceModeProblem`).
  */
 function salesforceProviders(config: AppConfig, keys: RedisKeys, given?: SalesforcePort & ChangeSource): Provider[] {
+  const problem = salesforceModeProblem(config, given !== undefined);
+  if (problem) throw new ConfigError(problem);
   const settings = config.salesforce.settings;
-  const port: Provider = given || config.salesforce.mode !== 'live' || !settings
-    ? { provide: SalesforcePort, useValue: given ?? new InMemorySalesforce() }
+  // loadConfig reads them in live mode; only a config assembled by hand can lack them.
+  if (!given && !settings) throw new ConfigError('invalid setting SALESFORCE_MODE: live needs the SALESFORCE_* settings, and none were loaded');
+  const port: Provider = given || !settings
+    ? { provide: SalesforcePort, useValue: given }
     : {
       provide: SalesforcePort,
       useFactory: async (redis: Redis) => {

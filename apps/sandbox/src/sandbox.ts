@@ -3,9 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig } from '@presence-sync/config';
 import { SETTABLE_ACD_STATES, type AcdState, type AuditRecord } from '@presence-sync/domain';
-import { SANDBOX_STATUSES } from '@presence-sync/salesforce';
 import {
-  BodyTooLargeError, ContactCenterEmulator, readBoundedBody, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, startRedisServer, toId18,
+  BodyTooLargeError, ContactCenterEmulator, readBoundedBody, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES, startRedisServer, toId18,
   type EmulatorTeam,
 } from '@presence-sync/testing';
 // The sandbox boots the real daemon; apps may use another app's bootstrap (the import boundaries only fence libs).

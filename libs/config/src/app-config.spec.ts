@@ -1,5 +1,5 @@
 import { ConfigError } from '@presence-sync/domain';
-import { loadConfig, redactConfig } from './app-config';
+import { loadConfig, redactConfig, salesforceModeProblem } from './app-config';
 import { encryptSecret, parseSecretsKey } from './secrets';
 
 const base = { ACD_BASE_URL: 'http://cc.example:8080/v1/', ACD_TOKEN: 'tok-secret', ACD_WEBHOOK_SECRET: 'whsec-0123456789abcdef' };
@@ -116,5 +116,33 @@ describe('issue 9 settings', () => {
     [{ ...base, ADMIN_DASHBOARD_READ_ONLY: 'maybe' }, /^invalid setting ADMIN_DASHBOARD_READ_ONLY: /],
   ])('rejects a bad ops setting with one line (%#)', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe(salesforceModeProblem.name, () => {
+  const live = { SALESFORCE_MODE: 'live', SALESFORCE_AUTH: 'password', SALESFORCE_CLIENT_ID: 'id', SALESFORCE_CLIENT_SECRET: 'secret', SALESFORCE_USERNAME: 'u@example.com', SALESFORCE_PASSWORD: 'pw' };
+
+  it('has no default: unset, the boot stops with one line naming the setting, its values and the sandbox', () => {
+    const c = loadConfig(base);
+    expect(c.salesforce.mode).toBeUndefined();
+    const problem = salesforceModeProblem(c, false);
+    expect(problem).toMatch(/^invalid setting SALESFORCE_MODE: required; it is not set\. Use live .*memory is only for tests/);
+    expect(problem).toContain('npm run demo');
+    expect(problem).not.toContain('\n');
+    // A test that hands in an org still says which mode it runs in.
+    expect(salesforceModeProblem(c, true)).toBe(problem);
+  });
+
+  it('memory only with an org handed in; live only without one', () => {
+    const memory = loadConfig({ ...base, SALESFORCE_MODE: 'memory' });
+    expect(salesforceModeProblem(memory, true)).toBeUndefined();
+    expect(salesforceModeProblem(memory, false)).toMatch(/^invalid setting SALESFORCE_MODE: memory is only for tests .*never for presence-sync start; use live .*npm run demo/);
+    const real = loadConfig({ ...base, ...live });
+    expect(salesforceModeProblem(real, false)).toBeUndefined();
+    expect(salesforceModeProblem(real, true)).toMatch(/^invalid setting SALESFORCE_MODE: live builds its own/);
+  });
+
+  it('rejects another value with one line', () => {
+    expect(() => loadConfig({ ...base, SALESFORCE_MODE: 'fake' })).toThrow(/^invalid setting SALESFORCE_MODE: must be live or memory; got "fake"/);
   });
 });

@@ -31,7 +31,8 @@ const schema = z.object({
   // Memory for webhook bodies being received at once, before any signature could be checked (docs/operations.md).
   ACD_WEBHOOK_INFLIGHT_MAX_MB: int(1, 4096).default(32),
   ACD_TIMEOUT_MS: int(100, 120_000).default(5000),
-  SALESFORCE_MODE: z.enum(['memory', 'live']).default('memory'),
+  // No default: a deployment that forgets it must not boot against some other org (see salesforceModeProblem).
+  SALESFORCE_MODE: z.enum(['memory', 'live'], { message: 'must be live or memory' }).optional(),
   AGENT_MAP_FILE: optionalText,
   DIRECTORY_REFRESH_INTERVAL_MS: int(0).default(300_000),
   RECONCILE_INTERVAL_MS: int(0).default(600_000),
@@ -74,7 +75,8 @@ export interface AppConfig {
   /** `webhookInflightMaxBytes`: webhook bodies being received at once, all requests together (bytes). */
   acd: { connector: 'generic'; baseUrl: string; token: string; webhookSecret: string; webhookToleranceSec: number; webhookInflightMaxBytes: number; timeoutMs: number };
   /**
-   * `settings` is set in `live` mode (the jsforce adapter); `memory` is an in-memory org for tests and the sandbox.
+   * `mode` is required to boot (`salesforceModeProblem`). `settings` is set in `live` mode (the jsforce adapter);
+   * `memory` means a test embedding the daemon hands it an in-memory org of its own.
    * `streamLeaseTtlMs`: one replica at a time consumes the presence stream, holding a Redis lease of this TTL;
    * a standby takes over within about TTL + TTL/3 after the active replica died.
    */
@@ -192,6 +194,28 @@ export function adminDashboardProblem(config: AppConfig): string | undefined {
   if (!config.admin.dashboard || (config.admin.user && config.admin.password)) return undefined;
   const missing = [config.admin.user ? undefined : 'ADMIN_USER', config.admin.password ? undefined : 'ADMIN_PASSWORD'].filter(Boolean).join(' and ');
   return `invalid setting ${missing}: required while ADMIN_DASHBOARD=on (the queue dashboard at /admin/queues is served only behind basic auth); set ${missing} or ADMIN_DASHBOARD=off`;
+}
+
+/**
+ * The daemon needs `SALESFORCE_MODE` said out loud: `live` builds the jsforce adapter from the SALESFORCE_*
+ * settings (the sandbox and the bench too, against the Salesforce emulator); `memory` is only for tests that embed
+ * the daemon and hand it an in-memory org of their own. The daemon never makes up an org by itself: one that did
+ * would report ready, audit every agent as unlinked and restart its event ids on every boot. Checked when the
+ * daemon boots, like `adminDashboardProblem`, because the other CLI commands read the same settings without it.
+ * `orgSupplied`: the caller hands the daemon an org (`createDaemon` overrides). Returns one readable line, or undefined.
+ */
+export function salesforceModeProblem(config: AppConfig, orgSupplied: boolean): string | undefined {
+  const live = 'live (a real org through the SALESFORCE_* settings, see docs/salesforce-setup.md)';
+  const memory = 'memory is only for tests that hand the daemon their own in-memory org';
+  const demo = 'To try presence-sync without credentials: npm run demo (the sandbox)';
+  switch (config.salesforce.mode) {
+    case undefined:
+      return `invalid setting SALESFORCE_MODE: required; it is not set. Use ${live}; ${memory}. ${demo}`;
+    case 'memory':
+      return orgSupplied ? undefined : `invalid setting SALESFORCE_MODE: ${memory}, never for presence-sync start; use ${live}. ${demo}`;
+    case 'live':
+      return orgSupplied ? 'invalid setting SALESFORCE_MODE: live builds its own Salesforce adapter, but an org was handed in; use memory with an org of your own' : undefined;
+  }
 }
 
 /** The settings with secrets replaced, for logs and the status endpoint. */

@@ -1,5 +1,4 @@
 export * from './console-command.codec';
-export * from './in-memory-salesforce.adapter';
 export * from './jsforce-salesforce.adapter';
 export * from './jwt-bearer';
 export * from './salesforce-errors';

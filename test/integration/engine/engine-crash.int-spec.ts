@@ -7,8 +7,7 @@ import type { AcdState, SalesforceChange } from '@presence-sync/domain';
 import {
   agentInbox, userInbox, QUEUES, RedisAuditLog, RedisInboundSink, RedisKeys, redisOptionsFromUrl, type QueueName,
 } from '@presence-sync/redis';
-import { InMemorySalesforce } from '@presence-sync/salesforce';
-import { ContactCenterEmulator, type EmulatorWrite } from '@presence-sync/testing';
+import { ContactCenterEmulator, InMemorySalesforce, type EmulatorWrite } from '@presence-sync/testing';
 import { dropPrefix, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
 
 /*

@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { ContactCenterEmulator, freePort, startRedisServer, type RedisServerHandle } from '@presence-sync/testing';
+import { ContactCenterEmulator, freePort, startRedisServer, type RedisServerHandle, type SalesforceEmulator } from '@presence-sync/testing';
 import { OpsListener } from '../../../apps/presence-sync/src/http/ops-listener';
 import { DaemonHarness, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
+import { liveSalesforceEnv, startLiveSalesforce } from '../../support/live-salesforce';
 import { ROOT, runProcess } from '../../support/run-process';
 
 /*
@@ -61,13 +62,15 @@ describe('logs and shutdown when Redis refuses the daemon or goes away (built en
   let redis: RedisServerHandle;
   let cc: ContactCenterEmulator;
   let ccUrl: string;
+  /** `start` runs against a Salesforce org (SALESFORCE_MODE=live): the emulator. */
+  let sf: SalesforceEmulator;
   const daemons: Daemon[] = [];
 
   const settings = (redisUrl: string, extra: Record<string, string> = {}) => ({
     REDIS_URL: redisUrl, REDIS_PREFIX: 'hardening', ACD_BASE_URL: ccUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET,
     HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', RULES_DIR: ENGINE_RULES, RULES_WATCH: 'false', ADMIN_DASHBOARD: 'off', LOG_LEVEL: 'info',
     DIRECTORY_REFRESH_INTERVAL_MS: '0', RECONCILE_INTERVAL_MS: '0', DEFAULT_UNAVAILABLE_CODE: 'System', SHUTDOWN_TIMEOUT_MS: '4000',
-    ...extra,
+    ...liveSalesforceEnv(sf), ...extra,
   });
 
   beforeAll(async () => {
@@ -75,13 +78,16 @@ describe('logs and shutdown when Redis refuses the daemon or goes away (built en
     const admin = new Redis(redis.url);
     await admin.config('SET', 'requirepass', REDIS_PASSWORD);
     admin.disconnect();
-    cc = new ContactCenterEmulator({ token: TOKEN, ...ContactCenterEmulator.sandboxCatalog(4) });
+    const catalog = ContactCenterEmulator.sandboxCatalog(4);
+    cc = new ContactCenterEmulator({ token: TOKEN, ...catalog });
     ccUrl = (await cc.start()).baseUrl;
+    sf = await startLiveSalesforce(catalog.agents.map((a) => a.email));
   });
 
   afterAll(async () => {
     for (const d of daemons) if (!d.exit) d.proc.kill('SIGKILL');
     await cc.stop();
+    await sf?.stop();
     await redis.stop('SIGKILL');
   });
 

@@ -7,9 +7,8 @@ import Redis from 'ioredis';
 import { loadConfig } from '@presence-sync/config';
 import type { AcdState } from '@presence-sync/domain';
 import { QUEUES, RedisAuditLog, RedisKeys, RedisLease, redisOptionsFromUrl, type QueueName } from '@presence-sync/redis';
-import { InMemorySalesforce } from '@presence-sync/salesforce';
 import {
-  ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, type ConsoleCommand,
+  ContactCenterEmulator, InMemorySalesforce, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, type ConsoleCommand,
 } from '@presence-sync/testing';
 import { createDaemon } from '../../../apps/presence-sync/src/daemon.bootstrap';
 import { dropPrefix, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
@@ -99,6 +98,7 @@ describe('a clean stop hands the stream over at once (in-process replicas, in-me
       REDIS_URL, REDIS_PREFIX: prefix, ACD_BASE_URL: baseUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET,
       HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', RULES_DIR: ENGINE_RULES, RULES_WATCH: 'false', LOG_LEVEL: 'silent', ADMIN_DASHBOARD: 'off',
       DIRECTORY_REFRESH_INTERVAL_MS: '0', RECONCILE_INTERVAL_MS: '0', DEFAULT_UNAVAILABLE_CODE: 'System', STREAM_LEASE_TTL_MS: String(TTL_MS),
+      SALESFORCE_MODE: 'memory',
     });
     const sf = new InMemorySalesforce();
     sf.addUsersForEmails(catalog.agents.map((a) => a.email));

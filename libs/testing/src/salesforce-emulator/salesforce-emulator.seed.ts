@@ -1,4 +1,4 @@
-import { SANDBOX_STATUSES } from '@presence-sync/salesforce';
+import { SANDBOX_STATUSES } from '../sandbox-statuses';
 import type { SalesforceEmulatorOptions, SalesforceEmulatorUserSeed } from './salesforce-emulator.types';
 
 /** The sandbox's connected app and integration user (no real credentials: they only open the local emulator). */

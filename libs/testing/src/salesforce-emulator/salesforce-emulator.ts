@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { BodyTooLargeError, readBoundedBody } from '../http-body';
 import { SALESFORCE_OFFLINE } from '@presence-sync/domain';
-import { SANDBOX_STATUSES } from '@presence-sync/salesforce';
+import { SANDBOX_STATUSES } from '../sandbox-statuses';
 import { AgentConsole, emptyConsoleStats } from './agent-console.client';
 import { BayeuxClientEngine } from './bayeux-client.engine';
 import { EmulatorOAuth } from './emulator-oauth.service';

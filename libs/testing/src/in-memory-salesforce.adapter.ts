@@ -3,18 +3,7 @@ import {
   type InboundSink, type PresenceCommand, type PresenceSnapshot, type PresenceWriteResult, type SalesforceChange,
   type SalesforceStatusDefinition, type SalesforceUser,
 } from '@presence-sync/domain';
-
-/** The sandbox's status catalog (DeveloperNames), shared with the example rules. */
-export const SANDBOX_STATUSES: SalesforceStatusDefinition[] = [
-  { id: '0N5000000000001', developerName: 'Available_Chat', label: 'Available - Chat' },
-  { id: '0N5000000000002', developerName: 'Available_All', label: 'Available - All Channels' },
-  { id: '0N5000000000003', developerName: 'Busy', label: 'Busy' },
-  { id: '0N5000000000004', developerName: 'Busy_On_Call', label: 'Busy - On a Call' },
-  { id: '0N5000000000005', developerName: 'Lunch', label: 'Lunch' },
-  { id: '0N5000000000006', developerName: 'Break', label: 'Break' },
-  { id: '0N5000000000007', developerName: 'Training', label: 'Training' },
-  { id: '0N5000000000008', developerName: 'Chat_Done', label: 'Chat Done' },
-];
+import { SANDBOX_STATUSES } from './sandbox-statuses';
 
 export interface InMemorySalesforceOptions {
   statuses?: SalesforceStatusDefinition[];
@@ -28,8 +17,8 @@ interface Presence { status: string; since: number }
  * An in-memory Salesforce org behind the Salesforce ports: users, a status catalog, each user's current
  * presence, and an emulated console per user that applies the commands it receives (as the console relay
  * does) and reports every presence change on the stream, including the ones our commands caused — exactly
- * what the real presence stream does. For tests and `SALESFORCE_MODE=memory`; the jsforce adapter is the
- * production one.
+ * what the real presence stream does. For tests, which hand it to the daemon with `SALESFORCE_MODE=memory`
+ * (the daemon never makes one up); the jsforce adapter is the production one.
  */
 export class InMemorySalesforce extends SalesforcePort implements ChangeSource {
   private readonly statuses: SalesforceStatusDefinition[];
