@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   ChangeSource, RetryableWriteError, SALESFORCE_OFFLINE, SalesforcePort,
   type InboundSink, type PresenceCommand, type PresenceSnapshot, type PresenceWriteResult, type SalesforceChange,
@@ -5,10 +6,15 @@ import {
 } from '@presence-sync/domain';
 import { SANDBOX_STATUSES } from './sandbox-statuses';
 
+/** Applied command ids each emulated console remembers to drop re-sends (as the console relay does). */
+const REMEMBERED_COMMAND_IDS = 200;
+
 export interface InMemorySalesforceOptions {
   statuses?: SalesforceStatusDefinition[];
   users?: SalesforceUser[];
   now?: () => number;
+  /** Most recent commands kept in `commands` (older ones are dropped). Default 10,000. */
+  maxCommandsKept?: number;
 }
 
 interface Presence { status: string; since: number }
@@ -19,6 +25,9 @@ interface Presence { status: string; since: number }
  * does) and reports every presence change on the stream, including the ones our commands caused — exactly
  * what the real presence stream does. For tests, which hand it to the daemon with `SALESFORCE_MODE=memory`
  * (the daemon never makes one up); the jsforce adapter is the production one.
+ *
+ * Event ids carry a random prefix per instance (`usp-<prefix>-<n>`): a new instance on the same Redis (a test
+ * restarting its daemon, a second replica) never repeats an id the intake's de-duplication still remembers.
  */
 export class InMemorySalesforce extends SalesforcePort implements ChangeSource {
   private readonly statuses: SalesforceStatusDefinition[];
@@ -29,19 +38,22 @@ export class InMemorySalesforce extends SalesforcePort implements ChangeSource {
   private readonly held = new Map<string, PresenceCommand[]>();
   private readonly now: () => number;
   private sink?: InboundSink;
+  private readonly eventIdPrefix = `usp-${randomUUID().replace(/-/g, '').slice(0, 12)}-`;
   private sequence = 0;
   private delivery: Promise<unknown> = Promise.resolve();
-  /** Every command received, for assertions. */
+  private readonly maxCommandsKept: number;
+  /** The commands received, oldest first, for assertions: the latest `maxCommandsKept`. */
   readonly commands: PresenceCommand[] = [];
   /** Commands applied by the emulated consoles. */
   applied = 0;
-  /** Command ids the emulated consoles applied (each at most once, as the relay does). */
-  readonly appliedCommandIds = new Set<string>();
+  /** Per user, the command ids its console applied lately (each applied at most once, as the relay does). */
+  private readonly appliedCommandIds = new Map<string, string[]>();
 
   constructor(options: InMemorySalesforceOptions = {}) {
     super();
     this.statuses = options.statuses ?? SANDBOX_STATUSES;
     this.now = options.now ?? Date.now;
+    this.maxCommandsKept = Math.max(1, options.maxCommandsKept ?? 10_000);
     for (const u of options.users ?? []) this.users.set(u.userId, u);
   }
 
@@ -68,6 +80,7 @@ export class InMemorySalesforce extends SalesforcePort implements ChangeSource {
 
   async sendStatus(command: PresenceCommand): Promise<PresenceWriteResult> {
     this.commands.push(command);
+    if (this.commands.length > this.maxCommandsKept) this.commands.splice(0, this.commands.length - this.maxCommandsKept);
     if (!this.users.has(command.userId)) throw new RetryableWriteError('console-closed', `user ${command.userId} has no console open`);
     if (this.closedConsoles.has(command.userId)) throw new RetryableWriteError('console-closed', `the console of user ${command.userId} is not open`);
     const held = this.held.get(command.userId);
@@ -94,8 +107,11 @@ export class InMemorySalesforce extends SalesforcePort implements ChangeSource {
     if (command.status !== SALESFORCE_OFFLINE && !this.statuses.some((s) => s.developerName === command.status)) return;
     // The console relay (apps/omni-relay) drops a command id it already applied: a re-sent command that
     // arrives after the agent changed status again must not undo that change.
-    if (this.appliedCommandIds.has(command.commandId)) return;
-    this.appliedCommandIds.add(command.commandId);
+    const appliedIds = this.appliedCommandIds.get(command.userId) ?? [];
+    if (appliedIds.includes(command.commandId)) return;
+    appliedIds.push(command.commandId);
+    if (appliedIds.length > REMEMBERED_COMMAND_IDS) appliedIds.shift();
+    this.appliedCommandIds.set(command.userId, appliedIds);
     this.applied++;
     this.change(command.userId, command.status);
   }
@@ -125,7 +141,7 @@ export class InMemorySalesforce extends SalesforcePort implements ChangeSource {
     const at = this.now();
     if (this.presence.get(userId)?.status === status) return;
     this.presence.set(userId, { status, since: at });
-    const event: SalesforceChange = { side: 'salesforce', eventId: `usp-${++this.sequence}`, userId, occurredAt: at, status, receivedAt: at };
+    const event: SalesforceChange = { side: 'salesforce', eventId: `${this.eventIdPrefix}${++this.sequence}`, userId, occurredAt: at, status, receivedAt: at };
     const sink = this.sink;
     if (!sink) return;
     this.delivery = this.delivery.then(() => this.deliver(sink, event));
