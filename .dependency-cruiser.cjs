@@ -34,6 +34,11 @@ module.exports = {
       from: { path: '^libs/(domain|rules|sync)/' }, to: { path: vendorSdk },
     },
     {
+      name: 'no-test-fakes-in-production', severity: 'error',
+      comment: 'libs/testing (in-memory fakes, emulators) serves the tests, the sandbox and the bench; the daemon and the production libs never import it.',
+      from: { path: '^(apps/presence-sync/|libs/(?!testing/))', pathNot: '\\.spec\\.ts$' }, to: { path: '^libs/testing/' },
+    },
+    {
       name: 'no-deep-lib-imports', severity: 'error',
       comment: 'Another lib is used through its index.ts only.',
       from: { path: '^(apps/[^/]+|libs/[^/]+)/' },
