@@ -3,7 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { loadConfig, loadRuleLimits, loadSalesforceSettings, salesforceModeProblem, type AppConfig } from '@presence-sync/config';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import { ConfigError, type AcdState } from '@presence-sync/domain';
-import { connectRedis, parseAgentRecord, RedisKeys } from '@presence-sync/redis';
+import { connectRedis, parseAgentRecord, RedisKeys, RedisRefreshTokenStore } from '@presence-sync/redis';
+import { SalesforceSession } from '@presence-sync/salesforce';
 import { loadRuleSet, type Catalog } from '@presence-sync/rules';
 import { runRulesExplain, runRulesValidate } from './cli/rules.commands';
 import { runSalesforceCheck, runSalesforceSetup } from './cli/salesforce.commands';
@@ -70,6 +71,33 @@ async function withSalesforceSettings(run: (settings: ReturnType<typeof loadSale
     throw e;
   }
   return run(settings);
+}
+
+/**
+ * The session a `salesforce` command logs in with. In refresh-token mode the current refresh token is the one
+ * the daemon keeps in Redis (rotation makes each one single use): refreshing with the configured one, which
+ * the daemon may have spent already, would make Salesforce revoke every token, the daemon's included.
+ */
+async function withSalesforceSession(settings: ReturnType<typeof loadSalesforceSettings>, run: (session?: SalesforceSession) => Promise<number>): Promise<number> {
+  if (settings.auth.mode !== 'refresh-token') return run(undefined);
+  const config = optionalConfig();
+  if (!config) {
+    io.err('presence-sync: SALESFORCE_AUTH=refresh-token: this command needs the daemon\'s settings (REDIS_URL, REDIS_PREFIX) to use the refresh token the daemon keeps; the configured one may be spent, and using it would revoke the daemon\'s session');
+    return 1;
+  }
+  let redis: Awaited<ReturnType<typeof connectRedis>>;
+  try {
+    redis = await connectRedis(config.redis.url, { timeoutMs: 3000 });
+  } catch (e) {
+    io.err(`presence-sync: SALESFORCE_AUTH=refresh-token needs the daemon's Redis for the current refresh token: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  try {
+    const refreshTokens = new RedisRefreshTokenStore(redis, new RedisKeys(config.redis.prefix), settings.auth.storeKey);
+    return await run(new SalesforceSession(settings, undefined, { refreshTokens }));
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Every Salesforce status the rules name (the reserved Offline aside), for `salesforce setup` to check. */
@@ -168,12 +196,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dir <dir>', 'the rules directory (default: RULES_DIR or rules/)')
     .action(async (opts: { dir?: string }) => {
       const requiredStatuses = await statusesNamedByRules(opts.dir ?? process.env.RULES_DIR ?? 'rules');
-      code = await withSalesforceSettings((settings) => runSalesforceSetup(settings, io, { requiredStatuses }));
+      code = await withSalesforceSettings((settings) => withSalesforceSession(settings, (session) => runSalesforceSetup(settings, io, { requiredStatuses, session })));
     });
   salesforce.command('check')
     .description('connectivity, API usage and streaming, without changing anything')
     .action(async () => {
-      code = await withSalesforceSettings((settings) => runSalesforceCheck(settings, io));
+      code = await withSalesforceSettings((settings) => withSalesforceSession(settings, (session) => runSalesforceCheck(settings, io, { session })));
     });
   const secrets = program.command('secrets').description('encrypt settings at rest (enc:v1:…, key in SECRETS_KEY)');
   secrets.command('encrypt')

@@ -106,12 +106,12 @@ export class DaemonModule {
       defaultUnavailableCode: config.rules.defaultUnavailableCode,
       syncAttempts: config.sync.attempts, confirmTimeoutMs: config.salesforce.confirmTimeoutMs,
       confirmAttempts: config.salesforce.confirmAttempts, commandTtlMs: config.salesforce.commandTtlMs,
+      consoleRecheckMs: config.salesforce.consoleRecheckMs,
     };
     const providers: Provider[] = [
       { provide: APP_CONFIG, useValue: config },
       { provide: RedisKeys, useValue: keys },
       { provide: EngineSettings, useValue: settings },
-      consoleRecheckMs: config.salesforce.consoleRecheckMs,
       { provide: Clock, useValue: overrides.clock ?? new SystemClock() },
       // Created first and depending on the queues only: their error listeners are on before they first connect.
       {
@@ -155,12 +155,12 @@ export class DaemonModule {
       MetricsService,
       ContactCenterProbe,
       StreamLeader,
+      ConsoleReturnWatcher,
       {
         provide: TransitionRunner,
         useFactory: (...deps: ConstructorParameters<typeof TransitionRunner>) => new TransitionRunner(...deps),
         inject: [AgentRecordStore, SyncTrigger, AuditFeed],
       },
-      ConsoleReturnWatcher,
       {
         provide: IngestChange,
         useFactory: (store: AgentRecordStore, runner: TransitionRunner, rules: RulesService, directory: DirectoryService, engine: EngineSettings, clock: Clock) =>
