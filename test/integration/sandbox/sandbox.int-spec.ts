@@ -191,11 +191,11 @@ describe('the sandbox (agents page, emulators and the daemon)', () => {
     expect(status.data).toMatchObject({ rules: { errors: [], rules: 3 } });
   });
 
-  it('with the console closed, the command to Salesforce is audited as retrying', async () => {
+  it('with the console closed, the write to Salesforce is held (no retries spent) and audited as held', async () => {
     expect((await post('/api/agents/a-1003/console', { open: false })).status).toBe(200);
     await sse.waitFor('a-1003 console closed', agentEvent('a-1003', (r) => !r.salesforce.consoleOpen));
     expect((await post('/api/agents/a-1003/acd', { state: 'Unavailable', code: 'Break' })).status).toBe(200);
-    await sse.waitFor('a-1003 retrying', agentEvent('a-1003', (r) => [r.lastDecision?.outcome, r.lastDecision?.latest?.outcome].includes('retrying')), 15_000);
+    await sse.waitFor('a-1003 held', agentEvent('a-1003', (r) => [r.lastDecision?.outcome, r.lastDecision?.latest?.outcome].includes('held')), 15_000);
   });
 
   it('a rule file broken while it runs shows its error on the page\'s stream; fixing it clears it', async () => {
