@@ -30,6 +30,8 @@ const AGENT_INBOX = 'agent/';
 const USER_INBOX = 'user/';
 /** The inbox id of an agent. */
 export const agentInbox = (agentId: string): string => `${AGENT_INBOX}${agentId}`;
+/** The agent of an agent inbox id (undefined for a user inbox). */
+export const agentIdOfInbox = (id: string): string | undefined => (id.startsWith(AGENT_INBOX) ? id.slice(AGENT_INBOX.length) : undefined);
 /** The inbox id of a Salesforce user whose agent was not known at intake. */
 export const userInbox = (userId: string): string => `${USER_INBOX}${userId}`;
 

@@ -137,6 +137,7 @@ const INGEST_TABLE: string[] = [
   'latest | acd=Unavailable:Lunch@99999999~2000 sf=Lunch@1000             | snap acd Available@3000 read=50000 | recorded/queued →sf:Available_Chat',
   'latest | acd=Unavailable:Lunch@900 sf=Available_Chat@800 want:sf=Lunch@900/sent | snap sf Lunch@1500 read=50000 | confirmed/confirmed',
   'latest | acd=Available@1000 sf=Lunch@1000                              | snap acd Available@1000 read=50000 | unchanged/unchanged',
+  'latest | acd=Unavailable:Lunch@1000 sf=Lunch@900 last:acd=60000        | snap acd Available@900 read=50000  | stale/stale',
   'latest |                                                               | snap acd Available@1000 read=50000 | recorded/first-sight',
   'latest | acd=Available@1000                                            | snap sf Lunch@undated read=50000   | recorded/first-sight',
 ];
@@ -267,7 +268,8 @@ describe(`${ingest.name}: the decision table (${INGEST_TABLE.length} rows)`, () 
       if (delayText) expect(trigger).toMatchObject({ delayMs: Number(delayText.slice(1)) });
     } else {
       expect(wanted).toEqual([]);
-      expect(t.effects.filter((e) => e.kind === 'trigger')).toEqual([]);
+      // Without a new want, a trigger only nudges a want already pending toward that side.
+      for (const e of t.effects) if (e.kind === 'trigger') expect(pendingWant(t.record[e.target])).toBeDefined();
     }
     // Whatever happened, the record says what the reporting side now shows (unless the report was dropped).
     if (['recorded', 'echo', 'confirmed', 'late-landing'].includes(t.verdict.observed)) expect(t.record[change.side].obs?.eventId).toBe(change.eventId);
@@ -317,6 +319,8 @@ const WRITE_TABLE: string[] = [
   'acd=Available@1000 sf=Lunch@5000 want:acd=Unavailable:Lunch@900/deferred | repair            | busy      | -',
   'acd=Unavailable:System@1000 sf=Chat_Done@5000 prev=Available          | repair               | cannot    | -',
   'acd=Available@1000                                                    | repair               | unknown   | -',
+  'acd=Available@1000 sf=Lunch@5000 open:sf=Available_Chat/sent^         | repair               | repaired  | want=acd:Unavailable:Lunch',
+  'acd=Available@1000 sf=Lunch@5000 open:sf=Available_Chat/sent          | repair               | busy      | -',
 ];
 
 function runStep(record: AgentRecord, step: string) {
@@ -404,6 +408,44 @@ describe('ingest: sequences of reports', () => {
     expect(t.record.acd.obs).toMatchObject({ key: 'Unavailable:Lunch', byWrite: 'old-acd', at: 1500 });
     const next = ingest(t.record, { side: 'salesforce', eventId: 's1', userId: '005A', occurredAt: 2000, receivedAt: 2000, status: 'Available_Chat' }, ctx());
     expect(next.verdict.outcome).toBe('queued');
+  });
+
+  it('pending work is nudged, never stranded: by drift repair, by a repeat of its decision, by a confirm that must re-send', () => {
+    const { record } = parseSetup('latest', 'acd=Available@1000 sf=Lunch@5000 want:acd=Unavailable:Lunch@5000');
+    const repair = repairDrift(record, { now: NOW, agent: AGENT, rule: RULES.latest, settings: SETTINGS, runId: 'r', newWriteId: () => 'w' });
+    expect(repair.verdict).toBe('busy');
+    expect(repair.effects).toEqual([{ kind: 'trigger', target: 'acd', delayMs: 0 }]);
+    const again = ingest(record, { side: 'salesforce', eventId: 's2', userId: '005A', occurredAt: 6000, receivedAt: 6000, status: 'Lunch' }, ctx());
+    expect(again.verdict.outcome).toBe('unchanged');
+    const { record: sent } = parseSetup('latest', 'acd=Unavailable:Lunch@1000 sf=Available_Chat@1000 want:sf=Lunch@900/sent');
+    const due = confirmDue(sent, 'w-sf', 1, { now: NOW, agentId: 'a-1', settings: SETTINGS });
+    expect(due.verdict).toBe('resend');
+    expect(due.effects).toEqual([{ kind: 'trigger', target: 'salesforce', delayMs: 0 }]);
+    // The sync job then sends it again as send 2, with its own attempts.
+    const begun = beginWrite(due.record, 'salesforce', { now: NOW, agentId: 'a-1', settings: SETTINGS });
+    expect(begun.verdict).toMatchObject({ kind: 'write', send: 2 });
+  });
+
+  it('a deferred write the contact center dropped is written again when the conflict policy keeps it, and the audit says it was dropped', () => {
+    const setup = 'acd=AfterWork@1200 sf=Lunch@1000 want:acd=Unavailable:Lunch@1000/deferred';
+    const keep = ingest(parseSetup('salesforce', setup).record, acdChange('Available', 3000, 'e1'), ctx(RULES.salesforce));
+    expect(keep.verdict.outcome).toBe('conflict');
+    expect(keep.effects).toContainEqual({ kind: 'trigger', target: 'acd', delayMs: 0 });
+    const lose = ingest(parseSetup('latest', setup).record, acdChange('Available', 3000, 'e1'), ctx());
+    expect(lose.audit.find((r) => r.outcome === 'superseded')?.detail).toMatch(/deferred write of Unavailable:Lunch was dropped by the contact center/);
+  });
+
+  it('a change made before our write began, read after it was applied: the conflict policy decides, and the side is put back if the agent wins', () => {
+    // Our Lunch write (decided from a Salesforce change at 2000) began at 2005 and was applied.
+    const setup = 'acd=Available@1000 sf=Lunch@2000 want:acd=Unavailable:Lunch@2000/applied';
+    const newer = ingest(parseSetup('latest', setup).record, acdChange('Unavailable:Break', 2003, 'e1'), ctx());
+    expect(newer.verdict.outcome).toBe('queued');
+    expect(pendingWant(newer.record.acd)).toMatchObject({ key: 'Unavailable:Break', row: 'restore-overwritten' });
+    expect(pendingWant(newer.record.salesforce)).toMatchObject({ key: 'Break' });
+    const older = ingest(parseSetup('latest', setup).record, acdChange('Unavailable:Break', 1500, 'e1'), ctx());
+    expect(older.verdict.outcome).toBe('conflict');
+    expect(older.record.acd.obs).toMatchObject({ key: 'Unavailable:Lunch' });
+    expect(pendingWant(older.record.salesforce)).toBeUndefined();
   });
 
   it('a sender clock ahead of ours is clamped: it cannot make the next real change stale', () => {

@@ -52,8 +52,16 @@ const directionToward = (target: Side): SyncDirection => directionOf(otherSide(t
 const valueKey = (side: Side, value: SideValue): string => (side === 'acd' ? acdStateKey(value as AcdState) : (value as string));
 const copy = <T>(value: T): T => structuredClone(value);
 
-/** A write whose outcome is not known yet: while one is open, "the side already shows it" is not trusted. */
-export const isUncertain = (w: OpenWrite): boolean => w.phase !== 'applied';
+/**
+ * A write whose outcome is not known yet: while one is open, "the side already shows it" is not trusted. Past its
+ * window (`until`) a write can no longer be matched to a report, so it no longer counts either.
+ */
+export const isUncertain = (w: OpenWrite, now: number): boolean => w.phase !== 'applied' && w.until >= now;
+
+/** Drops the writes whose window has passed: no report can be matched to them any more. */
+function pruneExpired(side: SideRecord, now: number): void {
+  if (side.writes.some((w) => w.until < now)) side.writes = side.writes.filter((w) => w.until >= now);
+}
 
 /** How long to hold a write toward `side` back so that a burst yields at most one write per window. */
 export function burstDelay(side: SideRecord, now: number, windowMs: number): number {
@@ -115,8 +123,9 @@ function valueOf(change: InboundChange): SideValue {
   return change.side === 'acd' ? change.state : change.status;
 }
 
-function isStale(obs: Observation, change: InboundChange, at: number, seq: number | undefined, ctx: IngestContext): boolean {
-  if (ctx.snapshot) return obs.receivedAt > ctx.snapshot.readAt;
+function isStale(obs: Observation, change: InboundChange, at: number, seq: number | undefined, ctx: IngestContext, lastWriteAt?: number): boolean {
+  // A snapshot is older than any report received, and any write of ours begun, after it was read.
+  if (ctx.snapshot) return obs.receivedAt > ctx.snapshot.readAt || (lastWriteAt ?? 0) > ctx.snapshot.readAt;
   // A sequence orders a sender's events exactly; one that goes backwards while time moves on is a restarted
   // sender (its counter began again), not an old event.
   if (seq !== undefined && obs.seq !== undefined) return seq <= obs.seq && at <= obs.at;
@@ -153,9 +162,10 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
   const done = (observed: ObserveVerdict, outcome: IngestOutcome): Transition<IngestVerdict> => ({ verdict: { observed, outcome }, record, audit, effects });
   const note = (outcome: AuditOutcome, fields: Partial<AuditRecord>) => audit.push({ ...base, ...fields, outcome });
 
+  pruneExpired(s, now);
   const obs = s.obs;
   if (obs && obs.eventId === change.eventId) return { verdict: { observed: 'duplicate', outcome: 'duplicate' }, record: before, audit: [], effects: [] };
-  if (obs && isStale(obs, change, at, seq, ctx)) {
+  if (obs && isStale(obs, change, at, seq, ctx, s.lastWriteAt)) {
     note('stale', { detail: `older than the known ${side} state ${obs.key} (${new Date(obs.at).toISOString()}): dropped` });
     return { verdict: { observed: 'stale', outcome: 'stale' }, record: before, audit, effects: [] };
   }
@@ -242,11 +252,30 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
   // write that the second snapshot then supersedes: two records per agent at every first boot.
   if (reconcile && (!obs || !record[otherSide(side)].obs)) return done('recorded', 'first-sight');
   const settableNow = side === 'salesforce' || isSettable(value as AcdState);
+  // A change the agent made before our write to that side began, read only after the write was applied: the
+  // side now shows our write, which overwrote the change. Who wins is the conflict policy's call, as if the two
+  // had met while the write was pending.
+  const overwrote = ctx.rule ? s.writes.find((w) => w.phase === 'applied' && w.at > change.receivedAt && w.key !== key) : undefined;
+  if (overwrote && ctx.rule) {
+    const by = s.want?.writeId === overwrote.writeId ? s.want : undefined;
+    const agentWins = ctx.rule.conflictPolicy === side || (ctx.rule.conflictPolicy === 'latest' && at + CLOCK_RESOLUTION_MS[side] > (by?.sourceAt ?? 0));
+    s.obs = { ...fresh, value: copy(overwrote.value), key: overwrote.key, byWrite: overwrote.writeId };
+    if (!agentWins) {
+      note('conflict', { rule: ctx.rule.name, writeId: overwrote.writeId, detail: `${key} was chosen before our write of ${overwrote.key} was applied, which wins (conflictPolicy ${ctx.rule.conflictPolicy}): not synced` });
+      return done('recorded', 'conflict');
+    }
+    const restore = newWant(record, side, value, key, change, ctx, { rule: ctx.rule.name, row: 'restore-overwritten' });
+    effects.push({ kind: 'trigger', target: side, delayMs: 0 });
+    note('superseded', {
+      rule: ctx.rule.name, writeId: overwrote.writeId, wanted: value,
+      detail: `${key} was chosen before our write of ${overwrote.key} was applied over it, and wins (conflictPolicy ${ctx.rule.conflictPolicy}): ${key} is written back (write ${restore.writeId})`,
+    });
+  }
   // Writes answered as applied happened before this report; a deferred write dies when the agent picks a state
   // themselves (the contact center replaces the next state). Writes in flight may still land (late landing).
-  const dropped = s.writes.filter((w) => w.phase === 'applied' || (w.phase === 'deferred' && side === 'acd' && settableNow));
+  const dropped = s.writes.filter((w) => (w.phase === 'applied' && w !== overwrote) || (w.phase === 'deferred' && side === 'acd' && settableNow));
   s.writes = s.writes.filter((w) => !dropped.includes(w));
-  const towardSource = pendingWant(s);
+  const towardSource = overwrote ? undefined : pendingWant(s);
 
   // A contact began or moved on while a write toward the contact center waits for it to end: the contact center
   // applies our write after the contact, and Salesforce keeps the state the agent chose meanwhile.
@@ -267,12 +296,17 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
     const sourceWins = rule.conflictPolicy === side || (rule.conflictPolicy === 'latest' && at + CLOCK_RESOLUTION_MS[side] > towardSource.sourceAt);
     if (!sourceWins) {
       note('conflict', { ...withRule, detail: `a write of ${towardSource.key} toward ${side} is pending and wins (conflictPolicy ${rule.conflictPolicy}): this change is not synced` });
+      // Its write is gone (the contact center dropped a deferred one when the agent chose): it is written again.
+      if (!s.writes.some((w) => w.writeId === towardSource.writeId)) effects.push({ kind: 'trigger', target: side, delayMs: 0 });
       return done('recorded', 'conflict');
     }
     s.done = towardSource.version;
     const open = s.writes.find((w) => w.writeId === towardSource.writeId);
     if (open) open.overtaken = true;
-    const fate = open
+    const droppedOwn = dropped.find((w) => w.writeId === towardSource.writeId);
+    const fate = droppedOwn
+      ? `our deferred write of ${towardSource.key} was dropped by the contact center when the agent chose ${key} there`
+      : open
       ? `our write of ${towardSource.key} was already ${open.phase === 'sent' ? 'sent to the console' : open.phase === 'deferred' ? 'waiting for the contact to end' : 'on its way'}: if it lands, ${key} is written back`
       : `the pending write of ${towardSource.key} is dropped before it was sent`;
     audit.push(wantRecord(towardSource, 'superseded', now, ctx.agent.agentId, { detail: `the ${side} side changed to ${key} (conflictPolicy ${rule.conflictPolicy}): ${fate}` }));
@@ -314,7 +348,9 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
   const t = record[target];
   const pendingTarget = pendingWant(t);
   // "Already shows it" is trusted only while no write toward that side has an unknown outcome.
-  if (pendingTarget ? pendingTarget.key === wantedKey : t.obs?.key === wantedKey && !t.writes.some(isUncertain)) {
+  if (pendingTarget ? pendingTarget.key === wantedKey : t.obs?.key === wantedKey && !t.writes.some((w) => isUncertain(w, now))) {
+    // A want already on its way is nudged (idempotent): its trigger may have been lost with a crash.
+    if (pendingTarget) effects.push({ kind: 'trigger', target, delayMs: burstDelay(t, now, ctx.settings.burstWindowMs) });
     if (!reconcile) {
       note('no-change', { ...withRule, row, wanted, detail: pendingTarget ? `a write of ${wantedKey} toward ${target} is already on its way` : `${target} already shows ${wantedKey}` });
     }
@@ -377,6 +413,7 @@ export function beginWrite(before: AgentRecord, target: Side, ctx: WriteContext)
   const t = record[target];
   const audit: AuditRecord[] = [];
   const effects: Effect[] = [];
+  pruneExpired(t, ctx.now);
   const want = pendingWant(t);
   const out = (verdict: BeginVerdict, changed = true): Transition<BeginVerdict> => ({ verdict, record: changed ? record : before, audit, effects });
   if (!want) return out({ kind: 'nothing', detail: 'nothing pending' }, false);
@@ -388,7 +425,7 @@ export function beginWrite(before: AgentRecord, target: Side, ctx: WriteContext)
     effects.push({ kind: 'schedule-confirm', writeId: open.writeId, send: open.send ?? 1, delayMs: Math.max(0, (open.deadline ?? now) - now) });
     return out({ kind: 'await-confirm' }, false);
   }
-  if (!open && t.obs?.key === want.key && !t.writes.some(isUncertain)) {
+  if (!open && t.obs?.key === want.key && !t.writes.some((w) => isUncertain(w, now))) {
     t.done = want.version;
     audit.push(wantRecord(want, 'already', now, ctx.agentId, { attempt: ctx.attempt, detail: `${target} already shows ${want.key}` }));
     return out({ kind: 'already' });
@@ -448,6 +485,8 @@ export function answerWrite(
   const latency = want ? { latencyMs: now - want.receivedAt } : {};
   switch (answer.kind) {
     case 'applied': {
+      // Its echo came first and already confirmed it: nothing new to record.
+      if (!w && !current) break;
       if (w) {
         w.phase = 'applied';
         // The side shows it now, unless the agent changed that side since the write began (that change is newer).
@@ -532,11 +571,12 @@ export function confirmDue(before: AgentRecord, writeId: string, send: number, c
     }));
     return { verdict: 'failed', record, audit, effects: [] };
   }
+  // The sync job sends it again (with its own retries): a re-send that fails here would otherwise be stranded.
   w.phase = 'sending';
   w.send = send + 1;
   w.until = Math.max(w.until, now + ctx.settings.echoWindowMs);
   audit.push(wantRecord(want, 'retrying', now, ctx.agentId, { attempt: ctx.attempt, detail: `not confirmed within ${ctx.settings.confirmTimeoutMs} ms: sending again` }));
-  return { verdict: 'resend', record, audit, effects: [] };
+  return { verdict: 'resend', record, audit, effects: [{ kind: 'trigger', target: 'salesforce', delayMs: 0 }] };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -561,8 +601,12 @@ export function repairDrift(before: AgentRecord, ctx: RepairContext): Transition
   const acd = before.acd.obs;
   const sf = before.salesforce.obs;
   if (!acd || !sf) return out('unknown');
-  const busy = (s: SideRecord) => pendingWant(s) !== undefined || s.writes.some(isUncertain);
-  if (busy(before.acd) || busy(before.salesforce)) return out('busy');
+  const busy = (s: SideRecord) => pendingWant(s) !== undefined || s.writes.some((w) => isUncertain(w, ctx.now));
+  if (busy(before.acd) || busy(before.salesforce)) {
+    // Work is pending: drift repair leaves it alone but nudges its sync (idempotent), in case a trigger was lost.
+    const effects: Effect[] = (['acd', 'salesforce'] as const).filter((s) => busy(before[s])).map((target) => ({ kind: 'trigger', target, delayMs: 0 }));
+    return { verdict: 'busy', record: before, audit: [], effects };
+  }
   const published = publish(rule, acd.value as AcdState);
   if (published.kind === 'write' && published.status === sf.key) return out('in-step');
   const subscribed = subscribe(rule, sf.key, { previous: before.prevAcd?.state, teamCodes: ctx.agent.teamCodes, defaultUnavailableCode: ctx.settings.defaultUnavailableCode });

@@ -62,9 +62,8 @@ export class SyncAgent {
    */
   async confirm(agentId: string, writeId: string, send: number, attempt = 1): Promise<SyncOutcome> {
     const due = await this.runner.run(agentId, (record) => confirmDue(record, writeId, send, this.context(agentId, attempt)));
-    if (due.kind !== 'stored' || due.verdict !== 'resend') return { kind: 'done', detail: due.kind === 'stored' ? due.verdict : 'moved' };
-    const want = due.record.salesforce.want as Want;
-    return this.write('salesforce', agentId, want, send + 1, attempt);
+    // A re-send is the sync job's (triggered by the transition), so it has its own retries.
+    return { kind: 'done', detail: due.kind === 'stored' ? due.verdict : 'moved' };
   }
 
   private context(agentId: string, attempt: number): WriteContext {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
-import { JOBS, QUEUES, type IngestJobData } from '@presence-sync/redis';
+import { agentIdOfInbox, JOBS, QUEUES, type IngestJobData } from '@presence-sync/redis';
 import { IngestChange } from '@presence-sync/sync';
 import { DirectoryService } from '../services/directory.service';
 import { unknownJob } from './sync-job.runner';
@@ -36,6 +36,9 @@ export class InboundProcessor extends WorkerHost {
       const rest = await this.ingest.drain(inbox, true);
       result = { outcomes: [...result.outcomes, ...rest.outcomes] };
     }
+    // Nothing to apply: perhaps a re-run after a crash that stored its transition but lost its triggers.
+    const agentId = agentIdOfInbox(inbox);
+    if (result.outcomes.length === 0 && agentId) await this.ingest.resumePending(agentId);
     return `${result.outcomes.length} applied`;
   }
 }
