@@ -46,6 +46,14 @@ export const CLOCK_RESOLUTION_MS: Record<Side, number> = { acd: 1, salesforce: 1
 /** At most this many open writes are kept per side (the oldest are dropped). */
 export const MAX_OPEN_WRITES = 16;
 
+/**
+ * Several transitions applied one after another, as one: their audit records and effects in order, the last
+ * record, and the verdict given.
+ */
+export function chain<V>(steps: readonly Transition<unknown>[], verdict: V, record: AgentRecord): Transition<V> {
+  return { verdict, record, audit: steps.flatMap((s) => s.audit), effects: steps.flatMap((s) => s.effects) };
+}
+
 export const otherSide = (side: Side): Side => (side === 'acd' ? 'salesforce' : 'acd');
 const directionOf = (side: Side): SyncDirection => (side === 'acd' ? 'acd->salesforce' : 'salesforce->acd');
 const directionToward = (target: Side): SyncDirection => directionOf(otherSide(target));
@@ -179,6 +187,8 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
   const fresh: Observation = { value, key, at, receivedAt, eventId: change.eventId };
   if (seq !== undefined) fresh.seq = seq;
   if (previous) fresh.previous = previous;
+  /** The known observation, marked as reported again by this event (its value and start time stay). */
+  const reported = (o: Observation, extra: Partial<Observation> = {}): Observation => ({ ...o, eventId: change.eventId, ...(seq !== undefined ? { seq } : {}), ...extra });
   const settle = () => {
     if (side === 'acd' && isSettable(value as AcdState)) record.settledAcd = copy(value as AcdState);
   };
@@ -194,7 +204,7 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
     if (obs?.byWrite && s.writes.some((x) => x.writeId === obs.byWrite)) {
       // The report of an earlier write, after a later write of ours was answered as applied: it tells nothing new
       // about the value (the later write's value stands); only the vendor's clock moves on.
-      s.obs = { ...obs, at: fresh.at, receivedAt: fresh.receivedAt, eventId: fresh.eventId, ...(seq !== undefined ? { seq } : {}) };
+      s.obs = reported(obs, { at: fresh.at, receivedAt: fresh.receivedAt });
     } else {
       s.obs = { ...fresh, byWrite: w.writeId };
       settle();
@@ -232,13 +242,13 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
   } else if (requestId) {
     // The contact center names one of our writes that is no longer open (reported twice, or late): still ours.
     if (!obs || obs.key !== key) s.obs = { ...fresh, byWrite: requestId };
-    else s.obs = { ...obs, eventId: change.eventId, ...(seq !== undefined ? { seq } : {}) };
+    else s.obs = reported(obs);
     settle();
     note('echo', { writeId: requestId, detail: `our own write of ${key} reported back again: not synced back` });
     return done('echo', 'echo');
   } else if (obs && obs.key === key) {
     // The same state again: the time it began stays (a repeat must not make this side look newer).
-    s.obs = { ...obs, eventId: change.eventId, ...(seq !== undefined ? { seq } : {}), ...(previous ? { previous } : {}) };
+    s.obs = reported(obs, previous ? { previous } : {});
     return done('unchanged', 'unchanged');
   } else {
     s.obs = fresh;

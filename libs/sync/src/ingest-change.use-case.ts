@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { AgentRecordStore, Clock, pendingWant, type AgentRecord, type AuditRecord, type InboundChange, type InboxEntry } from '@presence-sync/domain';
+import { AgentRecordStore, Clock, pendingWant, type AgentRecord, type InboundChange, type InboxEntry } from '@presence-sync/domain';
 import type { ResolvedAgent } from './agent-directory';
-import { ingest, type Effect, type IngestContext, type IngestOutcome, type IngestVerdict, type Transition } from './agent-transitions';
+import { chain, ingest, type IngestContext, type IngestOutcome, type IngestVerdict, type Transition } from './agent-transitions';
 import { EngineSettings } from './engine-settings';
 import { DirectorySource, RuleSetSource } from './sources';
 import { TransitionRunner } from './transition-runner';
@@ -96,17 +96,13 @@ export class IngestChange {
 
   /** Several changes of one agent in order, as one transition. */
   private fold(record: AgentRecord, changes: InboundChange[], agent: ResolvedAgent): Transition<IngestVerdict[]> {
-    const verdicts: IngestVerdict[] = [];
-    const audit: AuditRecord[] = [];
-    const effects: Effect[] = [];
+    const steps: Transition<IngestVerdict>[] = [];
     let current = record;
     for (const change of changes) {
       const t = ingest(current, change, this.context(agent));
-      verdicts.push(t.verdict);
-      audit.push(...t.audit);
-      effects.push(...t.effects);
+      steps.push(t);
       current = t.record;
     }
-    return { verdict: verdicts, record: current, audit, effects };
+    return chain(steps, steps.map((t) => t.verdict), current);
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Clock, ContactCenterPort, SALESFORCE_OFFLINE, SalesforcePort, type AcdChange, type AgentRecord, type AuditRecord, type SalesforceChange } from '@presence-sync/domain';
-import { ingest, repairDrift, type Effect, type IngestOutcome, type RepairVerdict, type Transition } from './agent-transitions';
+import { Clock, ContactCenterPort, SALESFORCE_OFFLINE, SalesforcePort, type AcdChange, type SalesforceChange } from '@presence-sync/domain';
+import { chain, ingest, repairDrift, type IngestOutcome, type RepairVerdict, type Transition } from './agent-transitions';
 import { EngineSettings } from './engine-settings';
 import { IngestChange } from './ingest-change.use-case';
 import { DirectorySource, RuleSetSource } from './sources';
@@ -79,7 +79,7 @@ export class Reconcile {
         const c: Transition<RepairVerdict | 'caught-up'> = missed
           ? { verdict: 'caught-up', record: b.record, audit: [], effects: [] }
           : repairDrift(b.record, { now, agent, rule: ctx.rule, settings: this.settings, runId, newWriteId: randomUUID });
-        return merge([a, b, c], c.verdict, c.record);
+        return chain([a, b, c], c.verdict, c.record);
       });
       if (result.kind !== 'stored') return;
       if (result.verdict === 'caught-up') report.caughtUp++;
@@ -90,12 +90,3 @@ export class Reconcile {
   }
 }
 
-function merge<V>(steps: Transition<unknown>[], verdict: V, record: AgentRecord): Transition<V> {
-  const audit: AuditRecord[] = [];
-  const effects: Effect[] = [];
-  for (const s of steps) {
-    audit.push(...s.audit);
-    effects.push(...s.effects);
-  }
-  return { verdict, record, audit, effects };
-}

@@ -12,7 +12,7 @@ export class RecordContentionError extends Error {
 
 const MAX_TRIES = 25;
 
-export type RunResult<V> = { kind: 'stored'; verdict: V; record: AgentRecord } | { kind: 'moved' };
+export type RunResult<V> = { kind: 'stored'; verdict: V } | { kind: 'moved' };
 
 /**
  * Runs one transition: load the record, compute the new one with a pure function, store it with a
@@ -33,7 +33,7 @@ export class TransitionRunner {
       }
       this.feed.recorded(t.audit);
       await runEffects(this.trigger, agentId, t.effects);
-      return { kind: 'stored', verdict: t.verdict, record: { ...t.record, rev: t.record === record ? record.rev : record.rev + 1 } };
+      return { kind: 'stored', verdict: t.verdict };
     }
     throw new RecordContentionError(agentId, MAX_TRIES);
   }

@@ -1,6 +1,6 @@
 import {
-  AgentRecordStore, emptyAgentRecord, SyncTrigger, type AgentRecord, type AuditRecord, type CommitExtras, type CommitResult,
-  type InboundChange, type InboxEntry, type Side,
+  AgentRecordStore, emptyAgentRecord, type AgentRecord, type AuditRecord, type CommitExtras, type CommitResult,
+  type InboundChange, type InboxEntry,
 } from '@presence-sync/domain';
 
 /**
@@ -11,8 +11,6 @@ export class InMemoryAgentRecordStore extends AgentRecordStore {
   private readonly records = new Map<string, AgentRecord>();
   private readonly inboxes = new Map<string, string[]>();
   readonly audit = new Map<string, AuditRecord[]>();
-  /** Commits refused because the record had changed (for tests of concurrent workers). */
-  conflicts = 0;
 
   async load(agentId: string): Promise<AgentRecord> {
     const r = this.records.get(agentId);
@@ -21,10 +19,7 @@ export class InMemoryAgentRecordStore extends AgentRecordStore {
 
   async commit(agentId: string, expectedRev: number, next: AgentRecord, extras: CommitExtras = {}): Promise<CommitResult> {
     const rev = this.records.get(agentId)?.rev ?? 0;
-    if (rev !== expectedRev) {
-      this.conflicts++;
-      return 'conflict';
-    }
+    if (rev !== expectedRev) return 'conflict';
     if (extras.pop && !this.headIs(extras.pop.inbox, extras.pop.entries)) return 'moved';
     if (extras.pop) this.inboxes.get(extras.pop.inbox)?.splice(0, extras.pop.entries.length);
     this.records.set(agentId, { ...structuredClone(next), rev: rev + 1 });
@@ -57,24 +52,5 @@ export class InMemoryAgentRecordStore extends AgentRecordStore {
   private headIs(inbox: string, entries: string[]): boolean {
     const list = this.inboxes.get(inbox) ?? [];
     return entries.every((e, i) => list[i] === e);
-  }
-}
-
-/** A `SyncTrigger` that records what it was asked to do. */
-export class RecordingSyncTrigger extends SyncTrigger {
-  readonly triggers: { target: Side; agentId: string; delayMs: number }[] = [];
-  readonly confirms: { agentId: string; writeId: string; send: number; delayMs: number }[] = [];
-  readonly cancelled: { writeId: string; send: number }[] = [];
-
-  async trigger(target: Side, agentId: string, delayMs = 0): Promise<void> {
-    this.triggers.push({ target, agentId, delayMs });
-  }
-
-  async scheduleConfirm(agentId: string, writeId: string, send: number, delayMs: number): Promise<void> {
-    this.confirms.push({ agentId, writeId, send, delayMs });
-  }
-
-  async cancelConfirm(writeId: string, send: number): Promise<void> {
-    this.cancelled.push({ writeId, send });
   }
 }
