@@ -38,9 +38,7 @@ export class ReplicaCluster {
   /** Console commands applied, per command id. */
   readonly appliedCommands = new Map<string, number>();
   readonly commandLog: { userId: string; command: ConsoleCommand; at: number }[] = [];
-  private balancer!: Server;
-  private targets: string[] = [];
-  private turn = 0;
+  private readonly balancer = new WebhookBalancer();
   private ccBaseUrl = '';
 
   constructor(agents: number, private readonly redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', private readonly env: Record<string, string> = {}) {
@@ -63,17 +61,13 @@ export class ReplicaCluster {
       this.appliedCommands.set(command.commandId, (this.appliedCommands.get(command.commandId) ?? 0) + 1);
       this.commandLog.push({ userId, command, at: Date.now() });
     });
-    this.balancer = createServer((req, res) => void this.forward(req).then(
-      (answer) => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body),
-      () => res.writeHead(502).end(),
-    ));
-    await new Promise<void>((resolve) => this.balancer.listen(0, '127.0.0.1', resolve));
+    const balancerUrl = await this.balancer.start();
     // A contact center sends many webhooks at once; the emulator's default of 8 would be the bottleneck under load.
-    this.cc.setWebhook({ url: `http://127.0.0.1:${(this.balancer.address() as AddressInfo).port}/v1/acd/events`, secret: SECRET, retryDelayMs: 20, concurrency: 64 });
+    this.cc.setWebhook({ url: `${balancerUrl}/v1/acd/events`, secret: SECRET, retryDelayMs: 20, concurrency: 64 });
     this.redis = new Redis(redisOptionsFromUrl(this.redisUrl));
     const started = Array.from({ length: replicas }, (_, i) => this.startReplica(String.fromCharCode(97 + i)));
     for (const r of started) await this.whenListening(r);
-    this.targets.push(...started.map((r) => r.url));
+    for (const r of started) this.balancer.add(r.url);
     // The first subscription has no stored replay id, so the stream's replica runs a drift repair first.
     await waitFor(() => this.replicas.some((r) => r.log.includes('drift repair done')), 'the start-up drift repair is done', 30_000);
   }
@@ -103,22 +97,8 @@ export class ReplicaCluster {
 
   /** Sends webhooks to `replica` instead of `old` (a replica restarted after a crash). */
   retarget(old: Replica, replica: Replica): void {
-    this.targets = this.targets.filter((t) => t !== old.url);
-    this.targets.push(replica.url);
-  }
-
-  private async forward(req: IncomingMessage): Promise<{ status: number; body: Buffer }> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    if (this.targets.length === 0) throw new Error('no replica');
-    const target = this.targets[this.turn++ % this.targets.length];
-    const headers: Record<string, string> = {};
-    for (const name of ['content-type', 'x-presence-timestamp', 'x-presence-signature']) {
-      const value = req.headers[name];
-      if (typeof value === 'string') headers[name] = value;
-    }
-    const res = await fetch(`${target}${req.url ?? ''}`, { method: req.method, headers, body: Buffer.concat(chunks) });
-    return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+    this.balancer.remove(old.url);
+    this.balancer.add(replica.url);
   }
 
   async stop(): Promise<void> {
@@ -128,8 +108,7 @@ export class ReplicaCluster {
       await waitFor(() => r.exited, `replica ${r.name} exits on SIGTERM`, 15_000).catch(() => r.proc.kill('SIGKILL'));
       await r.exit;
     }
-    this.balancer?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.balancer ? this.balancer.close(() => resolve()) : resolve()));
+    await this.balancer.stop();
     await this.sf?.stop();
     await this.cc?.stop();
     if (this.redis) {
@@ -166,4 +145,51 @@ export function spawnReplica(name: string, env: Record<string, string>): Replica
 export async function whenListening(replica: Replica): Promise<void> {
   await waitFor(() => replica.url !== '' || replica.exited, `replica ${replica.name} listens`, 60_000);
   if (!replica.url) throw new Error(`replica ${replica.name} exited before it listened:\n${replica.log}`);
+}
+
+/** A load balancer in front of the replicas' webhook: round robin over the targets it is given. */
+export class WebhookBalancer {
+  private server?: Server;
+  private targets: string[] = [];
+  private turn = 0;
+
+  /** Listens on a free local port; resolves to its base URL. */
+  async start(): Promise<string> {
+    const server = createServer((req, res) => void this.forward(req).then(
+      (answer) => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body),
+      () => res.writeHead(502).end(),
+    ));
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  add(url: string): void {
+    this.targets.push(url);
+  }
+
+  remove(url: string): void {
+    this.targets = this.targets.filter((t) => t !== url);
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async forward(req: IncomingMessage): Promise<{ status: number; body: Buffer }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (this.targets.length === 0) throw new Error('no replica');
+    const target = this.targets[this.turn++ % this.targets.length];
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'x-presence-timestamp', 'x-presence-signature']) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const res = await fetch(`${target}${req.url ?? ''}`, { method: req.method, headers, body: Buffer.concat(chunks) });
+    return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+  }
 }

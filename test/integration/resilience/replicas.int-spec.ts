@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
@@ -12,7 +10,7 @@ import {
 } from '@presence-sync/testing';
 import { createDaemon } from '../../../apps/presence-sync/src/daemon.bootstrap';
 import { dropPrefix, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
-import { spawnReplica, whenListening, type Replica } from '../../support/replica-cluster';
+import { spawnReplica, WebhookBalancer, whenListening, type Replica } from '../../support/replica-cluster';
 
 /*
  * Several daemon replicas on one Redis prefix. Every replica takes webhooks and runs workers; exactly one
@@ -174,10 +172,7 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
   let redis: Redis;
   let queues: Record<QueueName, Queue>;
   /** The load balancer in front of the replicas' webhook (round robin over the live ones). */
-  let balancer: Server;
-  let balancerUrl: string;
-  const targets: string[] = [];
-  let turn = 0;
+  const balancer = new WebhookBalancer();
 
   /** Every subscription to the PushTopic, and each moment more than one live client listened. */
   const subscriptions: { clientId: string; at: number }[] = [];
@@ -300,12 +295,7 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
       lastCommand.set(userId, command);
     });
 
-    balancer = createServer((req, res) => void forward(req).then(
-      (answer) => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body),
-      () => res.writeHead(502).end(),
-    ));
-    await new Promise<void>((resolve) => balancer.listen(0, '127.0.0.1', resolve));
-    balancerUrl = `http://127.0.0.1:${(balancer.address() as AddressInfo).port}`;
+    const balancerUrl = await balancer.start();
     cc.setWebhook({ url: `${balancerUrl}/v1/acd/events`, secret: SECRET, retryDelayMs: 20 });
 
     redis = new Redis(redisOptionsFromUrl(REDIS_URL));
@@ -317,20 +307,6 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
     } as Record<QueueName, Queue>;
   }, 60_000);
 
-  async function forward(req: IncomingMessage): Promise<{ status: number; body: Buffer }> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    if (targets.length === 0) throw new Error('no replica');
-    const target = targets[turn++ % targets.length];
-    const headers: Record<string, string> = {};
-    for (const name of ['content-type', 'x-presence-timestamp', 'x-presence-signature']) {
-      const value = req.headers[name];
-      if (typeof value === 'string') headers[name] = value;
-    }
-    const res = await fetch(`${target}${req.url ?? ''}`, { method: req.method, headers, body: Buffer.concat(chunks) });
-    return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
-  }
-
   afterAll(async () => {
     for (const r of replicas) {
       if (r.exited) continue;
@@ -339,8 +315,7 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
       await r.exit;
     }
     for (const q of Object.values(queues ?? {})) await q.close();
-    balancer?.closeAllConnections();
-    await new Promise<void>((resolve) => (balancer ? balancer.close(() => resolve()) : resolve()));
+    await balancer.stop();
     await sf?.stop();
     await cc?.stop();
     if (redis) {
@@ -353,7 +328,8 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
     // 1. Two replicas boot at once on one prefix: one takes the lease and subscribes, the other stands by.
     const [a, b] = [await startReplica('a'), await startReplica('b')];
     await Promise.all([whenListening(a), whenListening(b)]);
-    targets.push(a.url, b.url);
+    balancer.add(a.url);
+    balancer.add(b.url);
     await waitFor(async () => topicClients().length === 1, 'one replica subscribed to the PushTopic', 10_000);
     const byRole = await roles();
     const active = [...byRole].find(([, s]) => s.role === 'active')?.[0];
@@ -393,7 +369,7 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
     // What is left of the dead replica's lease: no standby may subscribe before it runs out.
     const leaseExpiresAt = Date.now() + (await redis.pttl(`${prefix}:lease:salesforce-stream`));
     expect(leaseExpiresAt).toBeGreaterThan(Date.now());
-    targets.splice(targets.indexOf(active.url), 1);
+    balancer.remove(active.url);
 
     // 4. Changes while nobody listens to the stream: the sides swap (even agents change in Salesforce, odd ones in
     //    the contact center). The Salesforce ones can only arrive by replay from the stored replay id.
