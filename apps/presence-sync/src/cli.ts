@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { loadConfig, loadRuleLimits, loadSalesforceSettings, salesforceModeProblem, type AppConfig } from '@presence-sync/config';
-import { GenericContactCenterClient } from '@presence-sync/contact-center';
+import { createContactCenter } from './contact-center.factory';
 import { ConfigError, type AcdState } from '@presence-sync/domain';
 import { connectRedis, parseAgentRecord, RedisKeys, RedisRefreshTokenStore } from '@presence-sync/redis';
 import { SalesforceSession } from '@presence-sync/salesforce';
@@ -35,13 +35,13 @@ async function loadCatalog(): Promise<Catalog> {
   const config = optionalConfig();
   const catalog: Catalog = {};
   if (config) {
-    const client = new GenericContactCenterClient({ baseUrl: config.acd.baseUrl, token: config.acd.token, timeoutMs: config.acd.timeoutMs });
+    const client = createContactCenter(config);
     try {
       const [teams, agents] = await Promise.all([client.listTeams(), client.listAgents()]);
       catalog.teams = teams;
       catalog.agents = agents.map((a) => ({ agentId: a.agentId, email: a.email, teamId: a.teamId }));
     } catch (e) {
-      io.err(`warning: contact center not reachable at ${config.acd.baseUrl}: ${e instanceof Error ? e.message : String(e)}`);
+      io.err(`warning: contact center (${config.acd.connector} connector) not reachable: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
   return catalog;

@@ -6,7 +6,6 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { adminDashboardProblem, salesforceModeProblem, secretValuesOf, type AppConfig } from '@presence-sync/config';
-import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import {
   AgentRecordStore, AuditLog, ChangeSource, Clock, ConfigError, ContactCenterPort, InboundSink, SalesforcePort, SyncTrigger, SystemClock,
 } from '@presence-sync/domain';
@@ -15,6 +14,7 @@ import {
 } from '@presence-sync/redis';
 import { JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
 import { AuditFeed, EngineSettings, IngestChange, Reconcile, SyncAgent, TransitionRunner } from '@presence-sync/sync';
+import { createContactCenter } from './contact-center.factory';
 import { AcdWebhookController } from './http/acd-webhook.controller';
 import { AgentsController } from './http/agents.controller';
 import { ContactCenterProbe } from './http/contact-center.probe';
@@ -35,6 +35,7 @@ import { LifecycleService } from './services/lifecycle.service';
 import { MetricsAuditFeed } from './services/metrics-audit.feed';
 import { MetricsService } from './services/metrics.service';
 import { RulesService } from './services/rules.service';
+import { AcdSourceLeader } from './services/acd-source.leader';
 import { StreamLeader } from './services/stream-leader.service';
 import { APP_CONFIG, REDIS, SALESFORCE_STREAM } from './tokens';
 
@@ -126,7 +127,8 @@ export class DaemonModule {
       OpsListener,
       {
         provide: ContactCenterPort,
-        useValue: overrides.contactCenter ?? new GenericContactCenterClient({ baseUrl: config.acd.baseUrl, token: config.acd.token, timeoutMs: config.acd.timeoutMs }),
+        useFactory: (redis: Redis) => overrides.contactCenter ?? createContactCenter(config, { redis, keys }),
+        inject: [REDIS],
       },
       ...salesforceProviders(config, keys, overrides.salesforce),
       { provide: AgentRecordStore, useFactory: (redis: Redis) => new RedisAgentRecordStore(redis, keys, config.audit.maxPerAgent), inject: [REDIS] },
@@ -155,6 +157,7 @@ export class DaemonModule {
       MetricsService,
       ContactCenterProbe,
       StreamLeader,
+      AcdSourceLeader,
       ConsoleReturnWatcher,
       {
         provide: TransitionRunner,

@@ -8,7 +8,7 @@ describe(loadConfig.name, () => {
   it('applies defaults and normalises the base URL', () => {
     const c = loadConfig(base);
     expect(c.redis.url).toBe('redis://127.0.0.1:6379');
-    expect(c.acd.baseUrl).toBe('http://cc.example:8080/v1');
+    expect(c.acd.generic?.baseUrl).toBe('http://cc.example:8080/v1');
     expect(c.http.port).toBe(3000);
     expect(c.sync.attempts).toBe(8);
     expect(c.salesforce.streamLeaseTtlMs).toBe(3_000);
@@ -27,7 +27,7 @@ describe(loadConfig.name, () => {
   it.each([
     [{ ...base, HTTP_PORT: 'abc' }, /^invalid setting HTTP_PORT: .*got "abc"/],
     [{ ...base, ACD_BASE_URL: 'not a url' }, /^invalid setting ACD_BASE_URL: must be an http\(s\) URL; got "not a url"/],
-    [{ ACD_TOKEN: 't', ACD_WEBHOOK_SECRET: 'x'.repeat(16) }, /^invalid setting ACD_BASE_URL: required; it is not set/],
+    [{ ACD_TOKEN: 't', ACD_WEBHOOK_SECRET: 'x'.repeat(16) }, /^invalid setting ACD_BASE_URL: required with ACD_CONNECTOR=generic; it is not set/],
     [{ ...base, REDIS_URL: 'http://x' }, /^invalid setting REDIS_URL: must start with redis:/],
     [{ ...base, LOG_LEVEL: 'loud' }, /^invalid setting LOG_LEVEL: /],
     [{ ...base, STREAM_LEASE_TTL_MS: '500' }, /^invalid setting STREAM_LEASE_TTL_MS: .*got "500"/],
@@ -82,12 +82,19 @@ describe(loadConfig.name, () => {
   });
 });
 
+describe('ACD_CONNECTOR', () => {
+  it('loads the generic settings only for the generic connector', () => {
+    expect(loadConfig(base).acd.generic).toEqual({ baseUrl: 'http://cc.example:8080/v1', token: 'tok-secret', webhookSecret: 'whsec-0123456789abcdef' });
+    expect(() => loadConfig({ ACD_CONNECTOR: 'avaya' })).toThrow(/^invalid setting ACD_CONNECTOR: must be one of generic, webex, cxone; got "avaya"$/);
+  });
+});
+
 describe('encrypted settings', () => {
   it('opens enc:v1: values of secrets with SECRETS_KEY', () => {
     const { encryptSecret, generateSecretsKey } = jest.requireActual<typeof import('./secrets')>('./secrets');
     const key = generateSecretsKey();
     const c = loadConfig({ ...base, SECRETS_KEY: key, ACD_TOKEN: encryptSecret('tok-from-vault', key) });
-    expect(c.acd.token).toBe('tok-from-vault');
+    expect(c.acd.generic?.token).toBe('tok-from-vault');
     expect(() => loadConfig({ ...base, ACD_TOKEN: encryptSecret('x', key) })).toThrow(/SECRETS_KEY/);
   });
 });

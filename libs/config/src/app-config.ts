@@ -1,4 +1,4 @@
-import { ConfigError } from '@presence-sync/domain';
+import { CONNECTOR_NAMES, ConfigError, type ConnectorName } from '@presence-sync/domain';
 import { z } from 'zod';
 import { loadSalesforceSettings, redactSalesforceSettings, SALESFORCE_SECRET_SETTINGS, SALESFORCE_SETTING_NAMES, type SalesforceSettings } from './salesforce-settings';
 import { revealSetting, SECRETS_KEY_SETTING } from './secrets';
@@ -23,10 +23,11 @@ const schema = z.object({
   RULES_MAX_DEPTH: int(4, 256).default(32),
   RULES_MAX_ERRORS_SHOWN: int(1, 10_000).default(50),
   DEFAULT_UNAVAILABLE_CODE: optionalText,
-  ACD_CONNECTOR: z.enum(['generic']).default('generic'),
-  ACD_BASE_URL: z.url({ message: 'must be an http(s) URL' }).refine((u) => /^https?:/.test(u), 'must be an http(s) URL'),
-  ACD_TOKEN: z.string().min(1, 'must not be empty'),
-  ACD_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters'),
+  ACD_CONNECTOR: z.enum(CONNECTOR_NAMES, { message: `must be one of ${CONNECTOR_NAMES.join(', ')}` }).default('generic'),
+  // The generic connector's settings (contract v1); required only with ACD_CONNECTOR=generic (see genericSettings).
+  ACD_BASE_URL: z.url({ message: 'must be an http(s) URL' }).refine((u) => /^https?:/.test(u), 'must be an http(s) URL').optional(),
+  ACD_TOKEN: z.string().min(1, 'must not be empty').optional(),
+  ACD_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   ACD_WEBHOOK_TOLERANCE_SEC: int(1, 3600).default(300),
   // Memory for webhook bodies being received at once, before any signature could be checked (docs/operations.md).
   ACD_WEBHOOK_INFLIGHT_MAX_MB: int(1, 4096).default(32),
@@ -67,13 +68,38 @@ export type RawSettings = z.infer<typeof schema>;
 /** Settings whose values are secrets: never logged, never in job payloads, never in error messages. */
 export const SECRET_SETTINGS: readonly string[] = ['REDIS_URL', 'ACD_TOKEN', 'ACD_WEBHOOK_SECRET', 'ADMIN_PASSWORD', SECRETS_KEY_SETTING, ...SALESFORCE_SECRET_SETTINGS];
 
+/** The generic connector's settings (contract v1, docs/architecture.md). */
+export interface GenericConnectorSettings {
+  baseUrl: string;
+  token: string;
+  webhookSecret: string;
+}
+
+/** The generic connector's three settings are required once it is the chosen connector. */
+function genericSettings(s: RawSettings): GenericConnectorSettings {
+  for (const key of ['ACD_BASE_URL', 'ACD_TOKEN', 'ACD_WEBHOOK_SECRET'] as const) {
+    if (s[key] === undefined) throw new ConfigError(`invalid setting ${key}: required with ACD_CONNECTOR=generic; it is not set`);
+  }
+  return { baseUrl: (s.ACD_BASE_URL as string).replace(/\/+$/, ''), token: s.ACD_TOKEN as string, webhookSecret: s.ACD_WEBHOOK_SECRET as string };
+}
+
 export interface AppConfig {
   redis: { url: string; prefix: string };
   http: { host: string; port: number };
   /** `limits`: see `RuleLimits` in libs/rules (bytes, levels, issues kept per severity). */
   rules: { dir: string; watch: boolean; defaultUnavailableCode?: string; limits: { maxFileBytes: number; maxDepth: number; maxIssues: number } };
   /** `webhookInflightMaxBytes`: webhook bodies being received at once, all requests together (bytes). */
-  acd: { connector: 'generic'; baseUrl: string; token: string; webhookSecret: string; webhookToleranceSec: number; webhookInflightMaxBytes: number; timeoutMs: number };
+  /**
+   * The contact-center side. Settings every connector shares sit at the top; each connector's own settings are
+   * loaded only when it is the one chosen (ACD_CONNECTOR), so the others' need not be set.
+   */
+  acd: {
+    connector: ConnectorName;
+    webhookToleranceSec: number;
+    webhookInflightMaxBytes: number;
+    timeoutMs: number;
+    generic?: GenericConnectorSettings;
+  };
   /**
    * `mode` is required to boot (`salesforceModeProblem`). `settings` is set in `live` mode (the jsforce adapter);
    * `memory` means a test embedding the daemon hands it an in-memory org of its own.
@@ -162,9 +188,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       limits: { maxFileBytes: s.RULES_MAX_FILE_BYTES, maxDepth: s.RULES_MAX_DEPTH, maxIssues: s.RULES_MAX_ERRORS_SHOWN },
     },
     acd: {
-      connector: s.ACD_CONNECTOR, baseUrl: s.ACD_BASE_URL.replace(/\/+$/, ''), token: s.ACD_TOKEN,
-      webhookSecret: s.ACD_WEBHOOK_SECRET, webhookToleranceSec: s.ACD_WEBHOOK_TOLERANCE_SEC,
+      connector: s.ACD_CONNECTOR, webhookToleranceSec: s.ACD_WEBHOOK_TOLERANCE_SEC,
       webhookInflightMaxBytes: s.ACD_WEBHOOK_INFLIGHT_MAX_MB * 1024 * 1024, timeoutMs: s.ACD_TIMEOUT_MS,
+      generic: s.ACD_CONNECTOR === 'generic' ? genericSettings(s) : undefined,
     },
     salesforce: {
       mode: s.SALESFORCE_MODE, confirmTimeoutMs: s.SF_CONFIRM_TIMEOUT_MS, confirmAttempts: s.SF_CONFIRM_ATTEMPTS, commandTtlMs: s.SF_COMMAND_TTL_MS, consoleRecheckMs: s.SF_CONSOLE_RECHECK_MS,
@@ -223,7 +249,7 @@ export function redactConfig(config: AppConfig): AppConfig {
   return {
     ...config,
     redis: { ...config.redis, url: config.redis.url.replace(/\/\/([^@/]*)@/, '//***@') },
-    acd: { ...config.acd, token: '***', webhookSecret: '***' },
+    acd: { ...config.acd, generic: config.acd.generic && { ...config.acd.generic, token: '***', webhookSecret: '***' } },
     admin: { ...config.admin, password: config.admin.password && '***' },
     salesforce: { ...config.salesforce, settings: config.salesforce.settings && redactSalesforceSettings(config.salesforce.settings) },
   };

@@ -1,6 +1,8 @@
 import {
   ConfigError,
   ContactCenterPort,
+  ContactCenterReadError,
+  type ContactCenterReadFailure,
   PermanentWriteError,
   RateLimitedError,
   RetryableWriteError,
@@ -8,9 +10,11 @@ import {
   type AcdTeam,
   type AcdWriteRequest,
   type AcdWriteResult,
+  type ConnectorCapabilities,
 } from '@presence-sync/domain';
 import type { z } from 'zod';
-import { ContactCenterReadError, type ContactCenterReadFailure } from './contact-center.errors';
+import { GenericWebhookIntake } from './generic-webhook.intake';
+
 import {
   agentPageSchema,
   appliedBodySchema,
@@ -32,6 +36,13 @@ export interface GenericContactCenterClientOptions {
    * so this is a hint that a server may ignore; when unset, nothing is sent.
    */
   pageSize?: number;
+  /**
+   * The shared secret of the events webhook (setting `ACD_WEBHOOK_SECRET`). Without it the client serves
+   * no webhook (the CLI only reads catalogs).
+   */
+  webhookSecret?: string;
+  /** Allowed clock distance of a signed webhook, in seconds (setting `ACD_WEBHOOK_TOLERANCE_SEC`). Default 300. */
+  webhookToleranceSec?: number;
   /** Extra attempts of one read request after a 5xx, network failure or timeout (reads are safe to repeat). Default 2. */
   readRetries?: number;
   /** First pause between read attempts in ms, doubled each time. Default 250. */
@@ -94,6 +105,11 @@ const WRITE_FAILURES: Record<number, { reason: string; label: string }> = {
  * Redirects are not followed: a redirected PUT could land on another host with the bearer token.
  */
 export class GenericContactCenterClient extends ContactCenterPort {
+  override readonly name = 'generic';
+  override readonly capabilities: ConnectorCapabilities = {
+    settable: ['Available', 'Unavailable', 'Offline'], onContact: 'deferred', echoesRequestId: true, afterWorkCodes: true,
+  };
+  private readonly intake?: GenericWebhookIntake;
   private readonly baseUrl: string;
   private readonly token: string;
   private readonly timeoutMs: number;
@@ -103,6 +119,7 @@ export class GenericContactCenterClient extends ContactCenterPort {
 
   constructor(options: GenericContactCenterClientOptions) {
     super();
+    if (options.webhookSecret) this.intake = new GenericWebhookIntake(options.webhookSecret, options.webhookToleranceSec);
     let url: URL;
     try {
       url = new URL(options.baseUrl);
@@ -142,6 +159,10 @@ export class GenericContactCenterClient extends ContactCenterPort {
    * Every agent, following `next` cursors until null. An agent listed twice (the listing moved while paging)
    * keeps its first position and its last-seen data.
    */
+  override get webhook(): GenericWebhookIntake | undefined {
+    return this.intake;
+  }
+
   override async listAgents(): Promise<AcdAgent[]> {
     const agents = new Map<string, AcdAgent>();
     const cursors = new Set<string>();

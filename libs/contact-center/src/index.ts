@@ -1,4 +1,4 @@
-export { ContactCenterReadError, type ContactCenterReadFailure } from './contact-center.errors';
+export { ContactCenterReadError, type ContactCenterReadFailure } from '@presence-sync/domain';
 export {
   DEFAULT_RETRY_AFTER_MS,
   DEFAULT_TIMEOUT_MS,
@@ -36,3 +36,4 @@ export {
   type WebhookBodyRefusal,
   type WebhookBodySource,
 } from './webhook-body.reader';
+export { GENERIC_WEBHOOK_PATH, GenericWebhookIntake } from './generic-webhook.intake';

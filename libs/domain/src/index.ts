@@ -7,3 +7,5 @@ export * from './inbound-change';
 export * from './ports';
 export * from './salesforce-status';
 export * from './refresh-token-store.port';
+export * from './contact-center.errors';
+export * from './contact-center.port';

@@ -1,5 +1,4 @@
-import type { AcdState, SettableAcdState } from './acd-state';
-import type { AcdAgent, AcdTeam, PresenceSnapshot, SalesforceStatusDefinition, SalesforceUser } from './directory';
+import type { PresenceSnapshot, SalesforceStatusDefinition, SalesforceUser } from './directory';
 import type { InboundChange, IntakeResult } from './inbound-change';
 
 /**
@@ -14,27 +13,6 @@ export abstract class InboundSink {
   async recover(): Promise<number> {
     return 0;
   }
-}
-
-/** A request to set an agent's ACD state. `requestId` is stable across retries (the Idempotency-Key). */
-export interface AcdWriteRequest {
-  agentId: string;
-  state: SettableAcdState;
-  requestId: string;
-}
-
-/** `applied`: the state is set now. `deferred`: the vendor will apply it after the current contact. */
-export type AcdWriteResult = { kind: 'applied'; state: AcdState } | { kind: 'deferred' };
-
-/**
- * The contact-center connector port. Failures are thrown as `PermanentWriteError`, `RetryableWriteError` or
- * `RateLimitedError` (libs/domain errors); any other error counts as retryable.
- */
-export abstract class ContactCenterPort {
-  /** Every agent (the connector pages through the vendor's listing). */
-  abstract listAgents(): Promise<AcdAgent[]>;
-  abstract listTeams(): Promise<AcdTeam[]>;
-  abstract setState(request: AcdWriteRequest): Promise<AcdWriteResult>;
 }
 
 /**

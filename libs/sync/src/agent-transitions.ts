@@ -524,7 +524,9 @@ export function answerWrite(
       w.deadline = now + ctx.settings.confirmTimeoutMs;
       effects.push({ kind: 'schedule-confirm', writeId, send: answer.send, delayMs: ctx.settings.confirmTimeoutMs });
       about('sent', {
-        ...latency, timings, detail: `command sent to the console (send ${answer.send} of ${ctx.settings.confirmAttempts}); waiting for Salesforce to show ${w.key}`,
+        ...latency, timings, detail: target === 'salesforce'
+          ? `command sent to the console (send ${answer.send} of ${ctx.settings.confirmAttempts}); waiting for Salesforce to show ${w.key}`
+          : `accepted by the contact center (send ${answer.send} of ${ctx.settings.confirmAttempts}); waiting for it to report ${w.key}`,
       });
       break;
     case 'failed':

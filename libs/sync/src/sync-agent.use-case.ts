@@ -77,7 +77,8 @@ export class SyncAgent {
     try {
       if (target === 'acd') {
         const result = await this.contactCenter.setState({ agentId, state: want.value as SettableAcdState, requestId: want.writeId });
-        answer = { kind: result.kind };
+        // `accepted`: the vendor reports the outcome later as a change; it confirms the write like a console's echo.
+        answer = result.kind === 'accepted' ? { kind: 'sent', send } : { kind: result.kind };
       } else {
         const userId = this.directory.current().byAgent(agentId)?.salesforceUserId;
         if (!userId) {

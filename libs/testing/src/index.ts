@@ -6,3 +6,4 @@ export * from './sandbox-statuses';
 export * from './salesforce-emulator';
 export * from './in-memory-agent-record.store';
 export * from './in-memory-refresh-token.store';
+export * from './conformance/connector-harness';

@@ -2,11 +2,8 @@ import { Controller, HttpCode, Inject, Logger, Post, Req, Res } from '@nestjs/co
 import type { Request, Response } from 'express';
 import type Redis from 'ioredis';
 import type { AppConfig } from '@presence-sync/config';
-import {
-  checkGenericHeaders, declaredBodyTooLarge, GENERIC_MAX_BODY_BYTES, GENERIC_SIGNATURE_HEADER, GENERIC_TIMESTAMP_HEADER, parseGenericEvents, readWebhookBody,
-  verifyGenericSignature, WEBHOOK_BODY_TIMEOUT_MS, WebhookBodyBudget, type WebhookBodyRefusal,
-} from '@presence-sync/contact-center';
-import { InboundSink, type AcdChange } from '@presence-sync/domain';
+import { declaredBodyTooLarge, readWebhookBody, WEBHOOK_BODY_TIMEOUT_MS, WebhookBodyBudget, type WebhookBodyRefusal } from '@presence-sync/contact-center';
+import { ContactCenterPort, InboundSink, type AcdChange, type AcdWebhookIntake } from '@presence-sync/domain';
 import { IntakeGate } from '../services/intake-gate.service';
 import { MetricsService } from '../services/metrics.service';
 import { DeadlineExceeded, withDeadline } from '../deadline';
@@ -19,8 +16,16 @@ import { APP_CONFIG, REDIS } from '../tokens';
  */
 const INTAKE_DEADLINE_MS = 5000;
 
-/** The webhook's path as Express matches it (case-insensitive, optional trailing slash): no body parser may touch it. */
-export const ACD_WEBHOOK_PATH = /^\/v1\/acd\/events\/?$/i;
+/**
+ * The paths a connector's webhook may use, as Express matches them (case-insensitive, optional trailing slash):
+ * `/v1/acd/events` (contract v1) and `/v1/acd/<connector>/events`. No body parser may touch them.
+ */
+export const ACD_WEBHOOK_PATH = /^\/v1\/acd\/(?:[a-z-]+\/)?events\/?$/i;
+
+/** The path as the connector names it: lower case, no trailing slash. */
+function normalisedPath(path: string): string {
+  return path.toLowerCase().replace(/\/+$/, '');
+}
 
 /** A header value a stranger chose, cut short enough for a log line or an answer. */
 function clip(value: string, max = 40): string {
@@ -39,11 +44,12 @@ function unsupportedEncoding(header: string | undefined): string | undefined {
 }
 
 /**
- * Generic connector v1, events in. What can be judged from the headers comes first and costs no memory: the
- * declared size (413), the signature headers and the timestamp (401), the content coding (415) and the shared
- * budget of bodies in flight (503). Then the body is read under a size cap and a deadline, its signature is
- * checked (401, nothing recorded), the whole batch is validated (400 with every problem, nothing queued), and
- * it is queued durably; 202 only after that.
+ * Events in, for a connector whose contact center calls the daemon (`ContactCenterPort.webhook`). The transport
+ * is the same for every connector; the connector judges headers and bytes. What can be judged from the headers
+ * comes first and costs no memory: the declared size (413), the signature headers and the timestamp (401), the
+ * content coding (415) and the shared budget of bodies in flight (503). Then the body is read under a size cap
+ * and a deadline, its signature is checked (401, nothing recorded), the whole batch is validated (400 with
+ * every problem, nothing queued), and it is queued durably; 202 (or the connector's own answer) only after that.
  */
 @Controller('v1/acd')
 export class AcdWebhookController {
@@ -59,25 +65,38 @@ export class AcdWebhookController {
     private readonly gate: IntakeGate,
     private readonly metrics: MetricsService,
     @Inject(REDIS) private readonly redis: Redis,
+    private readonly contactCenter: ContactCenterPort,
   ) {
     this.bodies = new WebhookBodyBudget(config.acd.webhookInflightMaxBytes);
   }
 
   @Post('events')
   @HttpCode(202)
-  async receive(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<unknown> {
+  receive(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<unknown> {
+    return this.handle(req, res);
+  }
+
+  @Post(':connector/events')
+  @HttpCode(202)
+  receiveForConnector(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<unknown> {
+    return this.handle(req, res);
+  }
+
+  private async handle(req: Request, res: Response): Promise<unknown> {
+    const intake = this.contactCenter.webhook;
+    if (!intake || normalisedPath(req.path) !== normalisedPath(intake.path)) {
+      res.status(404);
+      const served = intake ? `this daemon's ${this.contactCenter.name} connector takes its events at ${intake.path}` : `the ${this.contactCenter.name} connector takes no webhook`;
+      return { error: 'not-found', reason: served };
+    }
     if (!this.gate.isOpen) {
       res.status(503).setHeader('Retry-After', '5');
       return { error: 'unavailable', reason: 'the daemon is starting or shutting down; send again' };
     }
-    const tooLarge = declaredBodyTooLarge(req.headers, GENERIC_MAX_BODY_BYTES);
+    const tooLarge = declaredBodyTooLarge(req.headers, intake.maxBodyBytes);
     if (tooLarge) return this.bodyRefused(req, res, { status: 413, reason: tooLarge });
-    const signature = {
-      timestamp: req.header(GENERIC_TIMESTAMP_HEADER), signature: req.header(GENERIC_SIGNATURE_HEADER),
-      secret: this.config.acd.webhookSecret, toleranceSec: this.config.acd.webhookToleranceSec,
-    };
-    const headers = checkGenericHeaders({ ...signature, nowMs: Date.now() });
-    if (!headers.ok) return this.unauthorized(req, res, headers.reason);
+    const headers = intake.checkHeaders(req.headers, Date.now());
+    if (!headers.ok) return this.refused(req, res, headers.status, headers.reason);
     const encoding = unsupportedEncoding(req.header('content-encoding'));
     if (encoding !== undefined) {
       const reason = `Content-Encoding ${clip(encoding)} is not supported: send the body as is (identity); the signature covers the bytes sent`;
@@ -86,23 +105,29 @@ export class AcdWebhookController {
       return { error: 'unsupported-encoding', reason };
     }
 
-    const read = await readWebhookBody(req, { maxBytes: GENERIC_MAX_BODY_BYTES, timeoutMs: WEBHOOK_BODY_TIMEOUT_MS, budget: this.bodies });
+    const read = await readWebhookBody(req, { maxBytes: intake.maxBodyBytes, timeoutMs: WEBHOOK_BODY_TIMEOUT_MS, budget: this.bodies });
     try {
       if (!read.ok) return this.bodyRefused(req, res, read);
-      const receivedAt = Date.now();
-      const check = verifyGenericSignature({ ...signature, rawBody: read.body, nowMs: receivedAt });
-      if (!check.ok) return this.unauthorized(req, res, check.reason);
-      const parsed = parseGenericEvents(read.body, receivedAt, { toleranceSec: this.config.acd.webhookToleranceSec });
+      const parsed = intake.parse(read.body, req.headers, Date.now());
       if (!parsed.ok) {
-        this.rejections.warn('400', { msg: 'webhook rejected', status: 400, errors: parsed.errors.length });
+        if (parsed.status !== 400) return this.refused(req, res, parsed.status, parsed.reason);
+        this.rejections.warn('400', { msg: 'webhook rejected', status: 400, errors: parsed.errors?.length ?? 0, reason: parsed.reason });
         res.status(400);
-        return { error: 'invalid-batch', reason: 'the batch was rejected as a whole; nothing was queued', errors: parsed.errors };
+        return { error: 'invalid-batch', reason: parsed.reason, ...(parsed.errors ? { errors: parsed.errors } : {}) };
       }
-      return await this.enqueue(res, parsed.changes);
+      return await this.enqueue(res, intake, parsed.changes);
     } finally {
       // Counted until the answer: the body stays referenced while its events are parsed and queued.
       read.release();
     }
+  }
+
+  private refused(req: Request, res: Response, status: number, reason: string): unknown {
+    if (status === 401) return this.unauthorized(req, res, reason);
+    this.rejections.warn(`${status}:${reason.replace(/\d+/g, 'N')}`, { msg: 'webhook rejected', status, reason, ip: req.ip });
+    res.status(status);
+    if (status === 503) res.setHeader('Retry-After', '5');
+    return { error: 'rejected', reason };
   }
 
   private unauthorized(req: Request, res: Response, reason: string): unknown {
@@ -122,7 +147,7 @@ export class AcdWebhookController {
     return { error: kind, reason: read.reason };
   }
 
-  private async enqueue(res: Response, changes: AcdChange[]): Promise<unknown> {
+  private async enqueue(res: Response, intake: AcdWebhookIntake, changes: AcdChange[]): Promise<unknown> {
     // While Redis is away an enqueue would wait for it: the contact center is told at once to send again.
     if (this.redis.status !== 'ready') return this.unavailable(res, 'Redis is unreachable', changes.length);
     let result: Awaited<ReturnType<InboundSink['accept']>>;
@@ -134,7 +159,10 @@ export class AcdWebhookController {
     }
     this.gate.lastEvent.acd = Date.now();
     this.metrics.eventsQueued('acd', result.accepted);
-    return result;
+    const answer = intake.answer?.(result.accepted, result.duplicates);
+    if (!answer) return result;
+    res.status(answer.status);
+    return answer.body;
   }
 
   private unavailable(res: Response, reason: string, events: number): unknown {

@@ -2,7 +2,9 @@ import { Controller, Get } from '@nestjs/common';
 import { IntakeGate } from '../services/intake-gate.service';
 import { DirectoryService } from '../services/directory.service';
 import { RulesService } from '../services/rules.service';
+import { AcdSourceLeader } from '../services/acd-source.leader';
 import { StreamLeader } from '../services/stream-leader.service';
+import { ContactCenterPort } from '@presence-sync/domain';
 
 /** The operator's status page data (liveness, readiness and metrics are in HealthController). */
 @Controller()
@@ -12,6 +14,8 @@ export class StatusController {
     private readonly directory: DirectoryService,
     private readonly gate: IntakeGate,
     private readonly streamLeader: StreamLeader,
+    private readonly acdSource: AcdSourceLeader,
+    private readonly contactCenter: ContactCenterPort,
   ) {}
 
   @Get('v1/status')
@@ -24,6 +28,8 @@ export class StatusController {
       rules: this.rules.status,
       // Several replicas: which one consumes the Salesforce presence stream (the others stand by).
       salesforceStream: await this.streamLeader.status(),
+      // The contact-center connector; `source` only for one that polls or streams (null: webhook-fed).
+      contactCenter: { connector: this.contactCenter.name, intake: this.contactCenter.webhook ? `webhook ${this.contactCenter.webhook.path}` : 'source', source: await this.acdSource.status() },
       lastEvent: {
         acd: this.gate.lastEvent.acd ? new Date(this.gate.lastEvent.acd).toISOString() : null,
         salesforce: this.gate.lastEvent.salesforce ? new Date(this.gate.lastEvent.salesforce).toISOString() : null,

@@ -4,7 +4,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import type Redis from 'ioredis';
 import type { Queue, Worker } from 'bullmq';
 import type { AppConfig } from '@presence-sync/config';
-import { InboundSink, type InboundChange } from '@presence-sync/domain';
+import { ContactCenterPort, InboundSink, type InboundChange, type Side } from '@presence-sync/domain';
 import { QUEUES, RedisLease } from '@presence-sync/redis';
 import { Reconcile } from '@presence-sync/sync';
 import { InboundProcessor } from '../processors/inbound.processor';
@@ -17,6 +17,7 @@ import { DirectoryService } from './directory.service';
 import { IntakeGate } from './intake-gate.service';
 import { MetricsService } from './metrics.service';
 import { RulesService } from './rules.service';
+import { AcdSourceLeader } from './acd-source.leader';
 import { StreamLeader } from './stream-leader.service';
 
 /**
@@ -47,6 +48,8 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
     private readonly gate: IntakeGate,
     private readonly sink: InboundSink,
     private readonly streamLeader: StreamLeader,
+    private readonly acdSource: AcdSourceLeader,
+    private readonly contactCenter: ContactCenterPort,
     private readonly inbound: InboundProcessor,
     private readonly syncAcd: SyncAcdProcessor,
     private readonly syncSalesforce: SyncSalesforceProcessor,
@@ -72,6 +75,8 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // The connector's own boot: auth, the vendor's event subscription (a setting the vendor refuses stops the boot).
+    await this.contactCenter.start();
     if (!(await this.directory.refresh())) {
       this.logger.warn({ msg: 'starting without a directory: the contact center or Salesforce could not be read; retrying on schedule', error: this.directory.lastError });
     }
@@ -86,20 +91,14 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
     // Changes queued before a crash whose ingest job was lost are taken up now.
     const woken = await this.sink.recover();
     if (woken > 0) this.logger.log({ msg: 'resuming changes queued before the last stop', inboxes: woken });
-    const gate = this.gate;
-    const sink = this.sink;
-    const metrics = this.metrics;
-    // The Salesforce stream runs on the one replica holding the stream lease (StreamLeader).
-    await this.streamLeader.start({
-      async accept(changes: InboundChange[]) {
-        const result = await sink.accept(changes);
-        gate.lastEvent.salesforce = Date.now();
-        metrics.eventsQueued('salesforce', result.accepted);
-        return result;
-      },
-      recover: () => sink.recover(),
-    }, (reason) => {
+    // The Salesforce stream runs on the one replica holding the stream lease (StreamLeader); a polling or
+    // streaming contact-center connector likewise on the one holding its own lease (AcdSourceLeader).
+    await this.streamLeader.start(this.countingSink('salesforce'), (reason) => {
       this.logger.warn({ msg: 'the Salesforce stream may have missed changes; running a drift repair', reason });
+      void this.runReconcile('now');
+    });
+    await this.acdSource.start(this.countingSink('acd'), (reason) => {
+      this.logger.warn({ msg: 'the contact center may have missed changes; running a drift repair', reason });
       void this.runReconcile('now');
     });
     this.gate.openIntake();
@@ -149,6 +148,20 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
     return this.shutdown();
   }
 
+  /** The durable sink, counting what a source hands it for the status page and the metrics. */
+  private countingSink(side: Side): InboundSink {
+    const { sink, gate, metrics } = this;
+    return {
+      async accept(changes: InboundChange[]) {
+        const result = await sink.accept(changes);
+        gate.lastEvent[side] = Date.now();
+        metrics.eventsQueued(side, result.accepted);
+        return result;
+      },
+      recover: () => sink.recover(),
+    };
+  }
+
   /** Stops intake, drains the workers, closes Redis. Safe to call twice. */
   shutdown(): Promise<void> {
     this.stopping ??= this.doShutdown();
@@ -166,7 +179,7 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
     const until = (share: number) => Math.max(0, started + budgetMs * share - Date.now());
     this.gate.close();
     for (const name of this.scheduler.getIntervals()) this.scheduler.deleteInterval(name);
-    await this.closing.within(until(0.3), ['Salesforce stream', this.streamLeader.stop()]);
+    await this.closing.within(until(0.3), ['Salesforce stream', this.streamLeader.stop()], ['contact-center source', this.acdSource.stop()]);
     await this.closing.within(until(0.35), ['rules watcher', this.rules.stop()]);
     const drained = await this.closing.within(until(DRAIN_SHARE), ...this.workers.map((w) => [`worker ${w.name}`, w.close()] as const));
     if (!drained) {
@@ -174,7 +187,7 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
       // A second close() would only wait on the first: cutting the connections ends the waits on Redis.
       for (const worker of this.workers) void worker.disconnect().catch(() => undefined);
     }
-    await this.closing.within(until(0.85), ...this.queues.map((q) => [`queue ${q.name}`, q.close()] as const));
+    await this.closing.within(until(0.85), ...this.queues.map((q) => [`queue ${q.name}`, q.close()] as const), ['contact-center connector', this.contactCenter.stop()]);
     if (this.redis.status === 'ready') await this.closing.within(until(1), ['redis', this.redis.quit()]);
     const open = this.closing.open();
     if (open.length > 0) {

@@ -1,233 +1,34 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { AppConfig } from '@presence-sync/config';
-import { ChangeSource, type InboundSink } from '@presence-sync/domain';
-import { RedisLease } from '@presence-sync/redis';
+import { ChangeSource } from '@presence-sync/domain';
 import { JsforceSalesforceAdapter } from '@presence-sync/salesforce';
 import { APP_CONFIG, REDIS, SALESFORCE_STREAM } from '../tokens';
-import { settledWithin, withDeadline } from '../deadline';
+import { LeasedSource, type LeasedSourceStatus } from './leased-source';
 import { MetricsService } from './metrics.service';
 
-export type StreamRole = 'active' | 'standby';
-
-/** What `GET /v1/status` shows under `salesforceStream`. */
-export interface StreamLeaderStatus {
-  role: StreamRole;
-  /** When this replica took its current role. */
-  since: string;
-  /** Whether this replica's stream is subscribed now (always false on a standby). */
-  subscribed: boolean;
-  leaseTtlMs: number;
-  /** This replica's lease token, and the token of the replica holding the lease (null: nobody, or Redis unreachable). */
-  replica: string;
-  holder: string | null;
-}
-
-/** How long shutdown waits for Redis to take the lease back before it lets it expire instead. */
-const RELEASE_TIMEOUT_MS = 2000;
-
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+export type StreamLeaderStatus = LeasedSourceStatus;
 
 /**
- * Runs the Salesforce presence stream (the `ChangeSource`) on one replica at a time: the one holding the
- * Redis lease `{prefix}:lease:salesforce-stream`. Every replica keeps its webhook, workers and schedules; only
- * the stream is exclusive, because Salesforce would deliver every event to every subscriber.
- *
- * - The holder renews every TTL/3. A renewal that fails, finds the lease taken, or does not succeed before the
- *   lease would have expired in Redis (a hung call while Redis is away) stops the stream at once.
- * - A standby tries to take the lease every TTL/3 and then starts the stream, which resumes after the replay id
- *   stored in Redis: what Salesforce emitted while nobody listened is replayed, not lost.
- * - A clean shutdown stops the stream (so its last replay id is stored) and then releases the lease, so a
- *   standby takes over at its next attempt instead of waiting for the TTL.
- * A holder frozen for longer than the TTL may briefly overlap with its successor; intake de-duplication on
- * event id absorbs that.
+ * The Salesforce presence stream, run on the one replica holding `{prefix}:lease:salesforce-stream`: Salesforce
+ * would deliver every event to every subscriber. It resumes after the replay id stored in Redis.
  */
 @Injectable()
-export class StreamLeader {
-  private readonly logger = new Logger(StreamLeader.name);
-  private readonly lease: RedisLease;
-  private readonly everyMs: number;
-  private role: StreamRole = 'standby';
-  private since = Date.now();
-  /** Bumped on every role change, so the outcome of a start or renewal begun in an older term is ignored. */
-  private term = 0;
-  private timer?: ReturnType<typeof setInterval>;
-  private expiry?: ReturnType<typeof setTimeout>;
-  private ticking = false;
-  private stopped = false;
-  /** After a failed start this replica leaves the stream to the others for one TTL. */
-  private notBefore = 0;
-  private sink?: InboundSink;
-  private onGap?: (reason: string) => void;
-
+export class StreamLeader extends LeasedSource {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(REDIS) redis: Redis,
-    @Inject(SALESFORCE_STREAM) private readonly stream: ChangeSource,
-    private readonly metrics: MetricsService,
+    @Inject(SALESFORCE_STREAM) stream: ChangeSource,
+    metrics: MetricsService,
   ) {
-    this.lease = new RedisLease(redis, `${config.redis.prefix}:lease:salesforce-stream`, config.salesforce.streamLeaseTtlMs);
-    this.everyMs = Math.max(1, Math.floor(this.lease.ttlMs / 3));
-    this.metrics.setStreamActive(false);
-  }
-
-  get isActive(): boolean {
-    return this.role === 'active';
-  }
-
-  /** This replica's stream is subscribed: the live adapter's CometD subscription; the in-memory org has none to lose. */
-  get subscribed(): boolean {
-    if (!this.isActive) return false;
-    return this.stream instanceof JsforceSalesforceAdapter ? this.stream.stream.subscribed : true;
-  }
-
-  /**
-   * Takes part in the election. The first attempt is awaited: if this replica gets the lease, a stream that
-   * cannot start (bad credentials, no PushTopic) still stops the boot, as without replicas.
-   */
-  async start(sink: InboundSink, onGap: (reason: string) => void): Promise<void> {
-    this.sink = sink;
-    this.onGap = onGap;
-    this.stopped = false;
-    // The first attempt counts as an election step, so no timer step runs beside it.
-    this.ticking = true;
-    let got: boolean;
-    try {
-      got = await this.tryAcquire();
-    } finally {
-      this.ticking = false;
-    }
-    // Renewals run from here on, also while the first start is still waiting for Salesforce.
-    this.timer = setInterval(() => void this.tick(), this.everyMs);
-    this.timer.unref();
-    try {
-      if (got) await this.run(this.term, true);
-      else this.logger.log({ msg: 'standby for the Salesforce presence stream: another replica consumes it', lease: this.lease.key });
-    } catch (e) {
-      await this.stop();
-      throw e;
-    }
-  }
-
-  /** Stops the stream (if this replica runs it), then releases the lease so a standby takes over at once. Safe twice. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    clearTimeout(this.expiry);
-    const wasActive = this.isActive;
-    if (wasActive) this.become('standby');
-    await this.stream.stop();
-    // Only once the stream stopped (its last replay id stored): the next holder resumes exactly there.
-    if (wasActive) {
-      const released = this.lease.release().catch((e: unknown) => {
-        this.logger.warn({ msg: 'could not release the Salesforce stream lease; it expires by itself', error: messageOf(e) });
-      });
-      await settledWithin(released, RELEASE_TIMEOUT_MS);
-    }
-  }
-
-  async status(): Promise<StreamLeaderStatus> {
-    // A status page must answer while Redis is away: the holder is then unknown.
-    const holder = await withDeadline(this.lease.holder(), 500).catch(() => undefined);
-    return {
-      role: this.role, since: new Date(this.since).toISOString(), subscribed: this.subscribed,
-      leaseTtlMs: this.lease.ttlMs, replica: this.lease.token, holder: holder ?? null,
-    };
-  }
-
-  /** One election step at a time (a slow Redis call must not pile up steps). */
-  private async tick(): Promise<void> {
-    if (this.ticking || this.stopped) return;
-    this.ticking = true;
-    try {
-      if (this.isActive) await this.renew();
-      else if (Date.now() >= this.notBefore && (await this.tryAcquire())) void this.run(this.term, false);
-    } finally {
-      this.ticking = false;
-    }
-  }
-
-  private async tryAcquire(): Promise<boolean> {
-    const sentAt = Date.now();
-    let got: boolean;
-    try {
-      got = await this.lease.acquire();
-    } catch (e) {
-      this.logger.debug({ msg: 'could not ask for the Salesforce stream lease', error: messageOf(e) });
-      return false;
-    }
-    if (!got) return false;
-    if (this.stopped) {
-      await this.lease.release().catch(() => undefined);
-      return false;
-    }
-    this.become('active');
-    this.armExpiry(sentAt);
-    return true;
-  }
-
-  private async renew(): Promise<void> {
-    const term = this.term;
-    const sentAt = Date.now();
-    let ok = false;
-    let error: string | undefined;
-    try {
-      ok = await this.lease.renew();
-    } catch (e) {
-      error = messageOf(e);
-    }
-    // Lost meanwhile (the expiry fired) or shutting down: this answer is about a term that is over.
-    if (term !== this.term || this.stopped) return;
-    if (ok) this.armExpiry(sentAt);
-    else this.lose(error ? `renewal failed: ${error}` : 'the lease expired or another replica holds it');
-  }
-
-  /**
-   * The lease counts from when the renewal was sent. If no renewal succeeds before it would have expired in
-   * Redis, another replica may hold it now: stop without waiting for Redis to answer.
-   */
-  private armExpiry(sentAt: number): void {
-    clearTimeout(this.expiry);
-    this.expiry = setTimeout(() => this.lose('no renewal succeeded within the lease TTL'), Math.max(0, sentAt + this.lease.ttlMs - Date.now()));
-    this.expiry.unref();
-  }
-
-  private lose(reason: string): void {
-    if (!this.isActive) return;
-    this.become('standby');
-    this.logger.warn({ msg: 'lost the Salesforce stream lease: stopping the stream (a standby takes over)', reason, lease: this.lease.key });
-    void this.stream.stop().catch((e: unknown) => this.logger.error({ msg: 'stopping the Salesforce stream failed', error: messageOf(e) }));
-  }
-
-  private async run(term: number, boot: boolean): Promise<void> {
-    try {
-      await this.stream.start(this.sink as InboundSink, this.onGap);
-      if (term === this.term) this.logger.log({ msg: 'this replica consumes the Salesforce presence stream', lease: this.lease.key, ttlMs: this.lease.ttlMs });
-    } catch (e) {
-      // Stopped on purpose while starting (lease lost, shutdown): nothing to undo.
-      if (term !== this.term || this.stopped) return;
-      if (boot) {
-        await this.giveUp();
-        throw e;
-      }
-      this.logger.error({ msg: 'the Salesforce presence stream did not start: leaving it to another replica for now', error: messageOf(e), retryInMs: this.lease.ttlMs });
-      await this.giveUp();
-    }
-  }
-
-  /** Hands the lease back after a failed start, and keeps out of the election for one TTL. */
-  private async giveUp(): Promise<void> {
-    this.become('standby');
-    this.notBefore = Date.now() + this.lease.ttlMs;
-    await this.stream.stop().catch(() => undefined);
-    await this.lease.release().catch(() => undefined);
-  }
-
-  private become(role: StreamRole): void {
-    this.term += 1;
-    this.role = role;
-    this.since = Date.now();
-    if (role === 'standby') clearTimeout(this.expiry);
-    this.metrics.setStreamActive(role === 'active');
+    super(redis, {
+      what: 'Salesforce presence stream',
+      leaseKey: `${config.redis.prefix}:lease:salesforce-stream`,
+      leaseTtlMs: config.salesforce.streamLeaseTtlMs,
+      source: stream,
+      // The live adapter's CometD subscription; the in-memory org has none to lose.
+      connected: () => (stream instanceof JsforceSalesforceAdapter ? stream.stream.subscribed : true),
+      onRole: (active) => metrics.setStreamActive(active),
+    }, StreamLeader.name);
   }
 }

@@ -1,4 +1,4 @@
-import { PresenceSyncError } from '@presence-sync/domain';
+import { PresenceSyncError } from './errors';
 
 /** Why a read (`listAgents`, `listTeams`) failed. */
 export type ContactCenterReadFailure =
