@@ -19,14 +19,14 @@ module.exports = {
     },
     {
       name: 'adapters-only-domain-config', severity: 'error',
-      from: { path: '^libs/(salesforce|contact-center|redis|config)/' },
-      to: { path: '^libs/(?!salesforce/|contact-center/|redis/|config/|domain/)' },
+      from: { path: '^libs/(salesforce|contact-center|connector-[a-z-]+|redis|config)/' },
+      to: { path: '^libs/(?!salesforce/|contact-center/|connector-[a-z-]+/|redis/|config/|domain/)' },
     },
     {
       name: 'adapters-independent', severity: 'error',
-      comment: 'An adapter does not reach into another adapter.',
-      from: { path: '^libs/(salesforce|contact-center|redis)/' },
-      to: { path: '^libs/(salesforce|contact-center|redis)/', pathNot: '^libs/$1/' },
+      comment: 'An adapter does not reach into another adapter; connectors do not import each other.',
+      from: { path: '^libs/(salesforce|contact-center|connector-[a-z-]+|redis)/' },
+      to: { path: '^libs/(salesforce|contact-center|connector-[a-z-]+|redis)/', pathNot: '^libs/$1/' },
     },
     {
       name: 'no-vendor-sdk-in-core', severity: 'error',

@@ -7,3 +7,4 @@ export * from './salesforce-emulator';
 export * from './in-memory-agent-record.store';
 export * from './in-memory-refresh-token.store';
 export * from './conformance/connector-harness';
+export * from './sandbox-acd';
