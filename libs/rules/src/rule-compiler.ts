@@ -48,6 +48,8 @@ function compileRule({ doc, json }: SchemaValidRuleFile): CompiledRule {
     conflictPolicy: json.conflictPolicy ?? 'latest',
     publisher: Object.freeze(publisher),
     subscriber: Object.freeze(subscriber),
+    // The `workload` table (schema and checks) is added with capacity-driven sync; until then it is empty.
+    workload: Object.freeze([]),
     assign: Object.freeze({
       teams: Object.freeze([...(json.assign?.teams ?? [])]),
       users: Object.freeze([...(json.assign?.users ?? [])]),

@@ -27,6 +27,20 @@ export function isPreviousTarget(acd: SubscriberRow['acd']): acd is PreviousAcdT
   return 'previous' in acd;
 }
 
+/**
+ * One workload row (Salesforce work → contact center), e.g. "with any open work of channel sfdc_liveagent, the
+ * ACD is Unavailable:Chat". A row matches when every condition it names holds: `channel` (at least one open
+ * item of that service channel) and/or `atCapacity` (load ≥ configured capacity). The first matching row in
+ * file order wins. While a row matches, an agent who would be Available on the ACD is set to the row's state
+ * instead; when no row matches any more, the state the agent had before is restored (docs/rules.md).
+ */
+export interface WorkloadRow {
+  readonly index: number;
+  readonly channel?: string;
+  readonly atCapacity?: boolean;
+  readonly acd: Readonly<SettableAcdState>;
+}
+
 /** One rule file after validation, with every default applied. Deeply frozen. */
 export interface CompiledRule {
   readonly name: string;
@@ -37,6 +51,8 @@ export interface CompiledRule {
   readonly conflictPolicy: ConflictPolicy;
   readonly publisher: readonly PublisherRow[];
   readonly subscriber: readonly SubscriberRow[];
+  /** Empty when the file has no `workload` table. */
+  readonly workload: readonly WorkloadRow[];
   /** As written in the file (team names or ids, agent ids or e-mails). */
   readonly assign: { readonly teams: readonly string[]; readonly users: readonly string[] };
 }
