@@ -112,7 +112,12 @@ export class DaemonModule {
     const providers: Provider[] = [
       { provide: APP_CONFIG, useValue: config },
       { provide: RedisKeys, useValue: keys },
-      { provide: EngineSettings, useValue: settings },
+      // What the connector can do shapes the engine: a contact center that refuses writes during a contact gets them held.
+      {
+        provide: EngineSettings,
+        useFactory: (contactCenter: ContactCenterPort): EngineSettings => ({ ...settings, acdRefusesOnContact: contactCenter.capabilities.onContact === 'refused' }),
+        inject: [ContactCenterPort],
+      },
       { provide: Clock, useValue: overrides.clock ?? new SystemClock() },
       // Created first and depending on the queues only: their error listeners are on before they first connect.
       {

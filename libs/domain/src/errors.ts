@@ -6,6 +6,12 @@ export class PresenceSyncError extends Error {
   }
 }
 
+/**
+ * The `PermanentWriteError.reason` of a contact center that refuses a state write because the agent is on a
+ * contact (it queues no next state): the engine holds the write and sends it when the contact ends.
+ */
+export const ON_CONTACT_REASON = 'on-contact';
+
 /** The other side refused the write for good (unknown agent, bad code, logged out): no retry, audited. */
 export class PermanentWriteError extends PresenceSyncError {
   constructor(readonly reason: string, message: string, readonly httpStatus?: number) {

@@ -383,6 +383,46 @@ describe('ingest: sequences of reports', () => {
   const acdChange = (key: string, at: number, eventId: string, extra: Partial<InboundChange> = {}): InboundChange =>
     ({ side: 'acd', eventId, agentId: 'a-1', occurredAt: at, receivedAt: at, state: acd(key), ...extra } as InboundChange);
 
+  it('a contact center that queues no next state: the engine holds the write during the contact and sends it when the contact ends', () => {
+    const settings: CoreSettings = { ...SETTINGS, acdRefusesOnContact: true };
+    const writeCtx = { now: NOW, agentId: AGENT.agentId, settings };
+    const { record } = parseSetup('latest', 'acd=Busy@1000 sf=Lunch@2000 want:acd=Unavailable:Lunch@2000');
+    const begun = beginWrite(record, 'acd', writeCtx);
+    expect(begun.verdict).toEqual({ kind: 'waiting-contact' });
+    expect(begun.record.acd.writes).toMatchObject([{ writeId: 'w-acd', phase: 'deferred', held: true }]);
+    expect(begun.audit).toMatchObject([{ outcome: 'deferred', writeId: 'w-acd' }]);
+    // Still on the contact: asking again changes nothing.
+    expect(beginWrite(begun.record, 'acd', writeCtx).verdict).toEqual({ kind: 'waiting-contact' });
+    // Wrap-up is still a contact state: the write stays held.
+    const wrap = ingest(begun.record, acdChange('AfterWork', 3000, 'e1'), { ...ctx(), settings });
+    expect(wrap.verdict.outcome).toBe('held');
+    expect(wrap.record.acd.writes).toMatchObject([{ held: true }]);
+    // The contact center puts the agent back to Available after the contact: not the agent's choice, so it is not
+    // synced to Salesforce, and the held write goes out now.
+    const ended = ingest(wrap.record, acdChange('Available', 4000, 'e2'), { ...ctx(), settings });
+    expect(ended.verdict).toEqual({ observed: 'recorded', outcome: 'held' });
+    expect(ended.effects).toEqual([{ kind: 'trigger', target: 'acd', delayMs: 0 }]);
+    expect(ended.record.acd.writes).toEqual([]);
+    expect(pendingWant(ended.record.salesforce)).toBeUndefined();
+    const sent = beginWrite(ended.record, 'acd', writeCtx);
+    expect(sent.verdict).toMatchObject({ kind: 'write', want: { key: 'Unavailable:Lunch' } });
+  });
+
+  it('a write the contact center refused because the agent was on a contact is held, not failed', () => {
+    const { record } = parseSetup('latest', 'acd=Available@1000 sf=Lunch@2000 want:acd=Unavailable:Lunch@2000/sending');
+    const t = answerWrite(record, 'acd', 'w-acd', { kind: 'deferred', held: true }, { now: NOW, agentId: AGENT.agentId, settings: SETTINGS });
+    expect(t.record.acd.writes).toMatchObject([{ writeId: 'w-acd', phase: 'deferred', held: true }]);
+    expect(pendingWant(t.record.acd)).toBeDefined();
+    expect(t.audit[0].detail).toMatch(/sent again when the contact ends/);
+  });
+
+  it('a vendor that queues the next state: the contact end without our state means the agent chose, and the deferred write ends', () => {
+    const { record } = parseSetup('latest', 'acd=Busy@1000 sf=Lunch@2000 want:acd=Unavailable:Lunch@2000/deferred');
+    const t = ingest(record, acdChange('Available', 4000, 'e2'), ctx());
+    expect(t.record.acd.writes).toEqual([]);
+    expect(t.verdict.outcome).not.toBe('held');
+  });
+
   it('an echo matches at most one report: the same state again after it is the agent, not us', () => {
     const { record } = parseSetup('latest', 'acd=Available@1000 sf=Lunch@1000 open:acd=Unavailable:Lunch/applied');
     const first = ingest(record, acdChange('Unavailable:Lunch', 2000, 'e1'), ctx());

@@ -22,6 +22,11 @@ export interface CoreSettings {
   confirmTimeoutMs: number;
   confirmAttempts: number;
   defaultUnavailableCode?: string;
+  /**
+   * The contact center refuses state writes during a contact instead of queueing them as the next state
+   * (`ConnectorCapabilities.onContact === 'refused'`): the engine holds such a write and sends it when the contact ends.
+   */
+  acdRefusesOnContact?: boolean;
 }
 
 /** Side effects to run after the transition is stored (each is idempotent). */
@@ -281,6 +286,16 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
       detail: `${key} was chosen before our write of ${overwrote.key} was applied over it, and wins (conflictPolicy ${ctx.rule.conflictPolicy}): ${key} is written back (write ${restore.writeId})`,
     });
   }
+  // The contact ended while the engine held a write for it (a contact center that queues no next state): the
+  // write goes out now. The state the contact center chose after the contact is not the agent's choice, so it is
+  // neither synced to Salesforce nor a conflict with the held write.
+  const held = side === 'acd' && settableNow && obs && !isSettable(obs.value as AcdState) ? s.writes.find((w) => w.phase === 'deferred' && w.held) : undefined;
+  if (held) {
+    s.writes = s.writes.filter((w) => w !== held && w.phase !== 'applied');
+    effects.push({ kind: 'trigger', target: 'acd', delayMs: 0 });
+    note('held', { rule: ctx.rule?.name, writeId: held.writeId, wanted: held.value, detail: `the contact ended (${key}): ${held.key}, held during the contact, is sent now` });
+    return done('recorded', 'held');
+  }
   // Writes answered as applied happened before this report; a deferred write dies when the agent picks a state
   // themselves (the contact center replaces the next state). Writes in flight may still land (late landing).
   const dropped = s.writes.filter((w) => (w.phase === 'applied' && w !== overwrote) || (w.phase === 'deferred' && side === 'acd' && settableNow));
@@ -446,6 +461,13 @@ export function beginWrite(before: AgentRecord, target: Side, ctx: WriteContext)
     audit.push(wantRecord(want, 'failed', now, ctx.agentId, { detail }));
     return out({ kind: 'refused', detail });
   }
+  if (target === 'acd' && ctx.settings.acdRefusesOnContact && t.obs && !isSettable(t.obs.value as AcdState)) {
+    holdForContact(record, want, now, ctx, open);
+    audit.push(wantRecord(want, 'deferred', now, ctx.agentId, {
+      attempt: ctx.attempt, detail: `the agent is on a contact (${t.obs.key}) and this contact center queues no next state: ${want.key} is sent when the contact ends`,
+    }));
+    return out({ kind: 'waiting-contact' });
+  }
   const delayMs = open ? 0 : burstDelay(t, now, ctx.settings.burstWindowMs);
   if (delayMs > 0) {
     effects.push({ kind: 'trigger', target, delayMs });
@@ -467,9 +489,23 @@ export function beginWrite(before: AgentRecord, target: Side, ctx: WriteContext)
   return out({ kind: 'write', want: copy(want), send });
 }
 
+/** Keeps `want` as a deferred write the engine holds (nothing was, or will be, sent before the contact ends). */
+function holdForContact(record: AgentRecord, want: Want, now: number, ctx: WriteContext, open?: OpenWrite): void {
+  const t = record.acd;
+  const w = open ?? { writeId: want.writeId, key: want.key, value: copy(want.value), version: want.version, phase: 'deferred' as const, at: now, until: 0 };
+  w.phase = 'deferred';
+  w.held = true;
+  w.until = now + ctx.settings.deferredWindowMs;
+  if (!open) {
+    t.writes.push(w);
+    while (t.writes.length > MAX_OPEN_WRITES) t.writes.shift();
+  }
+}
+
 export type WriteAnswer =
   | { kind: 'applied' }
-  | { kind: 'deferred' }
+  /** `held`: the contact center refused because the agent is on a contact; the engine sends it again when the contact ends. */
+  | { kind: 'deferred'; held?: boolean }
   | { kind: 'sent'; send: number }
   | { kind: 'console-closed'; detail: string; recheckMs: number }
   | { kind: 'failed'; detail: string; outcome?: 'unlinked' }
@@ -514,8 +550,13 @@ export function answerWrite(
       if (w) {
         w.phase = 'deferred';
         w.until = now + ctx.settings.deferredWindowMs;
+        if (answer.held) w.held = true;
       }
-      about('deferred', { ...latency, timings, detail: 'the agent is on a contact: the contact center applies it when the contact ends' });
+      about('deferred', {
+        ...latency, timings, detail: answer.held
+          ? 'the agent is on a contact and the contact center refused the write: it is sent again when the contact ends'
+          : 'the agent is on a contact: the contact center applies it when the contact ends',
+      });
       break;
     case 'sent':
       if (!w) break; // confirmed by its echo before the answer came back: nothing left to wait for

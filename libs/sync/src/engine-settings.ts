@@ -20,4 +20,6 @@ export abstract class EngineSettings implements CoreSettings {
   abstract readonly commandTtlMs: number;
   /** A write held for a closed console is tried again after this long even if no return was announced, ms. */
   abstract readonly consoleRecheckMs: number;
+  /** The connector refuses writes during a contact (`onContact: 'refused'`): the engine holds them until it ends. */
+  abstract readonly acdRefusesOnContact?: boolean;
 }

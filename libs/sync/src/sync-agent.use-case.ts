@@ -1,5 +1,5 @@
 import {
-  Clock, ContactCenterPort, PermanentWriteError, RateLimitedError, RetryableWriteError, SalesforcePort, type SettableAcdState, type Side, type Want,
+  Clock, ContactCenterPort, ON_CONTACT_REASON, PermanentWriteError, RateLimitedError, RetryableWriteError, SalesforcePort, type SettableAcdState, type Side, type Want,
 } from '@presence-sync/domain';
 import { answerWrite, beginWrite, confirmDue, type WriteAnswer, type WriteContext } from './agent-transitions';
 import { EngineSettings } from './engine-settings';
@@ -100,6 +100,10 @@ export class SyncAgent {
       } else if (e instanceof RateLimitedError) {
         answer = { kind: 'rate-limited', detail: `${errorText(e)}; the ${target} queue pauses ${e.retryAfterMs} ms` };
         outcome = { kind: 'rate-limited', retryAfterMs: e.retryAfterMs, error };
+      } else if (target === 'acd' && e instanceof PermanentWriteError && e.reason === ON_CONTACT_REASON) {
+        // The contact center queues no next state: the engine holds the write until the contact ends.
+        answer = { kind: 'deferred', held: true };
+        outcome = { kind: 'done', detail: 'held until the contact ends' };
       } else if (e instanceof PermanentWriteError || attempt >= this.settings.syncAttempts) {
         const why = e instanceof PermanentWriteError ? `refused (${e.reason}): ${errorText(e)}` : `gave up after ${attempt} attempts: ${errorText(e)}`;
         answer = { kind: 'failed', detail: why };
