@@ -2,7 +2,8 @@
 // everything on Ctrl-C or SIGTERM. Settings come from the environment, as for the daemon.
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { Sandbox } from './sandbox';
+import type { ConnectorName } from '@presence-sync/domain';
+import { Sandbox, SANDBOX_ACD_NAMES } from './sandbox';
 
 function port(name: string): number | undefined {
   const raw = process.env[name];
@@ -10,6 +11,13 @@ function port(name: string): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new Error(`${name} must be a port number, got ${raw}`);
   return n;
+}
+
+/** SANDBOX_ACD: which contact center the sandbox emulates. */
+function sandboxAcd(): ConnectorName {
+  const raw = process.env.SANDBOX_ACD?.trim() || 'generic';
+  if (!(SANDBOX_ACD_NAMES as readonly string[]).includes(raw)) throw new Error(`SANDBOX_ACD must be one of ${SANDBOX_ACD_NAMES.join(', ')}, got ${raw}`);
+  return raw as ConnectorName;
 }
 
 async function main(): Promise<void> {
@@ -21,6 +29,7 @@ async function main(): Promise<void> {
   };
   // Fixed default ports so bookmarks survive restarts; the servers release them on stop, so a second run works.
   const sandbox = new Sandbox({
+    acd: sandboxAcd(),
     redisUrl: process.env.REDIS_URL || undefined,
     redisPrefix: process.env.REDIS_PREFIX ?? 'ps-demo',
     rulesDir: process.env.RULES_DIR ?? 'rules',
@@ -53,8 +62,8 @@ presence-sync sandbox is running
   status          ${u.status}
   queues          ${admin ? `${u.daemon}/admin/queues  (user ${admin.user}, password ${admin.password})` : 'off (ADMIN_DASHBOARD=off)'}
   metrics         ${u.daemon}/metrics
-  audit (agent)   ${u.daemon}/v1/agents/a-1001/audit
-  contact center  ${u.contactCenter}  (emulator)
+  audit (agent)   ${u.daemon}/v1/agents/${encodeURIComponent(sandbox.rows()[0]?.agentId ?? 'a-1001')}/audit
+  contact center  ${u.contactCenter}  (${u.acd} emulator; SANDBOX_ACD=${SANDBOX_ACD_NAMES.join('|')})
   salesforce      ${u.salesforce}  (emulator)
   redis           ${u.redis}${u.redisThrowAway ? ' (throw-away)' : ''}
 Edit a file in rules/: the daemon reloads it, or the page shows its errors. Ctrl-C stops everything.

@@ -2,17 +2,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig } from '@presence-sync/config';
-import { SETTABLE_ACD_STATES, type AcdState, type AuditRecord } from '@presence-sync/domain';
+import { SETTABLE_ACD_STATES, type AcdState, type AuditRecord, type ConnectorName } from '@presence-sync/domain';
 import {
-  BodyTooLargeError, ContactCenterEmulator, readBoundedBody, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES, startRedisServer, toId18,
-  type EmulatorTeam,
+  BodyTooLargeError, ContactCenterEmulator, GenericSandboxAcd, readBoundedBody, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES,
+  startRedisServer, toId18, type EmulatorTeam, type SandboxAcd, type SandboxAcdAgent,
 } from '@presence-sync/testing';
 // The sandbox boots the real daemon; apps may use another app's bootstrap (the import boundaries only fence libs).
 import { startDaemon } from '../../presence-sync/src/daemon.bootstrap';
 import { sandboxPage } from './sandbox.page';
 
-const TOKEN = 'sandbox-token';
-const SECRET = 'sandbox-webhook-secret-0123456789';
 const USP_QUERY = 'SELECT Id, UserId, ServicePresenceStatusId, IsCurrentState, IsAway, StatusStartDate, StatusEndDate FROM UserServicePresence';
 const MAX_BODY_BYTES = 16 * 1024;
 /** Audit records read to find the agent's last rule decision. */
@@ -23,7 +21,22 @@ const INJECTABLE_STATUSES = [429, 500, 502, 503] as const;
 const SALESFORCE_STATUSES: readonly string[] = [...SANDBOX_STATUSES.map((s) => s.developerName), 'Offline'];
 const PAGE = sandboxPage(SALESFORCE_STATUSES);
 
+/** The contact centers the sandbox can emulate (setting SANDBOX_ACD). */
+export const SANDBOX_ACD_NAMES: readonly ConnectorName[] = ['generic'];
+
+/** A fresh emulated contact center of the given kind. */
+export function createSandboxAcd(vendor: ConnectorName): SandboxAcd {
+  switch (vendor) {
+    case 'generic':
+      return new GenericSandboxAcd();
+    default:
+      throw new Error(`SANDBOX_ACD=${vendor} is not available; use one of ${SANDBOX_ACD_NAMES.join(', ')}`);
+  }
+}
+
 export interface SandboxOptions {
+  /** Which contact center to emulate (SANDBOX_ACD). Default `generic` (contract v1). */
+  acd?: ConnectorName;
   /** Redis to use; default: a throw-away redis-server. */
   redisUrl?: string;
   redisPrefix?: string;
@@ -42,6 +55,8 @@ export interface SandboxOptions {
 }
 
 export interface SandboxUrls {
+  /** The emulated contact center's kind (SANDBOX_ACD). */
+  acd: ConnectorName;
   page: string;
   daemon: string;
   status: string;
@@ -105,7 +120,7 @@ export class Sandbox {
   private readonly decisions = new Map<string, SandboxDecision | null>();
   private readonly sseClients = new Set<ServerResponse>();
   private readonly refreshTimers = new Map<string, NodeJS.Timeout[]>();
-  private cc?: ContactCenterEmulator;
+  private readonly cc: SandboxAcd;
   private sf?: SalesforceEmulator;
   private redis?: { url: string; stop(): Promise<void> };
   private daemon?: NestExpressApplication;
@@ -118,7 +133,9 @@ export class Sandbox {
 
   constructor(private readonly options: SandboxOptions = {}) {
     this.catalog = ContactCenterEmulator.sandboxCatalog(options.agentCount ?? 20);
-    for (const team of this.catalog.teams) this.teams.set(team.teamId, team);
+    // By name: each vendor's emulator gives the teams ids of its own.
+    for (const team of this.catalog.teams) this.teams.set(team.name, team);
+    this.cc = createSandboxAcd(options.acd ?? 'generic');
   }
 
   /** Starts everything; calling it again returns the same URLs. On failure, what was started is stopped. */
@@ -150,9 +167,9 @@ export class Sandbox {
     if (!o.redisUrl) this.redis = await startRedisServer();
     const redisUrl = o.redisUrl ?? (this.redis as { url: string }).url;
 
-    const cc = new ContactCenterEmulator({ token: TOKEN, ...this.catalog });
-    this.cc = cc;
-    const { baseUrl: ccUrl } = await cc.start();
+    const cc = this.cc;
+    await cc.start(this.catalog);
+    const ccUrl = cc.url ?? '';
 
     const seed = salesforceEmulatorSandboxSeed(this.catalog.agents.map((a) => a.email), {
       initialStatus: (_email, i) => (this.catalog.agents[i].state.state === 'Offline' ? undefined : 'Available_Chat'),
@@ -161,14 +178,14 @@ export class Sandbox {
     const sf = new SalesforceEmulator({ ...seed, provision: { ...seed.provision, pushTopics: [{ name: 'PresenceSyncUSP', query: USP_QUERY }] } });
     this.sf = sf;
     await sf.start();
-    for (const a of this.catalog.agents) {
+    for (const a of cc.agents()) {
       this.agentBySfUser.set(toId18(sf.userId(a.email.toLowerCase())), a.agentId);
       if (a.state.state !== 'Offline') await sf.openConsole(a.email.toLowerCase());
     }
 
     const config = loadConfig({
       ...process.env,
-      REDIS_URL: redisUrl, REDIS_PREFIX: o.redisPrefix ?? 'ps-demo', ACD_BASE_URL: ccUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET,
+      REDIS_URL: redisUrl, REDIS_PREFIX: o.redisPrefix ?? 'ps-demo', ...cc.daemonEnv(),
       HTTP_HOST: '127.0.0.1', HTTP_PORT: String(o.daemonPort ?? 0), RULES_DIR: o.rulesDir ?? 'rules',
       RULES_WATCH: o.rulesWatch === false ? 'false' : 'true', DEFAULT_UNAVAILABLE_CODE: 'System',
       RECONCILE_INTERVAL_MS: process.env.RECONCILE_INTERVAL_MS ?? '60000', LOG_LEVEL: o.logLevel ?? process.env.LOG_LEVEL ?? 'warn',
@@ -183,9 +200,9 @@ export class Sandbox {
     this.daemon = await startDaemon(config);
     const { port: daemonPort } = this.daemon.getHttpServer().address() as AddressInfo;
     const daemonUrl = `http://127.0.0.1:${daemonPort}`;
-    cc.setWebhook({ url: `${daemonUrl}/v1/acd/events`, secret: SECRET });
+    await cc.daemonListening(daemonUrl);
 
-    cc.on('state', (agentId) => this.changed(agentId));
+    cc.onStateChange((agentId) => this.changed(agentId));
     sf.on('usp', (change) => {
       const agentId = this.agentBySfUser.get(toId18(change.row.userId));
       if (agentId) this.changed(agentId);
@@ -209,7 +226,7 @@ export class Sandbox {
     });
     const pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     this.urlsValue = {
-      page: pageUrl, daemon: daemonUrl, status: `${daemonUrl}/v1/status`, contactCenter: ccUrl, salesforce: sf.baseUrl,
+      acd: cc.vendor, page: pageUrl, daemon: daemonUrl, status: `${daemonUrl}/v1/status`, contactCenter: ccUrl, salesforce: sf.baseUrl,
       redis: redisUrl, redisThrowAway: this.redis !== undefined,
     };
     await this.pollStatus();
@@ -231,7 +248,7 @@ export class Sandbox {
       });
     }
     await this.daemon?.close().catch(() => undefined);
-    await this.cc?.stop();
+    await this.cc.stop();
     await this.sf?.stop();
     await this.redis?.stop();
   }
@@ -239,21 +256,25 @@ export class Sandbox {
   // ---- rows and live updates ----------------------------------------------------------------------------
 
   rows(): SandboxAgentRow[] {
-    return this.catalog.agents.map((a) => this.row(a.agentId));
+    return this.cc.agents().map((a) => this.rowOf(a));
   }
 
   row(agentId: string): SandboxAgentRow {
-    const cc = this.cc as ContactCenterEmulator;
-    const sf = this.sf as SalesforceEmulator;
-    const agent = cc.getAgent(agentId);
+    const agent = this.cc.agents().find((a) => a.agentId === agentId);
     if (!agent) throw new HttpProblem(404, `no agent ${agentId}`);
+    return this.rowOf(agent);
+  }
+
+  private rowOf(agent: SandboxAcdAgent): SandboxAgentRow {
+    const agentId = agent.agentId;
+    const sf = this.sf as SalesforceEmulator;
     const username = agent.email.toLowerCase();
-    const team = this.teams.get(agent.teamId);
+    const team = this.teams.get(agent.teamName);
     return {
       agentId,
       email: agent.email,
       teamId: agent.teamId,
-      team: team?.name ?? agent.teamId,
+      team: agent.teamName,
       unavailableCodes: team?.unavailableCodes ?? [],
       salesforce: { status: sf.statusOf(username), consoleOpen: sf.isConsoleOpen(username) },
       acd: { ...agent.state, ...(agent.next ? { pendingAfterContact: agent.next } : {}) },
@@ -338,14 +359,14 @@ export class Sandbox {
       throw new HttpProblem(400, `code ${code} is not enabled for team ${row.team} (${row.unavailableCodes.join(', ')})`);
     }
     const wanted = (typeof code === 'string' && code !== '' ? { state, code } : { state }) as AcdState;
-    (this.cc as ContactCenterEmulator).agentSetState(agentId, wanted);
+    this.cc.agentSetState(agentId, wanted);
     return this.row(agentId);
   }
 
   call(agentId: string, body: unknown): SandboxAgentRow {
     const { action } = objectBody(body);
     this.row(agentId);
-    const cc = this.cc as ContactCenterEmulator;
+    const cc = this.cc;
     try {
       if (action === 'start') cc.startCall(agentId);
       else if (action === 'end') cc.endCall(agentId);
@@ -385,7 +406,7 @@ export class Sandbox {
     if (retryAfterSec !== undefined && (typeof retryAfterSec !== 'number' || !Number.isInteger(retryAfterSec) || retryAfterSec < 0 || retryAfterSec > 3600)) {
       throw new HttpProblem(400, 'retryAfterSec must be an integer from 0 to 3600');
     }
-    (this.cc as ContactCenterEmulator).failNext(count, status, retryAfterSec === undefined ? {} : { retryAfterSec });
+    this.cc.failNext(count, status, retryAfterSec === undefined ? {} : { retryAfterSec });
     return { count, status, ...(retryAfterSec === undefined ? {} : { retryAfterSec }) };
   }
 

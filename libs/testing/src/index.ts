@@ -8,3 +8,4 @@ export * from './in-memory-agent-record.store';
 export * from './in-memory-refresh-token.store';
 export * from './conformance/connector-harness';
 export * from './sandbox-acd';
+export * from './generic-sandbox-acd';

@@ -21,6 +21,8 @@ export interface SandboxAcdAgent {
  */
 export interface SandboxAcd {
   readonly vendor: ConnectorName;
+  /** The emulator's base URL, shown on the page and by `npm run demo` (once started). */
+  readonly url?: string;
   /** Starts the emulator with the sandbox catalog. */
   start(catalog: { teams: EmulatorTeam[]; agents: EmulatorAgentSeed[] }): Promise<void>;
   /** The settings that point the daemon's connector at this emulator (ACD_CONNECTOR and the vendor's own). */
