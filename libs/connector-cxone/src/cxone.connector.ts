@@ -281,7 +281,8 @@ export class CxoneConnector extends ContactCenterPort {
    * writes (1 call); the team's codes are read when not cached.
    *
    * @returns `applied` for Available / Unavailable (CXone answers 200 and the state holds at once), `accepted` for
-   *   Offline (the logout answers 202 and the next poll shows it)
+   *   Offline (the logout answers 202 and the next poll shows it), `deferred` when the state call answers 202 (a
+   *   contact began between the read and the write and CXone queued the state as the agent's next one)
    * @throws PermanentWriteError reasons `unknown-agent` (404), `unknown-code` (no such active code for the
    *   agent's team), `on-contact` (agent handling a contact or in after-contact work), `agent-logged-out`
    *   (only the agent can log in), `rejected` (400 and other 4xx), `unauthorized`
@@ -312,7 +313,8 @@ export class CxoneConnector extends ContactCenterPort {
       if (!teamId) throw new PermanentWriteError('unknown-code', `agent ${agentId} has no team in CXone, so code ${JSON.stringify(wanted.code)} cannot be resolved`);
       body = { state: 'Unavailable', outStateId: await this.codeId(teamId, wanted.code, agentId) };
     } else body = { state: 'Unavailable' };
-    await this.write(`/agents/${agentId}/state`, body, agentId);
+    // 202: CXone took the state as the agent's next one (a contact began between our read and the write).
+    if ((await this.write(`/agents/${agentId}/state`, body, agentId)) === 202) return { kind: 'deferred' };
     const applied: AcdState = wanted.state === 'Unavailable' && wanted.code ? { state: 'Unavailable', code: wanted.code } : { state: wanted.state };
     return { kind: 'applied', state: applied };
   }
@@ -372,8 +374,8 @@ export class CxoneConnector extends ContactCenterPort {
     return codes;
   }
 
-  /** A state write; resolves on 2xx. */
-  private async write(path: string, body: unknown, agentId: string): Promise<void> {
+  /** A state write; resolves with the 2xx status. */
+  private async write(path: string, body: unknown, agentId: string): Promise<number> {
     const what = `POST ${path}`;
     let answer: CxoneAnswer;
     try {
@@ -381,7 +383,7 @@ export class CxoneConnector extends ContactCenterPort {
     } catch (error) {
       throw this.writeFailure(what, error);
     }
-    if (answer.status >= 200 && answer.status < 300) return;
+    if (answer.status >= 200 && answer.status < 300) return answer.status;
     if (answer.status === 404) throw new PermanentWriteError('unknown-agent', `${what}: HTTP 404 unknown agent${this.tail(answer)}`, 404);
     if (answer.status === 409) {
       // CXone documents no meaning for a 409 here: the agent's state says whether a contact or a logout was in the way.

@@ -9,3 +9,4 @@ export * from './in-memory-refresh-token.store';
 export * from './conformance/connector-harness';
 export * from './sandbox-acd';
 export * from './generic-sandbox-acd';
+export * from './cxone-emulator';
