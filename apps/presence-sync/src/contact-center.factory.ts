@@ -1,8 +1,10 @@
 import type Redis from 'ioredis';
 import type { AppConfig } from '@presence-sync/config';
+import { Logger } from '@nestjs/common';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
+import { CxoneConnector, type CxoneLogger } from '@presence-sync/connector-cxone';
 import { ConfigError, type ContactCenterPort } from '@presence-sync/domain';
-import type { RedisKeys } from '@presence-sync/redis';
+import { RedisCheckpointStore, type RedisKeys } from '@presence-sync/redis';
 
 /**
  * What a connector may need from the daemon. The CLI builds connectors without Redis (it only reads catalogs);
@@ -14,7 +16,7 @@ export interface ConnectorDeps {
 }
 
 /** The connector `ACD_CONNECTOR` names, built from its settings (loaded and checked by `loadConfig`). */
-export function createContactCenter(config: AppConfig, _deps: ConnectorDeps = {}): ContactCenterPort {
+export function createContactCenter(config: AppConfig, deps: ConnectorDeps = {}): ContactCenterPort {
   const acd = config.acd;
   switch (acd.connector) {
     case 'generic': {
@@ -24,7 +26,26 @@ export function createContactCenter(config: AppConfig, _deps: ConnectorDeps = {}
         baseUrl: generic.baseUrl, token: generic.token, timeoutMs: acd.timeoutMs, webhookSecret: generic.webhookSecret, webhookToleranceSec: acd.webhookToleranceSec,
       });
     }
+    case 'cxone': {
+      const cxone = acd.cxone;
+      if (!cxone) throw new ConfigError('invalid setting ACD_CONNECTOR: cxone needs the CXONE_* settings, and none were loaded');
+      return new CxoneConnector({
+        ...cxone, timeoutMs: acd.timeoutMs, logger: cxoneLogger(),
+        // The poll watermark lives in Redis, so a restart or another replica taking the lease resumes where it stopped.
+        checkpoints: deps.redis && deps.keys ? new RedisCheckpointStore(deps.redis, deps.keys) : undefined,
+      });
+    }
     default:
       throw new ConfigError(`invalid setting ACD_CONNECTOR: the ${acd.connector} connector is not built into this version`);
   }
+}
+
+/** The CXone connector's log lines go through Nest's logger (pino). */
+function cxoneLogger(): CxoneLogger {
+  const logger = new Logger('CxoneConnector');
+  return {
+    debug: (msg, fields) => logger.debug({ msg, ...fields }),
+    info: (msg, fields) => logger.log({ msg, ...fields }),
+    warn: (msg, fields) => logger.warn({ msg, ...fields }),
+  };
 }

@@ -2,3 +2,4 @@ export * from './app-config';
 export * from './salesforce-settings';
 export * from './secrets';
 export * from './secret-values';
+export * from './cxone-settings';

@@ -31,6 +31,9 @@ class GatedSink implements InboundSink {
   fail(): void {
     for (const g of this.gates.splice(0)) g.reject(new Error('redis down'));
   }
+  async recover(): Promise<number> {
+    return 0;
+  }
 }
 
 const record = (agentId: number, name: string, startDate: string): CxoneAgentStateRecord => ({ agentId, agentStateName: name, startDate });
@@ -69,7 +72,7 @@ describe(CxoneStatePoller.name, () => {
     await make(store).start(sink, (r) => gaps.push(r));
     expect(reads[0]).toBeUndefined();
     expect(gaps).toHaveLength(1);
-    expect(sink.batches[0].map((c) => c.agentId)).toEqual(['1', '2']);
+    expect(sink.batches[0].map((c) => (c.side === 'acd' ? c.agentId : c.userId))).toEqual(['1', '2']);
     expect(watermarkOf(store)).toBe('2026-01-01T10:00:05.000Z');
     await poller?.afterNextPoll(true);
     expect(reads[1]).toBe('2026-01-01T10:00:05.000Z');
