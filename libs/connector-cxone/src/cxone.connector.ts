@@ -292,6 +292,9 @@ export class CxoneConnector extends ContactCenterPort {
   override async setState(request: AcdWriteRequest): Promise<AcdWriteResult> {
     const { agentId } = request;
     const wanted = request.state;
+    if (!(this.capabilities.settable as readonly string[]).includes(wanted.state)) {
+      throw new PermanentWriteError('not-settable', `CXone sets ${wanted.state} itself; it cannot be written`);
+    }
     if (!/^\d+$/.test(agentId)) throw new PermanentWriteError('unknown-agent', `CXone agent ids are numbers; ${JSON.stringify(agentId)} is not one`);
     const current = await this.currentState(agentId);
     const state = toAcdState(current);

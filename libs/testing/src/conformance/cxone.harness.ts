@@ -35,6 +35,10 @@ const SETTLE_EXTRA_POLLS = 6;
  * source polls the emulator every 40 ms into the harness's `RecordingSink`. Faults injected with `failNext` hit
  * directory reads and state writes, not the background polls (which would otherwise swallow them at random);
  * `interruptDelivery` takes the poll endpoint down instead.
+ *
+ * CXone reports each agent's current state, not a history: a state that lasts less than one poll interval is never
+ * seen. A person's state lasts seconds at least, so every simulated action here waits for the next poll before it
+ * returns, as a real agent's clicks are slower than the connector's polls.
  */
 export async function makeCxoneHarness(options: Partial<Omit<CxoneEmulatorOptions, 'codes' | 'teams' | 'agents'>> = {}): Promise<CxoneHarness> {
   const agents = [
@@ -74,6 +78,7 @@ export async function makeCxoneHarness(options: Partial<Omit<CxoneEmulatorOption
 
   const refusedPolls = () => emulator.requests.filter((r) => r.route.toLowerCase() === '/agents/states' && r.status === 503).length;
   let refusedBefore = 0;
+  const polled = () => connector.source.afterNextPoll(true);
   const settle = async () => {
     await connector.source.afterNextPoll(true);
     for (let i = 0; i < SETTLE_EXTRA_POLLS && emulator.pendingDelivery; i++) await connector.source.afterNextPoll(true);
@@ -92,20 +97,26 @@ export async function makeCxoneHarness(options: Partial<Omit<CxoneEmulatorOption
     },
     reportsLogout: true,
     async agentSets(agentId: string, state: SettableAcdState) {
-      if (state.state === 'Offline') return emulator.agentLogout(id(agentId));
-      if (state.state === 'Available') return emulator.agentSetState(id(agentId), { state: 'Available' });
-      const outStateId = state.code ? emulator.codeIdOf(TEAM_ID, state.code) : undefined;
-      if (state.code && outStateId === undefined) throw new Error(`makeCxoneHarness: no code ${state.code}`);
-      emulator.agentSetState(id(agentId), outStateId === undefined ? { state: 'Unavailable' } : { state: 'Unavailable', outStateId });
+      if (state.state === 'Offline') emulator.agentLogout(id(agentId));
+      else if (state.state === 'Available') emulator.agentSetState(id(agentId), { state: 'Available' });
+      else {
+        const outStateId = state.code ? emulator.codeIdOf(TEAM_ID, state.code) : undefined;
+        if (state.code && outStateId === undefined) throw new Error(`makeCxoneHarness: no code ${state.code}`);
+        emulator.agentSetState(id(agentId), outStateId === undefined ? { state: 'Unavailable' } : { state: 'Unavailable', outStateId });
+      }
+      await polled();
     },
     async startContact(agentId: string) {
       emulator.startContact(id(agentId));
+      await polled();
     },
     async endContact(agentId: string, opts: { wrapUp?: boolean } = {}) {
       emulator.endContact(id(agentId), { acw: opts.wrapUp ?? false });
+      await polled();
     },
     async endWrapUp(agentId: string) {
       emulator.endAcw(id(agentId));
+      await polled();
     },
     async stateOf(agentId: string): Promise<AcdState> {
       const agent = emulator.getAgent(id(agentId));
