@@ -179,15 +179,17 @@ export async function main(argv: string[]): Promise<number> {
       code = await runRulesValidate({ dir: dir ?? process.env.RULES_DIR ?? 'rules', json: opts.json, limits: loadRuleLimits() }, io, loadCatalog);
     });
   rules.command('explain')
-    .description('what would happen if an agent\'s Salesforce status or ACD state changed')
+    .description('what would happen if an agent\'s Salesforce status, ACD state or Omni-Channel work changed')
     .requiredOption('--agent <id|email>', 'the agent, by ACD agent id or e-mail')
     .option('--salesforce <Status>', 'a Salesforce status DeveloperName, or Offline')
     .option('--acd <State[:Code]>', 'an ACD state, e.g. Unavailable:Lunch')
     .option('--team <team>', 'the agent\'s team, when the contact center cannot be reached')
     .option('--previous <State[:Code]>', 'the previous ACD state to assume (default: as the daemon keeps it)')
+    .option('--work <channel>', 'Omni-Channel work: one open item of this service channel (DeveloperName); repeat for more', (value: string, all: string[]) => [...all, value], [] as string[])
+    .option('--at-capacity', 'Omni-Channel work: the agent\'s open work uses all of the configured capacity')
     .option('--dir <dir>', 'the rules directory (default: RULES_DIR or rules/)')
     .option('--json', 'print JSON')
-    .action(async (opts: { agent: string; salesforce?: string; acd?: string; team?: string; previous?: string; dir?: string; json?: boolean }) => {
+    .action(async (opts: { agent: string; salesforce?: string; acd?: string; team?: string; previous?: string; work?: string[]; atCapacity?: boolean; dir?: string; json?: boolean }) => {
       code = await runRulesExplain({ ...opts, dir: opts.dir ?? process.env.RULES_DIR ?? 'rules' }, io, { loadCatalog, loadPrevious, defaultUnavailableCode: optionalConfig()?.rules.defaultUnavailableCode ?? process.env.DEFAULT_UNAVAILABLE_CODE, limits: loadRuleLimits() });
     });
   const salesforce = program.command('salesforce').description('prepare and check the Salesforce org (SALESFORCE_* settings)');

@@ -12,6 +12,8 @@ export function identityKey(value: string): string {
  */
 export class CatalogIndex {
   readonly statuses?: ReadonlySet<string>;
+  /** Service channel DeveloperNames, for workload rows. */
+  readonly serviceChannels?: ReadonlySet<string>;
   readonly teams?: readonly AcdTeam[];
   /** Every Unavailable code enabled for at least one team. */
   readonly codes?: ReadonlySet<string>;
@@ -22,6 +24,7 @@ export class CatalogIndex {
 
   constructor(catalog: Catalog | undefined) {
     if (catalog?.salesforceStatuses) this.statuses = new Set(catalog.salesforceStatuses);
+    if (catalog?.serviceChannels) this.serviceChannels = new Set(catalog.serviceChannels);
     if (catalog?.teams) {
       this.teams = catalog.teams;
       const byKey = new Map<string, AcdTeam>();

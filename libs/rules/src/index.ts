@@ -4,8 +4,12 @@ export { DEFAULT_RULE_LIMITS } from './rule-limits';
 export { isRuleFileName, loadRuleSet, RULES_SCHEMA_FILE_NAME, validateRuleFiles } from './rule-loader';
 export { ruleSetVersion } from './rule-compiler';
 export {
+  isAtCapacity,
   matchPublisherRow,
   matchSubscriberRow,
+  matchWorkload,
+  workloadRowMatches,
+  workloadRowRef,
   publish,
   subscribe,
   type PublishDecision,
@@ -13,12 +17,16 @@ export {
   type SubscribeDecision,
 } from './rule-evaluator';
 export {
+  describeWork,
   explain,
   formatExplain,
   type ExplainInput,
   type ExplainOutcome,
   type ExplainResult,
   type ExplainRow,
+  type ExplainWork,
+  type ExplainWorkloadEffect,
+  type ExplainWorkloadRow,
 } from './rule-explainer';
 export {
   CONFLICT_POLICIES,
@@ -41,4 +49,5 @@ export {
   type RuleVia,
   type SubscriberRow,
   type ValidateRuleFilesOptions,
+  type WorkloadRow,
 } from './rule-types';

@@ -38,7 +38,7 @@ export const PRESENCE_RULES_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'presence-sync rule file',
   description:
-    'One named rule: how an agent state maps to a Salesforce Omni-Channel status (publisher) and back (subscriber), and which teams and users it applies to. See docs/rules.md.',
+    'One named rule: how an agent state maps to a Salesforce Omni-Channel status (publisher) and back (subscriber), how Omni-Channel work changes the agent state (workload), and which teams and users it applies to. See docs/rules.md.',
   type: 'object',
   additionalProperties: false,
   required: ['name'],
@@ -135,6 +135,56 @@ export const PRESENCE_RULES_SCHEMA = {
         defaultSnippets: [
           { label: 'subscriber row', body: { salesforce: '${1:Available_Chat}', acd: { state: '${2:Available}' } } },
           { label: 'subscriber row (restore previous)', body: { salesforce: '${1:Chat_Done}', acd: { previous: true } } },
+        ],
+      },
+    },
+    workload: {
+      type: 'array',
+      description:
+        'Salesforce Omni-Channel work -> contact center: while the agent has open work of a service channel, or is at capacity, an agent who would be Available on the ACD is set to this state instead; when no row matches any more, the state from before is restored. The first matching row in file order wins.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['acd'],
+        properties: {
+          channel: {
+            type: 'string',
+            description:
+              'A service channel DeveloperName (e.g. "sfdc_liveagent"): the row matches while the agent has at least one open work item (AgentWork Assigned or Opened) of this channel.',
+            minLength: 1,
+            maxLength: 80,
+            pattern: '^[A-Za-z][A-Za-z0-9_]*$',
+            patternErrorMessage:
+              'must be a service channel DeveloperName (letters, digits and "_", starting with a letter, e.g. "sfdc_liveagent"), not its label',
+            examples: ['sfdc_liveagent', 'sfdc_case'],
+          },
+          atCapacity: {
+            type: 'boolean',
+            const: true,
+            description:
+              'true: the row matches while the agent\'s open work uses all of the configured Omni-Channel capacity. With "channel", both must hold.',
+          },
+          acd: {
+            type: 'object',
+            description:
+              'The ACD state to set while the row matches, instead of Available. Available makes a row that keeps the agent available (an exception before a broader row).',
+            additionalProperties: false,
+            required: ['state'],
+            properties: {
+              state: {
+                type: 'string',
+                enum: ['Available', 'Unavailable'],
+                description: 'Unavailable (usually with a code) or Available. Work never logs the agent out: Offline is not allowed.',
+              },
+              code: acdCode,
+            },
+          },
+        },
+        if: { not: { required: ['channel'] } },
+        then: { required: ['atCapacity'] },
+        defaultSnippets: [
+          { label: 'workload row (channel)', body: { channel: '${1:sfdc_liveagent}', acd: { state: 'Unavailable', code: '${2:Chat}' } } },
+          { label: 'workload row (at capacity)', body: { atCapacity: true, acd: { state: 'Unavailable', code: '${1:Busy_Omni}' } } },
         ],
       },
     },

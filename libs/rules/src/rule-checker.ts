@@ -57,6 +57,8 @@ function checkOneRule({ doc, json }: SchemaValidRuleFile, issues: IssueCollector
     }
   });
 
+  checkWorkloadRows(doc, json, issues);
+
   for (const kind of ['teams', 'users'] as const) {
     const seen = new Set<string>();
     (json.assign?.[kind] ?? []).forEach((ref, i) => {
@@ -72,9 +74,54 @@ function checkOneRule({ doc, json }: SchemaValidRuleFile, issues: IssueCollector
   if (assigned === 0) {
     issues.report(doc, json.assign ? ['assign'] : [], 'the rule is assigned to no team or user: it applies to nobody', 'warning');
   }
-  if (!json.publisher?.length && !json.subscriber?.length) {
-    issues.report(doc, [], 'the rule has no publisher and no subscriber row: it syncs nothing', 'warning');
+  if (!json.publisher?.length && !json.subscriber?.length && !json.workload?.length) {
+    issues.report(doc, [], 'the rule has no publisher, subscriber or workload row: it syncs nothing', 'warning');
   }
+}
+
+type WorkloadJsonRow = NonNullable<RuleFileJson['workload']>[number];
+
+/** Whether `earlier` matches whenever `later` does (its conditions are a subset), so `later` never decides. */
+function covers(earlier: WorkloadJsonRow, later: WorkloadJsonRow): boolean {
+  return (earlier.channel === undefined || earlier.channel === later.channel) && (!earlier.atCapacity || later.atCapacity === true);
+}
+
+function workloadConditions(row: WorkloadJsonRow): string {
+  const parts = [row.channel === undefined ? '' : `open "${row.channel}" work`, row.atCapacity ? 'at capacity' : ''];
+  return parts.filter(Boolean).join(' and ');
+}
+
+/**
+ * The first matching workload row wins, so a row whose conditions an earlier row already covers can never
+ * decide: the same conditions twice is an error (like a duplicate key), a narrower row after a broader one a
+ * warning (the admin probably meant the other order).
+ */
+function checkWorkloadRows(doc: SchemaValidRuleFile['doc'], json: RuleFileJson, issues: IssueCollector): void {
+  const rows = json.workload ?? [];
+  rows.forEach((row, i) => {
+    if (row.acd.code !== undefined && row.acd.state !== 'Unavailable') {
+      issues.report(
+        doc,
+        ['workload', i, 'acd', 'code'],
+        `a code can only be set with "Unavailable" (the contact center keeps no code for ${row.acd.state})`,
+      );
+    }
+    const earlier = rows.slice(0, i);
+    const same = earlier.findIndex((e) => covers(e, row) && covers(row, e));
+    if (same >= 0) {
+      issues.report(doc, ['workload', i], `duplicate row: workload[${same}] already matches ${workloadConditions(row)}`);
+      return;
+    }
+    const broader = earlier.findIndex((e) => covers(e, row));
+    if (broader >= 0) {
+      issues.report(
+        doc,
+        ['workload', i],
+        `this row never applies: workload[${broader}] (${workloadConditions(rows[broader])}) matches first whenever it would (the first matching row wins; put the narrower row first)`,
+        'warning',
+      );
+    }
+  });
 }
 
 /**
@@ -129,7 +176,7 @@ interface CodeUse {
   code: string;
 }
 
-/** Unavailable codes in both tables: the ones a team must have enabled. Codes of other states are not checked. */
+/** Unavailable codes in every table: the ones a team must have enabled. Codes of other states are not checked. */
 function unavailableCodes(json: RuleFileJson): CodeUse[] {
   const uses: CodeUse[] = [];
   (json.publisher ?? []).forEach((row, i) => {
@@ -140,6 +187,11 @@ function unavailableCodes(json: RuleFileJson): CodeUse[] {
   (json.subscriber ?? []).forEach((row, i) => {
     if (!isPreviousTarget(row.acd) && row.acd.state === 'Unavailable' && row.acd.code !== undefined) {
       uses.push({ path: ['subscriber', i, 'acd', 'code'], code: row.acd.code });
+    }
+  });
+  (json.workload ?? []).forEach((row, i) => {
+    if (row.acd.state === 'Unavailable' && row.acd.code !== undefined) {
+      uses.push({ path: ['workload', i, 'acd', 'code'], code: row.acd.code });
     }
   });
   return uses;
@@ -160,6 +212,11 @@ function checkAgainstCatalog(files: SchemaValidRuleFile[], catalog: CatalogIndex
       issues.push(unreachable('contact-center team catalog not reachable: teams and Unavailable codes not checked'));
     }
     if (!catalog.hasAgents) issues.push(unreachable('contact-center agent catalog not reachable: users not checked'));
+    // Only rules that name a channel need the channel list: other rule sets get no new warning.
+    const namesChannel = files.some((f) => f.json.workload?.some((row) => row.channel !== undefined));
+    if (namesChannel && !catalog.serviceChannels) {
+      issues.push(unreachable('Salesforce service channel catalog not reachable: workload channels not checked'));
+    }
   }
 
   const defaultCode = options.defaultUnavailableCode || undefined;
@@ -183,6 +240,24 @@ function checkAgainstCatalog(files: SchemaValidRuleFile[], catalog: CatalogIndex
       };
       (json.publisher ?? []).forEach((row, i) => check('publisher', i, row.salesforce));
       (json.subscriber ?? []).forEach((row, i) => check('subscriber', i, row.salesforce));
+    }
+
+    if (catalog.serviceChannels) {
+      const channels = catalog.serviceChannels;
+      (json.workload ?? []).forEach((row, i) => {
+        if (row.channel === undefined || channels.has(row.channel)) return;
+        const channel = row.channel;
+        // A warning, not an error: an org may add the channel later, and the row then simply never matches.
+        issues.report(
+          doc,
+          ['workload', i, 'channel'],
+          () => {
+            const close = suggest(channel, channels);
+            return `unknown service channel "${channel}": the row never matches (${close ? `did you mean "${close}"?` : `known: ${listForMessage([...channels])}`})`;
+          },
+          'warning',
+        );
+      });
     }
 
     // The teams whose code lists this rule must respect, each with the users that brought it in (if any).

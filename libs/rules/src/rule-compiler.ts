@@ -10,6 +10,7 @@ import type {
   RuleMatch,
   RuleSet,
   SubscriberRow,
+  WorkloadRow,
 } from './rule-types';
 
 /**
@@ -40,6 +41,14 @@ function compileRule({ doc, json }: SchemaValidRuleFile): CompiledRule {
           : { state: row.acd.state, code: row.acd.code };
     return Object.freeze({ index, salesforce: row.salesforce, acd: Object.freeze(acd) });
   });
+  const workload: WorkloadRow[] = (json.workload ?? []).map((row, index) =>
+    Object.freeze({
+      index,
+      ...(row.channel === undefined ? {} : { channel: row.channel }),
+      ...(row.atCapacity ? { atCapacity: true } : {}),
+      acd: Object.freeze(row.acd.code === undefined ? { state: row.acd.state } : { state: row.acd.state, code: row.acd.code }),
+    }),
+  );
   const rule: CompiledRule = {
     name: json.name,
     file: doc.file,
@@ -48,8 +57,7 @@ function compileRule({ doc, json }: SchemaValidRuleFile): CompiledRule {
     conflictPolicy: json.conflictPolicy ?? 'latest',
     publisher: Object.freeze(publisher),
     subscriber: Object.freeze(subscriber),
-    // The `workload` table (schema and checks) is added with capacity-driven sync; until then it is empty.
-    workload: Object.freeze([]),
+    workload: Object.freeze(workload),
     assign: Object.freeze({
       teams: Object.freeze([...(json.assign?.teams ?? [])]),
       users: Object.freeze([...(json.assign?.users ?? [])]),

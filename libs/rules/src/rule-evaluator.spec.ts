@@ -1,5 +1,5 @@
-import type { AcdState } from '@presence-sync/domain';
-import { publish, subscribe, validateRuleFiles, type CompiledRule } from './index';
+import type { AcdState, Workload } from '@presence-sync/domain';
+import { isAtCapacity, matchWorkload, publish, subscribe, validateRuleFiles, type CompiledRule } from './index';
 
 function ruleOf(json: object): CompiledRule {
   const result = validateRuleFiles([{ file: 'r.json', text: JSON.stringify({ name: 'r', assign: { teams: ['T'] }, ...json }) }]);
@@ -128,5 +128,44 @@ describe(subscribe.name, () => {
       expect(decision).toMatchObject({ kind: 'no-previous', row: 'subscriber[3]' });
       expect(decision.detail).toContain('cannot be set: nothing is changed');
     });
+  });
+});
+
+describe(matchWorkload.name, () => {
+  const rule = ruleOf({
+    workload: [
+      { channel: 'sfdc_case', atCapacity: true, acd: { state: 'Available' } },
+      { channel: 'sfdc_liveagent', acd: { state: 'Unavailable', code: 'Chat' } },
+      { atCapacity: true, acd: { state: 'Unavailable', code: 'Omni_Busy' } },
+    ],
+  });
+  const work = (channels: Record<string, number>, load: number, capacity: number): Workload => ({ channels, load, capacity });
+
+  it.each<[string, Workload, string | undefined]>([
+    ['no open work matches nothing', work({}, 0, 3), undefined],
+    ['open work of a channel matches its row', work({ sfdc_liveagent: 1 }, 1, 3), 'workload[1]'],
+    ['a channel with a zero count is no open work', work({ sfdc_liveagent: 0 }, 0, 3), undefined],
+    ['a channel row with atCapacity needs both', work({ sfdc_case: 1 }, 1, 3), undefined],
+    ['the first matching row in file order wins', work({ sfdc_case: 3, sfdc_liveagent: 0 }, 3, 3), 'workload[0]'],
+    ['an earlier row wins over a later one that matches too', work({ sfdc_liveagent: 1, sfdc_case: 2 }, 3, 3), 'workload[0]'],
+    ['at capacity alone matches the atCapacity row', work({ sfdc_phone: 1 }, 3, 3), 'workload[2]'],
+    ['a load over capacity is at capacity', work({ sfdc_phone: 2 }, 4, 3), 'workload[2]'],
+    ['an unknown capacity (0) is never at capacity', work({ sfdc_phone: 1 }, 1, 0), undefined],
+  ])('%s', (_name, workload, expected) => {
+    const row = matchWorkload(rule, workload);
+    expect(row === undefined ? undefined : `workload[${row.index}]`).toBe(expected);
+  });
+
+  it('matches nothing for a rule without a workload table', () => {
+    expect(matchWorkload(ruleOf({ subscriber: [] }), work({ sfdc_liveagent: 1 }, 3, 3))).toBeUndefined();
+  });
+
+  it.each<[Workload, boolean]>([
+    [work({}, 0, 3), false],
+    [work({}, 2.5, 3), false],
+    [work({}, 3, 3), true],
+    [work({}, 100, 0), false],
+  ])('isAtCapacity(%j) is %s', (workload, expected) => {
+    expect(isAtCapacity(workload)).toBe(expected);
   });
 });

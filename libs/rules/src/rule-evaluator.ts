@@ -1,5 +1,5 @@
-import { acdStateKey, isSettable, type AcdState, type SettableAcdState } from '@presence-sync/domain';
-import { isPreviousTarget, type CompiledRule, type PublisherRow, type SubscriberRow } from './rule-types';
+import { acdStateKey, isSettable, type AcdState, type SettableAcdState, type Workload } from '@presence-sync/domain';
+import { isPreviousTarget, type CompiledRule, type PublisherRow, type SubscriberRow, type WorkloadRow } from './rule-types';
 
 /** Contact center -> Salesforce: the status to show, and the row that decided (`publisher[1]`). */
 export type PublishDecision = { kind: 'write'; status: string; row: string } | { kind: 'unmapped' };
@@ -43,6 +43,31 @@ export function matchPublisherRow(rule: CompiledRule, acd: AcdState): PublisherR
     else if (row.acd.code === code) return row;
   }
   return stateOnly;
+}
+
+export function workloadRowRef(row: WorkloadRow): string {
+  return `workload[${row.index}]`;
+}
+
+/** Whether the open work uses all of the configured capacity. An unknown capacity (0, or Offline) is never full. */
+export function isAtCapacity(workload: Workload): boolean {
+  return workload.capacity > 0 && workload.load >= workload.capacity;
+}
+
+/** Whether every condition the row names holds: open work of its channel, and/or being at capacity. */
+export function workloadRowMatches(row: WorkloadRow, workload: Workload): boolean {
+  if (row.channel !== undefined && !((workload.channels[row.channel] ?? 0) > 0)) return false;
+  if (row.atCapacity && !isAtCapacity(workload)) return false;
+  // The schema refuses a row with no condition; should one get here, it must not match everyone.
+  return row.channel !== undefined || row.atCapacity === true;
+}
+
+/**
+ * The workload row that applies to this work: the first matching row in file order, or none. While one
+ * applies, the engine sets its state in place of Available (docs/rules.md, "workload").
+ */
+export function matchWorkload(rule: CompiledRule, workload: Workload): WorkloadRow | undefined {
+  return rule.workload.find((row) => workloadRowMatches(row, workload));
 }
 
 export function matchSubscriberRow(rule: CompiledRule, status: string): SubscriberRow | undefined {

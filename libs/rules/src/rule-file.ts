@@ -11,6 +11,8 @@ export interface RuleFileJson {
   conflictPolicy?: ConflictPolicy;
   publisher?: { acd: AcdState; salesforce: string }[];
   subscriber?: { salesforce: string; acd: SettableAcdState | PreviousAcdTarget }[];
+  /** The schema allows only Available and Unavailable here, and at least one of `channel` and `atCapacity`. */
+  workload?: { channel?: string; atCapacity?: true; acd: SettableAcdState }[];
   assign?: { teams?: string[]; users?: string[] };
 }
 

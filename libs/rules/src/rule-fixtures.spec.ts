@@ -67,7 +67,8 @@ describe(validateRuleFiles.name, () => {
       'missing-required-field', 'previous-in-publisher', 'non-settable-subscriber-state', 'duplicate-publisher-key',
       'duplicate-subscriber-key', 'duplicate-rule-name', 'team-in-two-rules', 'user-in-two-rules',
       'unknown-salesforce-status', 'unknown-team', 'unknown-user', 'code-not-enabled-for-team', 'unknown-code',
-      'empty-directory',
+      'empty-directory', 'workload-no-condition', 'workload-offline-state', 'workload-previous',
+      'workload-duplicate-row', 'workload-code-not-enabled-for-team', 'workload-code-on-available',
     ];
     expect(caseDirs('invalid')).toEqual(expect.arrayContaining(required));
   });

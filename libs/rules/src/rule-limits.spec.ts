@@ -60,7 +60,7 @@ describe('hostile rule files', () => {
     const result = validate(JSON.stringify({ name: 'r', assign: { users } }), { limits: { ...large, maxIssues: 10 } });
     expect(result.errorCount).toBe(0);
     expect(result.ruleSet).toBeDefined();
-    // 199,999 repeats, 1 "no publisher and no subscriber row", 3 unreachable catalogs.
+    // 199,999 repeats, 1 "no publisher, subscriber or workload row", 3 unreachable catalogs.
     expect(result.warningCount).toBe(199_999 + 1 + 3);
     expect(result.warnings).toHaveLength(10);
   });

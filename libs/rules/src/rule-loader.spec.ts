@@ -124,6 +124,10 @@ describe(validateRuleFiles.name, () => {
         { acd: { state: 'Unavailable', code: 'Lunch' }, salesforce: 'L' },
       ],
       subscriber: [{ salesforce: 'D', acd: { previous: true } }],
+      workload: [
+        { channel: 'sfdc_liveagent', atCapacity: true, acd: { state: 'Unavailable', code: 'Chat' } },
+        { atCapacity: true, acd: { state: 'Unavailable' } },
+      ],
       assign: { users: ['x@example.com'] },
     });
     const rule = validateRuleFiles([{ file: 'r.json', text }]).ruleSet?.rules[0];
@@ -138,10 +142,15 @@ describe(validateRuleFiles.name, () => {
         { index: 1, acd: { state: 'Unavailable', code: 'Lunch' }, salesforce: 'L' },
       ],
       subscriber: [{ index: 0, salesforce: 'D', acd: { previous: true } }],
+      workload: [
+        { index: 0, channel: 'sfdc_liveagent', atCapacity: true, acd: { state: 'Unavailable', code: 'Chat' } },
+        { index: 1, atCapacity: true, acd: { state: 'Unavailable' } },
+      ],
       assign: { teams: [], users: ['x@example.com'] },
     });
     expect(Object.isFrozen(rule)).toBe(true);
     expect(Object.isFrozen(rule?.publisher[1].acd)).toBe(true);
+    expect(Object.isFrozen(rule?.workload[0].acd)).toBe(true);
     expect(Object.isFrozen(rule?.assign.users)).toBe(true);
   });
 

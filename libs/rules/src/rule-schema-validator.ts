@@ -9,6 +9,7 @@ interface Validators {
   file: ValidateFunction;
   publisherRow: ValidateFunction;
   subscriberRow: ValidateFunction;
+  workloadRow: ValidateFunction;
   assignee: ValidateFunction;
 }
 
@@ -24,16 +25,23 @@ function validators(): Validators {
     // Editor annotations (VS Code) in the schema; ajv's strict mode would reject them as unknown keywords.
     ajv.addVocabulary(['patternErrorMessage', 'defaultSnippets']);
     const file = JSON.parse(JSON.stringify(PRESENCE_RULES_SCHEMA)) as SchemaNode;
-    const { publisher, subscriber, assign } = file.properties;
-    const rows = { publisher: publisher.items, subscriber: subscriber.items, assignee: assign.properties.teams.items };
+    const { publisher, subscriber, workload, assign } = file.properties;
+    const rows = {
+      publisher: publisher.items,
+      subscriber: subscriber.items,
+      workload: workload.items,
+      assignee: assign.properties.teams.items,
+    };
     publisher.items = true;
     subscriber.items = true;
+    workload.items = true;
     assign.properties.teams.items = true;
     assign.properties.users.items = true;
     compiled = {
       file: ajv.compile(file),
       publisherRow: ajv.compile(rows.publisher as object),
       subscriberRow: ajv.compile(rows.subscriber as object),
+      workloadRow: ajv.compile(rows.workload as object),
       assignee: ajv.compile(rows.assignee as object),
     };
   }
@@ -54,6 +62,10 @@ interface Finding {
 const PUBLISHER_ACD = /^\/publisher\/\d+\/acd$/;
 const SUBSCRIBER_ACD = /^\/subscriber\/\d+\/acd$/;
 const SUBSCRIBER_ACD_FIELDS = ['state', 'code', 'previous'];
+const WORKLOAD_ROW = /^\/workload\/\d+$/;
+const WORKLOAD_ACD = /^\/workload\/\d+\/acd$/;
+const WORKLOAD_ACD_STATE = /^\/workload\/\d+\/acd\/state$/;
+const WORKLOAD_AT_CAPACITY = /^\/workload\/\d+\/atCapacity$/;
 
 /** How many list items to validate between pauses (see `schemaIssues`). */
 const ITEMS_PER_STEP = 2_000;
@@ -77,6 +89,7 @@ export function* schemaIssues(doc: JsonDocument, value: unknown, sink: IssueSink
   const lists: [unknown, ValidateFunction, string][] = [
     [value.publisher, v.publisherRow, '/publisher'],
     [value.subscriber, v.subscriberRow, '/subscriber'],
+    [value.workload, v.workloadRow, '/workload'],
   ];
   if (isObject(value.assign)) {
     lists.push([value.assign.teams, v.assignee, '/assign/teams'], [value.assign.users, v.assignee, '/assign/users']);
@@ -142,6 +155,17 @@ function toFinding(error: ErrorObject, ctx: UnitContext): Finding[] {
       return [];
     case 'required': {
       const field = String(params.missingProperty);
+      // The workload row's if/then: without "channel" it needs "atCapacity" (a row with no condition).
+      if (WORKLOAD_ROW.test(error.instancePath) && field === 'atCapacity') {
+        return [
+          {
+            path,
+            target: 'value',
+            keyword: 'required',
+            message: 'a workload row needs a condition: "channel" (open work of that service channel) and/or "atCapacity": true',
+          },
+        ];
+      }
       const hint = SUBSCRIBER_ACD.test(error.instancePath) && field === 'state' ? ' (or "previous": true)' : '';
       return [{ path, target: 'value', keyword: 'required', message: `missing required field "${field}"${hint}` }];
     }
@@ -156,6 +180,18 @@ function toFinding(error: ErrorObject, ctx: UnitContext): Finding[] {
             keyword: 'additionalProperties',
             replacesMissingField: true,
             message: '"previous" is only allowed in subscriber rows (a publisher row matches an observed "state")',
+          },
+        ];
+      }
+      if (WORKLOAD_ACD.test(error.instancePath) && field === 'previous') {
+        return [
+          {
+            path: fieldPath,
+            target: 'key',
+            keyword: 'additionalProperties',
+            replacesMissingField: true,
+            message:
+              '"previous" is not allowed in a workload row (when no workload row matches any more, the state from before is restored by itself)',
           },
         ];
       }
@@ -195,15 +231,23 @@ function toFinding(error: ErrorObject, ctx: UnitContext): Finding[] {
         typeof data === 'string' &&
         (ACD_STATES as readonly string[]).includes(data) &&
         !(SETTABLE_ACD_STATES as readonly string[]).includes(data);
-      if (observedOnly) message += ` (${data} is observed only: a subscriber row cannot set it)`;
-      else if (typeof data === 'string') {
+      const workloadState = WORKLOAD_ACD_STATE.test(error.instancePath);
+      if (workloadState && data === 'Offline') {
+        message += ' (work must not log the agent out of the contact center: use Unavailable, usually with a code)';
+      } else if (observedOnly) {
+        message += ` (${data} is observed only: a ${workloadState ? 'workload' : 'subscriber'} row cannot set it)`;
+      } else if (typeof data === 'string') {
         const close = suggest(data, allowed);
         if (close) message += ` (did you mean "${close}"?)`;
       }
       return [{ path, target: 'value', keyword: 'enum', message }];
     }
-    case 'const':
-      return [{ path, target: 'value', keyword: 'const', message: `must be ${JSON.stringify(params.allowedValue)}` }];
+    case 'const': {
+      const hint = WORKLOAD_AT_CAPACITY.test(error.instancePath)
+        ? ' (leave "atCapacity" out for a row that matches whatever the load)'
+        : '';
+      return [{ path, target: 'value', keyword: 'const', message: `must be ${JSON.stringify(params.allowedValue)}${hint}` }];
+    }
     case 'false schema':
       return [
         {

@@ -99,6 +99,8 @@ export interface CatalogAgent {
 export interface Catalog {
   /** `ServicePresenceStatus` DeveloperNames. `Offline` is reserved and need not be listed. */
   salesforceStatuses?: string[];
+  /** `ServiceChannel` DeveloperNames, checked against workload rows (an unknown one is a warning). */
+  serviceChannels?: string[];
   teams?: AcdTeam[];
   agents?: CatalogAgent[];
 }

@@ -217,7 +217,9 @@ describe(runRulesExplain.name, () => {
   });
 
   it.each([
-    ['neither --salesforce nor --acd', {}, 'error: give exactly one of --salesforce <Status> or --acd <State[:Code]>'],
+    ['neither --salesforce nor --acd nor work', {}, 'error: give one of --salesforce <Status> or --acd <State[:Code]>, or Omni-Channel work (--work <channel>, --at-capacity)'],
+    ['work with --acd', { acd: 'Available', atCapacity: true }, 'error: --work and --at-capacity are Omni-Channel work (salesforce -> acd): give them alone or with --salesforce, not with --acd'],
+    ['an empty --work', { work: [' '] }, 'error: --work needs a service channel DeveloperName, e.g. sfdc_liveagent'],
     ['both --salesforce and --acd', { salesforce: 'Lunch', acd: 'Available' }, 'error: give exactly one of --salesforce <Status> or --acd <State[:Code]>'],
     ['a bad --acd state', { acd: 'Bsy:Lunch' }, 'error: --acd "Bsy:Lunch" is not an ACD state (use State[:Code], State one of Available, Unavailable, Busy, AfterWork, Offline)'],
     ['a bad --previous state', { salesforce: 'Chat_Done', previous: 'Lunch' }, 'error: --previous "Lunch" is not an ACD state (use State[:Code], State one of Available, Unavailable, Busy, AfterWork, Offline)'],
@@ -228,5 +230,42 @@ describe(runRulesExplain.name, () => {
     expect(await runRulesExplain({ dir: EXAMPLES, agent: 'a-1001', ...flags }, io, { loadCatalog })).toBe(2);
     expect(io.stderr).toEqual([expected]);
     expect(loadCatalog).not.toHaveBeenCalled();
+  });
+});
+
+describe(`${runRulesExplain.name} with Omni-Channel work`, () => {
+  /** The workload fixture's rule with its catalog (the fixture directory also holds the catalog). */
+  function workloadRules(): { dir: string; loadCatalog: () => Promise<Catalog> } {
+    const fixture = join(ROOT, 'test', 'fixtures', 'rules', 'valid', 'workload');
+    const dir = join(tmp, 'rules');
+    cpSync(join(fixture, 'blended.json'), join(dir, 'blended.json'), { recursive: true });
+    const catalog = JSON.parse(readFileSync(join(fixture, 'catalog.json'), 'utf8')) as Catalog;
+    return { dir, loadCatalog: async () => catalog };
+  }
+
+  it('answers --work: which workload row applies and what the ACD is set to', async () => {
+    const { dir, loadCatalog } = workloadRules();
+    const io = capture();
+    expect(await runRulesExplain({ dir, agent: 'a-1001', work: ['sfdc_liveagent'] }, io, { loadCatalog })).toBe(0);
+    expect(io.stdout).toEqual([
+      'agent:  a-1001 <ana.silva@example.com> team "Tier 1"',
+      'change: Omni-Channel work becomes 1 open "sfdc_liveagent", not at capacity (load 1 of 2) (salesforce -> acd)',
+      `rule:   blended-workload (${join(dir, 'blended.json')}), assigned to team "Tier 1"`,
+      'row:    workload[0] {"channel":"sfdc_liveagent","acd":{"state":"Unavailable","code":"Chat"}}',
+      'result: set ACD state Unavailable:Chat in place of Available',
+      'why:    workload[0] matches (open "sfdc_liveagent" work): while it does, an agent who would be Available on the ACD is set to Unavailable:Chat instead (other states are left alone); when no row matches any more, the state from before is restored',
+    ]);
+  });
+
+  it.each<[string, Partial<{ work: string[]; atCapacity: boolean; salesforce: string }>, object]>([
+    ['--at-capacity alone', { atCapacity: true }, { row: { ref: 'workload[2]' }, write: { state: { state: 'Unavailable', code: 'Omni_Busy' }, via: 'workload' } }],
+    ['cases at capacity', { work: ['sfdc_case', 'sfdc_case'], atCapacity: true }, { row: { ref: 'workload[1]' }, write: { state: { state: 'Available' } } }],
+    ['cases below capacity', { work: ['sfdc_case'] }, { outcome: 'unmapped', table: 'workload' }],
+    ['--salesforce with work', { salesforce: 'Available_All', work: ['sfdc_liveagent'] }, { row: { ref: 'subscriber[0]' }, workload: { applied: true }, write: { state: { state: 'Unavailable', code: 'Chat' } } }],
+  ])('%s (--json)', async (_name, flags, expected) => {
+    const { dir, loadCatalog } = workloadRules();
+    const io = capture();
+    expect(await runRulesExplain({ dir, agent: 'ana.silva@example.com', json: true, ...flags }, io, { loadCatalog })).toBe(0);
+    expect(JSON.parse(io.stdout.join('\n'))).toMatchObject(expected);
   });
 });

@@ -1,4 +1,4 @@
-import { ACD_STATES, parseAcdStateKey, type AcdState, type AcdTeam } from '@presence-sync/domain';
+import { ACD_STATES, parseAcdStateKey, type AcdState, type AcdTeam, type Workload } from '@presence-sync/domain';
 import {
   compareIssues,
   explain,
@@ -112,6 +112,21 @@ export interface RulesExplainOptions {
   team?: string;
   /** `State[:Code]`: the previous ACD state to assume instead of the one the daemon keeps. */
   previous?: string;
+  /** Service channel DeveloperNames: one open work item each (weight 1); a channel given twice counts two. */
+  work?: string[];
+  /** Assume the agent's open work uses all of the configured capacity. */
+  atCapacity?: boolean;
+}
+
+/**
+ * The work asked about as the rules read it: each `--work` one item of weight 1; at capacity exactly when
+ * `--at-capacity` is given (the capacity is chosen so: the load, or one more than it).
+ */
+function askedWorkload(work: readonly string[], atCapacity: boolean): Workload {
+  const channels: Record<string, number> = {};
+  for (const channel of work) channels[channel] = (channels[channel] ?? 0) + 1;
+  const load = atCapacity ? Math.max(work.length, 1) : work.length;
+  return { channels, load, capacity: atCapacity ? load : load + 1 };
 }
 
 export interface RulesExplainDeps {
@@ -137,8 +152,9 @@ function findTeam(teams: readonly AcdTeam[] | undefined, ref: string): AcdTeam |
 }
 
 /**
- * `presence-sync rules explain --agent <id|email> (--salesforce <Status> | --acd <State[:Code]>)`: what the
- * daemon would do, and why. Resolves 0 when explained (also when nothing would happen), 1 when the rules are
+ * `presence-sync rules explain --agent <id|email> (--salesforce <Status> | --acd <State[:Code]>)`, or with
+ * Omni-Channel work (`--work <channel>`, repeatable, and/or `--at-capacity`, alone or with `--salesforce`):
+ * what the daemon would do, and why. Resolves 0 when explained (also when nothing would happen), 1 when the rules are
  * invalid or the agent is unknown and no `--team` is given, 2 for usage errors.
  */
 export async function runRulesExplain(opts: RulesExplainOptions, io: CliIo, deps: RulesExplainDeps = {}): Promise<number> {
@@ -147,18 +163,30 @@ export async function runRulesExplain(opts: RulesExplainOptions, io: CliIo, deps
     return USAGE;
   };
   if (!opts.agent?.trim()) return usage('--agent needs an ACD agent id or e-mail');
-  if ((opts.salesforce === undefined) === (opts.acd === undefined)) {
+  const work = (opts.work ?? []).map((channel) => channel.trim());
+  const hasWork = work.length > 0 || opts.atCapacity === true;
+  if (opts.salesforce !== undefined && opts.acd !== undefined) {
     return usage('give exactly one of --salesforce <Status> or --acd <State[:Code]>');
   }
+  if (opts.salesforce === undefined && opts.acd === undefined && !hasWork) {
+    return usage('give one of --salesforce <Status> or --acd <State[:Code]>, or Omni-Channel work (--work <channel>, --at-capacity)');
+  }
+  if (opts.acd !== undefined && hasWork) {
+    return usage('--work and --at-capacity are Omni-Channel work (salesforce -> acd): give them alone or with --salesforce, not with --acd');
+  }
+  if (work.some((channel) => !channel)) return usage('--work needs a service channel DeveloperName, e.g. sfdc_liveagent');
+  const workload = hasWork ? askedWorkload(work, opts.atCapacity === true) : undefined;
   let input: ExplainInput;
   if (opts.acd !== undefined) {
     const acd = parseAcdStateKey(opts.acd);
     if (!acd) return usage(`--acd "${opts.acd}" is not an ACD state (${STATE_USAGE})`);
     input = { acd };
-  } else {
-    const status = (opts.salesforce ?? '').trim();
+  } else if (opts.salesforce !== undefined) {
+    const status = opts.salesforce.trim();
     if (!status) return usage('--salesforce needs a status DeveloperName, or Offline');
-    input = { salesforce: status };
+    input = workload ? { salesforce: status, workload } : { salesforce: status };
+  } else {
+    input = { workload: workload! };
   }
   let previous: AcdState | undefined;
   if (opts.previous !== undefined) {
