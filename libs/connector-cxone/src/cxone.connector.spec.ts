@@ -52,9 +52,9 @@ describe(CxoneConnector.name, () => {
     });
 
     it('gets a new token once when CXone revokes the current one', async () => {
-      await cx.listTeams();
+      await cx.listAgents();
       h.emulator.revokeTokens();
-      await expect(cx.listTeams()).resolves.toHaveLength(2);
+      await expect(cx.listAgents()).resolves.toHaveLength(3);
       expect(cx.api.tokenRequests).toBe(2);
       expect(h.emulator.requests.filter((r) => r.status === 401)).toHaveLength(1);
     });
@@ -117,6 +117,13 @@ describe(CxoneConnector.name, () => {
         { teamId: String(OTHER), name: 'Other', unavailableCodes: ['Lunch', 'Training'] },
       ]);
       expect((await cx.listTeamCodes())[0].acwCodes).toEqual(['Wrap-up']);
+    });
+
+    it('reuses a team listing for 30 s, so readiness probes cost no calls', async () => {
+      await cx.listTeams();
+      const calls = h.emulator.apiCalls(/^\/teams/);
+      await cx.listTeams();
+      expect(h.emulator.apiCalls(/^\/teams/)).toBe(calls);
     });
 
     it('reports a 5xx that persists as a retryable read error', async () => {

@@ -67,6 +67,8 @@ const MAX_RETRY_AFTER_MS = 10 * 60_000;
 /** Reads wait out a 429 themselves only when the pause is short. */
 const MAX_READ_RATE_LIMIT_WAIT_MS = 5_000;
 const READ_RETRIES = 2;
+/** How long a successful team listing is reused (the readiness probe lists teams every few seconds), ms. */
+export const TEAMS_TTL_MS = 30_000;
 const READ_RETRY_DELAY_MS = 250;
 
 /** `Retry-After` as ms: delta-seconds or an HTTP-date; missing or unreadable → 1 s; capped at 10 min. */
@@ -163,6 +165,7 @@ export class CxoneConnector extends ContactCenterPort {
   private readonly pageSize: number;
   private readonly logger: CxoneLogger;
   private readonly codes = new Map<string, { at: number; codes: TeamCode[] }>();
+  private teamList?: { at: number; teams: Record<string, unknown>[] };
   /** API calls made, by kind (the cost figures in the docs come from these). */
   readonly calls = { reads: 0, writes: 0 };
 
@@ -261,15 +264,23 @@ export class CxoneConnector extends ContactCenterPort {
     return (await this.listTeamCodes()).map(({ teamId, name, unavailableCodes }) => ({ teamId, name, unavailableCodes }));
   }
 
-  /** Teams with their unavailable codes and their after-contact-work states. */
+  /**
+   * Teams with their unavailable codes and their after-contact-work states. The team list is reused for
+   * {@link TEAMS_TTL_MS} and each team's codes for `codesTtlMs`: the daemon's readiness probe lists teams every few
+   * seconds, which would otherwise cost 1 + (number of teams) calls each time.
+   */
   async listTeamCodes(): Promise<CxoneTeamCodes[]> {
-    const teams = await this.readAll('/teams?isActive=true', 'teams', 'GET /teams');
+    const cached = this.teamList;
+    const fresh = cached && this.now() - cached.at <= TEAMS_TTL_MS;
+    const teams = fresh ? cached.teams : await this.readAll('/teams?isActive=true', 'teams', 'GET /teams');
+    if (!fresh) this.teamList = { at: this.now(), teams };
     const out: CxoneTeamCodes[] = [];
     for (const raw of teams) {
       const teamId = idText(field(raw, 'teamId'));
       if (!teamId) continue;
       const name = String(field(raw, 'teamName') ?? teamId);
-      const codes = await this.fetchTeamCodes(teamId);
+      const known = this.codes.get(teamId);
+      const codes = known && this.now() - known.at <= this.codesTtlMs ? known.codes : await this.fetchTeamCodes(teamId);
       const active = codes.filter((c) => c.active);
       out.push({ teamId, name, unavailableCodes: active.filter((c) => !c.acw).map((c) => c.name), acwCodes: active.filter((c) => c.acw).map((c) => c.name) });
     }
