@@ -1,6 +1,10 @@
 import { ConfigError, ContactCenterReadError, PermanentWriteError, RateLimitedError, RetryableWriteError } from '@presence-sync/domain';
-import { CxoneEmulator, makeCxoneHarness, type CxoneHarness } from '@presence-sync/testing';
-import { CxoneConnector, parseRetryAfter, type CxoneConnectorOptions } from './cxone.connector';
+import { CxoneConnector, parseRetryAfter, type CxoneConnectorOptions } from '@presence-sync/connector-cxone';
+import { makeCxoneHarness, type CxoneHarness } from '../conformance/cxone.harness';
+import { CxoneEmulator } from './cxone-emulator';
+
+// The CXone connector's auth, directory and error taxonomy over real HTTP against the emulator. It lives here, not
+// beside the connector, because a connector lib may not import libs/testing (import boundaries).
 
 const TEAM = 1_300_001;
 const OTHER = 1_300_002;
