@@ -10,3 +10,4 @@ export * from './conformance/connector-harness';
 export * from './sandbox-acd';
 export * from './generic-sandbox-acd';
 export * from './cxone-emulator';
+export * from './webex-emulator';
