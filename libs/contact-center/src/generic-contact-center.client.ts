@@ -215,7 +215,7 @@ export class GenericContactCenterClient extends ContactCenterPort {
    * Sets an agent's state; `requestId` goes out as the `Idempotency-Key`, so a retry of the same request is
    * applied at most once by the contact center.
    *
-   * @throws PermanentWriteError reasons `unknown-agent` (404), `precondition-failed` (409), `unknown-code`
+   * @throws PermanentWriteError reasons `not-settable` (a state outside `capabilities.settable`, no call made), `unknown-agent` (404), `precondition-failed` (409), `unknown-code`
    *   (422), `unauthorized` (401/403), `rejected` (other 4xx, redirects)
    * @throws RateLimitedError on 429, with the vendor's `Retry-After`
    * @throws RetryableWriteError reasons `server-error` (5xx, 408, 425), `network`, `timeout`
@@ -223,6 +223,10 @@ export class GenericContactCenterClient extends ContactCenterPort {
   override async setState(request: AcdWriteRequest): Promise<AcdWriteResult> {
     const path = `/agents/${encodeURIComponent(request.agentId)}/state`;
     const what = `PUT ${path}`;
+    // Busy and AfterWork come from contacts; a write of one would only spend a call on the vendor's 400.
+    if (!(this.capabilities.settable as readonly string[]).includes(request.state.state)) {
+      throw new PermanentWriteError('not-settable', `${what}: ${request.state.state} cannot be set; settable: ${this.capabilities.settable.join(', ')}`);
+    }
     const body = {
       state: request.state.state,
       ...(request.state.code ? { code: request.state.code } : {}),

@@ -428,6 +428,22 @@ describe(ContactCenterEmulator.name, () => {
       expect(new Set(eventsOf(receiver.received).map((e) => e.agentId)).size).toBe(30);
     });
 
+    it('sends the next event twice, or holds it back until the one after it, when asked', async () => {
+      await start({ webhook: { url: receiver.url, secret: SECRET } });
+      emulator.duplicateNextWebhook();
+      emulator.agentSetState('a-1', { state: 'Unavailable', code: 'Lunch' });
+      emulator.reorderNextWebhook();
+      emulator.agentSetState('a-1', { state: 'Unavailable', code: 'Break' });
+      emulator.agentSetState('a-1', { state: 'Available' });
+      emulator.startCall('a-1');
+      emulator.endCall('a-1', { wrapUpCode: 'Resolved' });
+      await emulator.flushWebhooks();
+      const events = eventsOf(receiver.received);
+      expect(events.map((e) => e.sequence)).toEqual([1, 1, 3, 2, 4, 5]);
+      expect(events[0].eventId).toBe(events[1].eventId);
+      expect(events[5].state).toEqual({ state: 'AfterWork', code: 'Resolved' });
+    });
+
     it('can be pointed at a receiver later', async () => {
       await start();
       emulator.agentSetState('a-1', { state: 'Offline' });

@@ -172,6 +172,10 @@ export class ContactCenterEmulator extends EventEmitter<EmulatorEvents> {
   private starting?: Promise<{ baseUrl: string }>;
   private stopping?: Promise<void>;
   private replays = 0;
+  private duplicateArmed = false;
+  private reorderArmed = false;
+  /** The event `reorderNextWebhook` holds back until the next one is sent. */
+  private held?: EmulatorWebhookEvent;
 
   constructor(private readonly options: ContactCenterEmulatorOptions) {
     super();
@@ -350,11 +354,12 @@ export class ContactCenterEmulator extends EventEmitter<EmulatorEvents> {
    * The contact ends: wrap-up (AfterWork), or with `wrapUp: false` (a queue with no after-contact work) straight
    * to the state set through the API meanwhile, if any, else Available.
    */
-  endCall(agentId: string, options: { wrapUp?: boolean } = {}): void {
+  endCall(agentId: string, options: { wrapUp?: boolean; wrapUpCode?: string } = {}): void {
     const agent = this.mustGet(agentId);
     if (agent.state.state !== 'Busy') throw new Error(`endCall: agent ${agentId} is ${agent.state.state}, not Busy`);
     if (options.wrapUp === false) this.leaveContact(agent);
-    else this.changeState(agent, { state: 'AfterWork' }, 'contact');
+    // Contract v1 lets an AfterWork event carry the wrap-up code, as rules.md's AfterWork codes expect.
+    else this.changeState(agent, options.wrapUpCode ? { state: 'AfterWork', code: options.wrapUpCode } : { state: 'AfterWork' }, 'contact');
   }
 
   /** Wrap-up ends: the state set through the API meanwhile, if any, else Available. */
@@ -374,6 +379,22 @@ export class ContactCenterEmulator extends EventEmitter<EmulatorEvents> {
     } else {
       this.changeState(agent, { state: 'Available' }, 'contact');
     }
+  }
+
+  /**
+   * The next webhook event is sent twice with the same `eventId`, as a best-effort sender does when it missed
+   * the answer to a delivery that did arrive.
+   */
+  duplicateNextWebhook(): void {
+    this.duplicateArmed = true;
+  }
+
+  /**
+   * The next webhook event is held back and sent right after the one following it (any agent), as a sender
+   * with parallel deliveries may do. A held event waits until another event is reported.
+   */
+  reorderNextWebhook(): void {
+    this.reorderArmed = true;
   }
 
   /**
@@ -456,8 +477,27 @@ export class ContactCenterEmulator extends EventEmitter<EmulatorEvents> {
     };
     // Contract v1 lets a contact center name the write behind a change; this one always knows it.
     if (requestId !== undefined) event.requestId = requestId;
-    this.sender?.enqueue(event);
+    this.report(event);
     this.emit('state', agent.agentId, copyState(agent.state), cause);
+  }
+
+  /** Hands an event to the webhook sender, applying `duplicateNextWebhook` and `reorderNextWebhook`. */
+  private report(event: EmulatorWebhookEvent): void {
+    const sender = this.sender;
+    if (!sender) return;
+    if (this.reorderArmed) {
+      this.reorderArmed = false;
+      this.held = event;
+    } else {
+      const sends = this.duplicateArmed ? 2 : 1;
+      this.duplicateArmed = false;
+      for (let i = 0; i < sends; i++) sender.enqueue(event);
+    }
+    if (this.held && this.held !== event) {
+      const held = this.held;
+      this.held = undefined;
+      sender.enqueue(held);
+    }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

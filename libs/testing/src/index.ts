@@ -9,5 +9,6 @@ export * from './in-memory-refresh-token.store';
 export * from './conformance/connector-harness';
 export * from './sandbox-acd';
 export * from './generic-sandbox-acd';
+export * from './conformance/generic.harness';
 export * from './cxone-emulator';
 export * from './webex-emulator';

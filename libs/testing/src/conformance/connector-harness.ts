@@ -27,6 +27,16 @@ export interface ConnectorHarness {
   readonly unknownAgentId: string;
   /** The team (id) the agents are in and two Unavailable codes enabled for it; `disabledCode` exists but is not enabled for it. */
   readonly team: { teamId: string; codes: readonly [string, string]; disabledCode?: string };
+  /**
+   * Values that must never show in `health().detail` (access tokens, client secrets, webhook secrets). Optional;
+   * the suite checks none when absent.
+   */
+  readonly secrets?: readonly string[];
+  /**
+   * Whether the vendor reports an agent logging out at their desktop (`agentSets(id, { state: 'Offline' })`) as
+   * an `Offline` change. Default true; a vendor whose events say nothing of logouts sets false.
+   */
+  readonly reportsLogout?: boolean;
   /** The agent changes their own state at their desktop. */
   agentSets(agentId: string, state: SettableAcdState): Promise<void>;
   /** A contact is routed to the agent and connected (the vendor reports the agent as on a contact). */
