@@ -3,8 +3,9 @@ import type { AppConfig } from '@presence-sync/config';
 import { Logger } from '@nestjs/common';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import { CxoneConnector, type CxoneLogger } from '@presence-sync/connector-cxone';
+import { WebexConnector } from '@presence-sync/connector-webex';
 import { ConfigError, type ContactCenterPort } from '@presence-sync/domain';
-import { RedisCheckpointStore, type RedisKeys } from '@presence-sync/redis';
+import { RedisCheckpointStore, RedisKeys, RedisRefreshTokenStore } from '@presence-sync/redis';
 
 /**
  * What a connector may need from the daemon. The CLI builds connectors without Redis (it only reads catalogs);
@@ -33,6 +34,16 @@ export function createContactCenter(config: AppConfig, deps: ConnectorDeps = {})
         ...cxone, timeoutMs: acd.timeoutMs, logger: cxoneLogger(),
         // The poll watermark lives in Redis, so a restart or another replica taking the lease resumes where it stopped.
         checkpoints: deps.redis && deps.keys ? new RedisCheckpointStore(deps.redis, deps.keys) : undefined,
+      });
+    }
+    case 'webex': {
+      const webex = acd.webex;
+      if (!webex) throw new ConfigError('invalid setting ACD_CONNECTOR: webex needs the WEBEX_* settings, and none were loaded');
+      return new WebexConnector({
+        ...webex, timeoutMs: acd.timeoutMs,
+        // The current refresh token is kept in Redis (sealed with SECRETS_KEY) for every replica and restart, under
+        // its own prefix so it never meets the Salesforce one. Without Redis (the CLI) the configured token is used.
+        refreshTokens: deps.redis && deps.keys ? new RedisRefreshTokenStore(deps.redis, new RedisKeys(`${deps.keys.prefix}:webex`), webex.storeKey) : undefined,
       });
     }
     default:

@@ -2,6 +2,7 @@ import { CONNECTOR_NAMES, ConfigError, type ConnectorName } from '@presence-sync
 import { z } from 'zod';
 import { loadSalesforceSettings, redactSalesforceSettings, SALESFORCE_SECRET_SETTINGS, SALESFORCE_SETTING_NAMES, type SalesforceSettings } from './salesforce-settings';
 import { revealSetting, SECRETS_KEY_SETTING } from './secrets';
+import { loadWebexSettings, redactWebexSettings, WEBEX_SECRET_SETTINGS, WEBEX_SETTING_NAMES, type WebexSettings } from './webex-settings';
 import { CXONE_SECRET_SETTINGS, CXONE_SETTING_NAMES, loadCxoneSettings, redactCxoneSettings, type CxoneSettings } from './cxone-settings';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
@@ -67,7 +68,7 @@ const schema = z.object({
 export type RawSettings = z.infer<typeof schema>;
 
 /** Settings whose values are secrets: never logged, never in job payloads, never in error messages. */
-export const SECRET_SETTINGS: readonly string[] = ['REDIS_URL', 'ACD_TOKEN', 'ACD_WEBHOOK_SECRET', 'ADMIN_PASSWORD', SECRETS_KEY_SETTING, ...SALESFORCE_SECRET_SETTINGS, ...CXONE_SECRET_SETTINGS];
+export const SECRET_SETTINGS: readonly string[] = ['REDIS_URL', 'ACD_TOKEN', 'ACD_WEBHOOK_SECRET', 'ADMIN_PASSWORD', SECRETS_KEY_SETTING, ...SALESFORCE_SECRET_SETTINGS, ...CXONE_SECRET_SETTINGS, ...WEBEX_SECRET_SETTINGS];
 
 /** The generic connector's settings (contract v1, docs/architecture.md). */
 export interface GenericConnectorSettings {
@@ -102,6 +103,8 @@ export interface AppConfig {
     generic?: GenericConnectorSettings;
     /** The NiCE CXone connector's settings (CXONE_*), loaded only with ACD_CONNECTOR=cxone. */
     cxone?: CxoneSettings;
+    /** The Webex Contact Center connector's settings (WEBEX_*), loaded only with ACD_CONNECTOR=webex. */
+    webex?: WebexSettings;
   };
   /**
    * `mode` is required to boot (`salesforceModeProblem`). `settings` is set in `live` mode (the jsforce adapter);
@@ -195,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhookInflightMaxBytes: s.ACD_WEBHOOK_INFLIGHT_MAX_MB * 1024 * 1024, timeoutMs: s.ACD_TIMEOUT_MS,
       generic: s.ACD_CONNECTOR === 'generic' ? genericSettings(s) : undefined,
       cxone: s.ACD_CONNECTOR === 'cxone' ? loadCxoneSettings(env) : undefined,
+      webex: s.ACD_CONNECTOR === 'webex' ? loadWebexSettings(env) : undefined,
     },
     salesforce: {
       mode: s.SALESFORCE_MODE, confirmTimeoutMs: s.SF_CONFIRM_TIMEOUT_MS, confirmAttempts: s.SF_CONFIRM_ATTEMPTS, commandTtlMs: s.SF_COMMAND_TTL_MS, consoleRecheckMs: s.SF_CONSOLE_RECHECK_MS,
@@ -253,11 +257,11 @@ export function redactConfig(config: AppConfig): AppConfig {
   return {
     ...config,
     redis: { ...config.redis, url: config.redis.url.replace(/\/\/([^@/]*)@/, '//***@') },
-    acd: { ...config.acd, generic: config.acd.generic && { ...config.acd.generic, token: '***', webhookSecret: '***' }, cxone: config.acd.cxone && redactCxoneSettings(config.acd.cxone) },
+    acd: { ...config.acd, generic: config.acd.generic && { ...config.acd.generic, token: '***', webhookSecret: '***' }, cxone: config.acd.cxone && redactCxoneSettings(config.acd.cxone), webex: config.acd.webex && redactWebexSettings(config.acd.webex) },
     admin: { ...config.admin, password: config.admin.password && '***' },
     salesforce: { ...config.salesforce, settings: config.salesforce.settings && redactSalesforceSettings(config.salesforce.settings) },
   };
 }
 
 /** The names of the settings, for docs and `--help`. */
-export const SETTING_NAMES = [...Object.keys(schema.shape), ...SALESFORCE_SETTING_NAMES, SECRETS_KEY_SETTING, ...CXONE_SETTING_NAMES];
+export const SETTING_NAMES = [...Object.keys(schema.shape), ...SALESFORCE_SETTING_NAMES, SECRETS_KEY_SETTING, ...CXONE_SETTING_NAMES, ...WEBEX_SETTING_NAMES];

@@ -3,3 +3,4 @@ export * from './salesforce-settings';
 export * from './secrets';
 export * from './secret-values';
 export * from './cxone-settings';
+export * from './webex-settings';
