@@ -129,11 +129,12 @@ export async function makeWebexHarness(): Promise<WebexHarness> {
   await emulator.start();
   const secret = 'conformance-webex-subscription-secret-0123456789';
   const received = new RecordingSink();
-  let connector: WebexConnector | undefined;
-  const live = new WebhookReceiver(() => connector?.webhook, received);
-  connector = new WebexConnector({
+  // The receiver reads the intake per request, so it can listen before the connector that owns the intake exists.
+  const live = new WebhookReceiver(() => connector.webhook, received);
+  const webhookUrl = await live.start();
+  const connector = new WebexConnector({
     apiBaseUrl: emulator.url, tokenUrl: emulator.tokenUrl, orgId: emulator.orgId, clientId: emulator.credentials.clientId, clientSecret: emulator.credentials.clientSecret,
-    refreshToken: emulator.credentials.refreshToken, refreshTokens: new InMemoryRefreshTokenStore(), webhookSecret: secret, webhookUrl: await live.start(), readRetryDelayMs: 20,
+    refreshToken: emulator.credentials.refreshToken, refreshTokens: new InMemoryRefreshTokenStore(), webhookSecret: secret, webhookUrl, readRetryDelayMs: 20,
   });
   await connector.start();
 
