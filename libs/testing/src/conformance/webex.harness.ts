@@ -130,9 +130,9 @@ export async function makeWebexHarness(): Promise<WebexHarness> {
   const secret = 'conformance-webex-subscription-secret-0123456789';
   const received = new RecordingSink();
   // The receiver reads the intake per request, so it can listen before the connector that owns the intake exists.
-  const live = new WebhookReceiver(() => connector.webhook, received);
-  const webhookUrl = await live.start();
-  const connector = new WebexConnector({
+  const live: WebhookReceiver = new WebhookReceiver((): AcdWebhookIntake | undefined => connector.webhook, received);
+  const webhookUrl: string = await live.start();
+  const connector: WebexConnector = new WebexConnector({
     apiBaseUrl: emulator.url, tokenUrl: emulator.tokenUrl, orgId: emulator.orgId, clientId: emulator.credentials.clientId, clientSecret: emulator.credentials.clientSecret,
     refreshToken: emulator.credentials.refreshToken, refreshTokens: new InMemoryRefreshTokenStore(), webhookSecret: secret, webhookUrl, readRetryDelayMs: 20,
   });
