@@ -63,6 +63,7 @@ export const DEFAULT_WEBEX_SUBSCRIPTION_NAME = 'presence-sync';
 /** Reads wait out a 429 themselves only when the pause is short; a longer one goes to the caller. */
 const MAX_READ_RATE_LIMIT_WAIT_MS = 5_000;
 const MAX_PAGES = 10_000;
+const CATALOG_REUSE_MS = 10_000;
 
 interface AuxCode { id: string; name: string; workTypeCode?: string; active?: boolean; defaultCode?: boolean }
 interface WebexUser { id: string; email?: string; teamIds?: string[]; agentProfileId?: string; active?: boolean; contactCenterEnabled?: boolean }
@@ -324,8 +325,13 @@ export class WebexConnector extends ContactCenterPort {
 
   // ---- catalog --------------------------------------------------------------------------------------------------
 
-  /** The catalog, freshly read (directory refresh), turned into the caller's read error on failure. */
+  /**
+   * The catalog for a listing, turned into the caller's read error on failure. The daemon's directory refresh asks
+   * for agents and teams back to back: a catalog read within the last 10 s serves both.
+   */
   private async readCatalog(): Promise<Catalog> {
+    const cached = this.catalog;
+    if (cached && this.now() - cached.loadedAt < CATALOG_REUSE_MS) return cached;
     return this.unwrap(this.loadCatalog());
   }
 
