@@ -7,6 +7,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { acdStateKey, type AcdState, type AuditRecord } from '@presence-sync/domain';
 import { QUEUES, RedisKeys } from '@presence-sync/redis';
+import { USP_PUSH_TOPIC_QUERY } from '@presence-sync/salesforce';
 import {
   ContactCenterEmulator, SalesforceEmulator, freePort, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES, startRedisServer,
   type EmulatorWrite, type PushRecord, type RedisServerHandle,
@@ -26,7 +27,8 @@ import { ProcessMonitor, paced, preciseNow, summarize, type LatencySummary } fro
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const TOKEN = 'bench-token';
 const SECRET = 'bench-webhook-secret-0123456789abcdef';
-const USP_QUERY = 'SELECT Id, UserId, ServicePresenceStatusId, IsCurrentState, IsAway, StatusStartDate, StatusEndDate FROM UserServicePresence';
+/** The PushTopic query `salesforce setup` creates (capacity fields included). */
+const USP_QUERY = USP_PUSH_TOPIC_QUERY;
 const PREFIX = 'ps-bench';
 const STATUS_BY_ID = new Map(SANDBOX_STATUSES.map((s) => [s.id.slice(0, 15), s.developerName]));
 const MB = 1024 * 1024;

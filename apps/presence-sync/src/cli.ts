@@ -114,6 +114,12 @@ async function statusesNamedByRules(dir: string): Promise<string[] | undefined> 
   return [...names].sort();
 }
 
+/** Whether some rule of the directory has a workload table (invalid or missing rules: no). */
+async function rulesUseWorkload(dir: string): Promise<boolean> {
+  const result = await loadRuleSet(dir);
+  return result.ruleSet?.rules.some((rule) => rule.workload.length > 0) ?? false;
+}
+
 async function start(): Promise<number> {
   let config: AppConfig;
   try {
@@ -202,8 +208,10 @@ export async function main(argv: string[]): Promise<number> {
     });
   salesforce.command('check')
     .description('connectivity, API usage and streaming, without changing anything')
-    .action(async () => {
-      code = await withSalesforceSettings((settings) => withSalesforceSession(settings, (session) => runSalesforceCheck(settings, io, { session })));
+    .option('--dir <dir>', 'the rules directory (default: RULES_DIR or rules/): with a workload table, unreadable Omni-Channel work is a problem')
+    .action(async (opts: { dir?: string }) => {
+      const workloadRules = await rulesUseWorkload(opts.dir ?? process.env.RULES_DIR ?? 'rules');
+      code = await withSalesforceSettings((settings) => withSalesforceSession(settings, (session) => runSalesforceCheck(settings, io, { session, workloadRules })));
     });
   const secrets = program.command('secrets').description('encrypt settings at rest (enc:v1:…, key in SECRETS_KEY)');
   secrets.command('encrypt')

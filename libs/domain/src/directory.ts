@@ -1,4 +1,5 @@
 import type { AcdState } from './acd-state';
+import type { Workload } from './inbound-change';
 
 /** A contact-center agent as the connector lists it. */
 export interface AcdAgent {
@@ -40,6 +41,8 @@ export interface PresenceSnapshot {
   status: string;
   /** Epoch ms the status started. */
   since: number;
+  /** The user's open Omni-Channel work, when the snapshot read it (undefined: not read, left as it was). */
+  workload?: Workload;
 }
 
 /** What the engine knows about one agent: both identities, the team, and where each came from. */

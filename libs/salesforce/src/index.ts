@@ -1,3 +1,4 @@
+export * from './agent-work.reader';
 export * from './console-command.codec';
 export * from './jsforce-salesforce.adapter';
 export * from './jwt-bearer';

@@ -4,6 +4,7 @@ import {
   type ChangeSource, type CheckpointStore, type InboundSink, type PresenceCommand, type PresenceSnapshot, type PresenceWriteResult,
   type RefreshTokenStore, type SalesforceStatusDefinition, type SalesforceUser,
 } from '@presence-sync/domain';
+import { AgentWorkReader, type OpenWorkIndex } from './agent-work.reader';
 import { encodeConsoleCommand, toConsoleCommand } from './console-command.codec';
 import { classifySalesforceError, salesforceErrorCode, salesforceErrorMessage, type ClassifyOptions } from './salesforce-errors';
 import { SILENT_SALESFORCE_LOGGER, type SalesforceLogger } from './salesforce-logger';
@@ -17,7 +18,7 @@ interface UserRow {
   Id: string; Username: string; Email?: string | null; FederationIdentifier?: string | null; IsActive: boolean;
   UserType?: string | null; SystemModstamp?: string | null;
 }
-interface PresenceRow { Id: string; UserId: string; ServicePresenceStatusId: string; StatusStartDate?: string | null }
+interface PresenceRow { Id: string; UserId: string; ServicePresenceStatusId: string; StatusStartDate?: string | null; ConfiguredCapacity?: number | null }
 
 /** One result of a StreamingChannel push (Salesforce "Streaming Channel Push REST API"). */
 export interface PushResult {
@@ -68,6 +69,8 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
   readonly session: SalesforceSession;
   readonly catalog: StatusCatalog;
   readonly stream: SalesforcePresenceStream;
+  /** Users' open Omni-Channel work: on load changes (through the stream) and in the snapshot. */
+  readonly work: AgentWorkReader;
   private readonly settings: SalesforceSettings;
   private readonly logger: SalesforceLogger;
   private channelId?: string;
@@ -89,10 +92,12 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
     this.logger = options.logger ?? SILENT_SALESFORCE_LOGGER;
     this.session = options.session ?? new SalesforceSession(options.settings, this.logger, { refreshTokens: options.refreshTokens });
     this.catalog = new StatusCatalog(() => this.queryStatuses());
+    this.work = new AgentWorkReader(this.session, options.settings.requestTimeoutMs, this.logger);
     this.stream = new SalesforcePresenceStream(this.session, this.catalog, options.checkpoints, {
       pushTopic: options.settings.pushTopic,
       offlineHoldMs: options.settings.offlineHoldMs,
       proxyUrl: options.settings.proxyUrl,
+      workloads: this.work,
       ...options.stream,
     }, this.logger);
   }
@@ -134,10 +139,15 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
     }));
   }
 
-  /** Users with a current USP row; a row whose status is unknown even after a catalog refresh is left out (logged). */
+  /**
+   * Users with a current USP row; a row whose status is unknown even after a catalog refresh is left out (logged).
+   * Each snapshot carries the user's workload, from one query of all open AgentWork; when that query fails the
+   * snapshots have none (the engine keeps what it knew) and the failure is logged.
+   */
   async currentPresence(): Promise<PresenceSnapshot[]> {
     return this.read('presence snapshot query', async () => {
       const rows = await queryAll<PresenceRow>(this.session, CURRENT_PRESENCE_SOQL, this.settings.requestTimeoutMs);
+      const work = await this.allOpenWork();
       const out: PresenceSnapshot[] = [];
       for (const row of rows) {
         const status = await this.catalog.nameOf(row.ServicePresenceStatusId);
@@ -146,10 +156,23 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
           continue;
         }
         const since = row.StatusStartDate ? Date.parse(row.StatusStartDate) : Number.NaN;
-        out.push({ userId: row.UserId, status, since: Number.isFinite(since) ? since : Date.now() });
+        out.push({
+          userId: row.UserId, status, since: Number.isFinite(since) ? since : Date.now(),
+          ...(work ? { workload: work.workload(row.UserId, row.ConfiguredCapacity) } : {}),
+        });
       }
       return out;
     });
+  }
+
+  /** Every user's open work in one query; undefined (logged) when it cannot be read. */
+  private async allOpenWork(): Promise<OpenWorkIndex | undefined> {
+    try {
+      return await this.work.openWork();
+    } catch (e) {
+      this.logger.warn('snapshot without workloads: Omni-Channel work could not be read', { error: salesforceErrorMessage(e) });
+      return undefined;
+    }
   }
 
   /**

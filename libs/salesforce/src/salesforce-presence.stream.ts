@@ -5,7 +5,7 @@ import { SalesforceAuthError, salesforceErrorMessage } from './salesforce-errors
 import { SILENT_SALESFORCE_LOGGER, type SalesforceLogger } from './salesforce-logger';
 import type { SalesforceSession } from './salesforce-session';
 import { closeFayeClient, createStreamingClient, MetaMonitorExtension, REPLAY_NEW, type ReplayExtension } from './streaming-client';
-import { UspEventPipeline, type StatusNames } from './usp-event.pipeline';
+import { UspEventPipeline, type StatusNames, type WorkloadSource } from './usp-event.pipeline';
 import { isUspStreamMessage } from './usp-lifecycle.translator';
 
 export interface PresenceStreamOptions {
@@ -26,6 +26,11 @@ export interface PresenceStreamOptions {
   limitPollIntervalMs?: number;
   /** …and after how long streaming is tried again (ms, default 15 min). */
   limitRetryMs?: number;
+  /**
+   * Reads the open work of users whose presence row reported a load change; without it such updates are
+   * dropped. A failed read asks for a drift repair (`onGap`), whose snapshot carries workloads.
+   */
+  workloads?: WorkloadSource;
 }
 
 /** How a restart rebuilds the client. */
@@ -126,6 +131,8 @@ export class SalesforcePresenceStream extends ChangeSource {
       this.pipeline = new UspEventPipeline(sink, this.checkpoints, this.names, {
         checkpointKey: this.checkpointKey, offlineHoldMs: this.options.offlineHoldMs, startFrom: stored,
         retryMinMs: this.options.retryMinMs, retryMaxMs: this.options.retryMaxMs,
+        workloads: this.options.workloads,
+        onWorkloadReadFailed: (e) => this.gap(`Omni-Channel work could not be read (${salesforceErrorMessage(e)})`),
       }, this.logger);
       this.unlisten = this.session.onToken(({ accessToken }) => {
         if (this.running && !this.restarting && this.client && accessToken !== this.clientToken) {

@@ -1,13 +1,21 @@
 import type { SalesforceSettings } from '@presence-sync/config';
 import { salesforceErrorCode, salesforceErrorMessage } from './salesforce-errors';
 import type { SalesforceSession } from './salesforce-session';
+import { OPEN_WORK_SOQL } from './agent-work.reader';
 import { queryAll, soqlString, STATUS_CATALOG_SOQL } from './soql';
 import { closeFayeClient, createStreamingClient, MetaMonitorExtension, REPLAY_NEW } from './streaming-client';
 import type { BayeuxMessage } from './faye-client.types';
 
-/** The PushTopic query of the spec: USP rows with the fields the lifecycle translator reads (no relationship fields). */
+/**
+ * The PushTopic query: USP rows with the fields the lifecycle translator reads (no relationship fields). The
+ * capacity fields are there because `NotifyForFields = Referenced` reports an update only when a field of the
+ * query changed: Omni-Channel updates AverageCapacity, AtCapacityDuration and IdleDuration of the current row
+ * "when the agent's capacity changes" (assigned, declined or closed work), and that update is the daemon's
+ * trigger to read the agent's open AgentWork. ConfiguredCapacity comes along for the at-capacity test.
+ * Defined once: setup, the tests and the sandbox use this constant.
+ */
 export const USP_PUSH_TOPIC_QUERY =
-  'SELECT Id, UserId, ServicePresenceStatusId, IsCurrentState, IsAway, StatusStartDate, StatusEndDate FROM UserServicePresence';
+  'SELECT Id, UserId, ServicePresenceStatusId, IsCurrentState, IsAway, StatusStartDate, StatusEndDate, ConfiguredCapacity, AverageCapacity, AtCapacityDuration, IdleDuration FROM UserServicePresence';
 
 export interface PushTopicRecord {
   Id: string;
@@ -25,7 +33,8 @@ export interface PushTopicRecord {
 /** What one setup or check step found or did. */
 export interface SetupStep {
   subject: string;
-  outcome: 'found' | 'created' | 'updated' | 'missing' | 'ok' | 'failed';
+  /** `warning`: worth fixing, but nothing the current rules need (not counted as a problem). */
+  outcome: 'found' | 'created' | 'updated' | 'missing' | 'ok' | 'failed' | 'warning';
   detail: string;
 }
 
@@ -42,7 +51,7 @@ export function pushTopicDefinition(settings: SalesforceSettings): Omit<PushTopi
     // Deletes and undeletes say nothing about presence; not subscribing saves daily event allocation.
     NotifyForOperationDelete: false,
     NotifyForOperationUndelete: false,
-    Description: 'presence-sync: Omni-Channel presence changes (UserServicePresence)',
+    Description: 'presence-sync: Omni-Channel presence and capacity changes (UserServicePresence)',
   };
 }
 
@@ -202,16 +211,12 @@ export async function checkPresenceVisibility(session: SalesforceSession, timeou
   const fix = `add "View All Data" to its profile or a permission set, or "View All" on User Presence (${PRESENCE_OBJECT}) in a permission set`;
   const userId = session.identity?.userId;
   if (!userId) return { subject, outcome: 'failed', detail: 'the logged-in user is not known' };
-  let sets: { Id: string; PermissionsViewAllData?: boolean; PermissionsModifyAllData?: boolean }[];
-  let objects: { ParentId: string; PermissionsViewAllRecords?: boolean; PermissionsModifyAllRecords?: boolean }[];
+  let sets: PermissionSetRow[];
+  let objects: ObjectPermissionRow[];
   try {
-    const assigned = await queryAll<{ PermissionSetId: string }>(session, `SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = ${soqlString(userId)}`, timeoutMs);
-    const ids = [...new Set(assigned.map((a) => a.PermissionSetId))];
-    if (ids.length === 0) return { subject, outcome: 'failed', detail: `no permission set is assigned to the integration user: ${fix}` };
-    const list = ids.map(soqlString).join(', ');
-    sets = await queryAll(session, `SELECT Id, PermissionsViewAllData, PermissionsModifyAllData FROM PermissionSet WHERE Id IN (${list})`, timeoutMs);
-    objects = await queryAll(session,
-      `SELECT ParentId, PermissionsViewAllRecords, PermissionsModifyAllRecords FROM ObjectPermissions WHERE SobjectType = ${soqlString(PRESENCE_OBJECT)} AND ParentId IN (${list})`, timeoutMs);
+    const grants = await viewAllGrants(session, timeoutMs, userId, PRESENCE_OBJECT);
+    if (!grants) return { subject, outcome: 'failed', detail: `no permission set is assigned to the integration user: ${fix}` };
+    ({ sets, objects } = grants);
   } catch (e) {
     return {
       subject, outcome: 'failed',
@@ -227,6 +232,69 @@ export async function checkPresenceVisibility(session: SalesforceSession, timeou
   return {
     subject, outcome: 'failed',
     detail: `the integration user reads only its own ${PRESENCE_OBJECT} rows (the object has no sharing rules), so the PushTopic delivers no agent's change and the snapshot finds nobody: ${fix}`,
+  };
+}
+
+interface PermissionSetRow { Id: string; PermissionsViewAllData?: boolean; PermissionsModifyAllData?: boolean }
+interface ObjectPermissionRow { ParentId: string; PermissionsViewAllRecords?: boolean; PermissionsModifyAllRecords?: boolean }
+
+/** The user's permission sets (profile included) and their permissions on `object`; undefined when none is assigned. */
+async function viewAllGrants(
+  session: SalesforceSession, timeoutMs: number, userId: string, object: string,
+): Promise<{ sets: PermissionSetRow[]; objects: ObjectPermissionRow[] } | undefined> {
+  const assigned = await queryAll<{ PermissionSetId: string }>(session, `SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = ${soqlString(userId)}`, timeoutMs);
+  const ids = [...new Set(assigned.map((a) => a.PermissionSetId))];
+  if (ids.length === 0) return undefined;
+  const list = ids.map(soqlString).join(', ');
+  const sets = await queryAll<PermissionSetRow>(session, `SELECT Id, PermissionsViewAllData, PermissionsModifyAllData FROM PermissionSet WHERE Id IN (${list})`, timeoutMs);
+  const objects = await queryAll<ObjectPermissionRow>(session,
+    `SELECT ParentId, PermissionsViewAllRecords, PermissionsModifyAllRecords FROM ObjectPermissions WHERE SobjectType = ${soqlString(object)} AND ParentId IN (${list})`, timeoutMs);
+  return { sets, objects };
+}
+
+const WORK_OBJECT = 'AgentWork';
+
+/**
+ * Whether the integration user can read every agent's open Omni-Channel work, which workload rules need
+ * (docs/salesforce-setup.md). First the query the daemon runs (it fails when Omni-Channel is off or AgentWork is
+ * not accessible), then the permission: AgentWork is shared by owner, so without "View All Data" or "View All"
+ * on AgentWork a user sees only its own work — unless the org-wide default for AgentWork is Read, which this
+ * check cannot see, hence it then names both. `needed`: some rule has a workload table; otherwise a finding
+ * is a `warning`, not a problem.
+ */
+export async function checkWorkVisibility(session: SalesforceSession, timeoutMs: number, needed: boolean): Promise<SetupStep> {
+  const subject = 'Omni-Channel work';
+  const bad = needed ? 'failed' : 'warning';
+  const unused = needed ? '' : ' (no rule has a workload table yet, so nothing needs it now)';
+  const fix = `add "View All Data", or "View All" on Agent Work (${WORK_OBJECT}) in a permission set`;
+  try {
+    await queryAll(session, `${OPEN_WORK_SOQL} LIMIT 1`, timeoutMs);
+  } catch (e) {
+    return {
+      subject, outcome: bad,
+      detail: `${WORK_OBJECT} cannot be queried (${describeFailure(e)}): Omni-Channel must be enabled and the integration user must read ${WORK_OBJECT} and ServiceChannel; ${fix}${unused}`,
+    };
+  }
+  const userId = session.identity?.userId;
+  if (!userId) return { subject, outcome: bad, detail: 'the logged-in user is not known' };
+  let grants: Awaited<ReturnType<typeof viewAllGrants>>;
+  try {
+    grants = await viewAllGrants(session, timeoutMs, userId, WORK_OBJECT);
+  } catch (e) {
+    return {
+      subject, outcome: bad,
+      detail: `${WORK_OBJECT} can be queried, but the integration user's permissions could not be read (${describeFailure(e)}): make sure it has "View All Data" or "View All" on ${WORK_OBJECT}${unused}`,
+    };
+  }
+  if (grants?.sets.some((p) => p.PermissionsViewAllData === true || p.PermissionsModifyAllData === true)) {
+    return { subject, outcome: 'ok', detail: `View All Data: every agent's open work (${WORK_OBJECT}) is readable` };
+  }
+  if (grants?.objects.some((o) => o.PermissionsViewAllRecords === true || o.PermissionsModifyAllRecords === true)) {
+    return { subject, outcome: 'ok', detail: `View All on ${WORK_OBJECT}: every agent's open work is readable` };
+  }
+  return {
+    subject, outcome: bad,
+    detail: `${WORK_OBJECT} can be queried, but the integration user may see only its own work (records are shared by owner), so workload rules would never match: ${fix}, or set the org-wide default of ${WORK_OBJECT} to Read${unused}`,
   };
 }
 

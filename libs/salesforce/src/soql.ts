@@ -1,7 +1,8 @@
 import type { SalesforceSession } from './salesforce-session';
 
-/** The start-up and drift-repair snapshot: every user's current presence row. */
-export const CURRENT_PRESENCE_SOQL = 'SELECT Id, UserId, ServicePresenceStatusId, StatusStartDate FROM UserServicePresence WHERE IsCurrentState = true';
+/** The start-up and drift-repair snapshot: every user's current presence row, with its capacity for workloads. */
+export const CURRENT_PRESENCE_SOQL =
+  'SELECT Id, UserId, ServicePresenceStatusId, StatusStartDate, ConfiguredCapacity FROM UserServicePresence WHERE IsCurrentState = true';
 export const STATUS_CATALOG_SOQL = 'SELECT Id, DeveloperName, MasterLabel FROM ServicePresenceStatus';
 /** The fields of a user the directory needs, plus what the incremental refresh needs (`UserType`, `SystemModstamp`). */
 const USER_FIELDS = 'Id, Username, Email, FederationIdentifier, IsActive, UserType, SystemModstamp';

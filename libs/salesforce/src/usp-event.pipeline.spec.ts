@@ -1,5 +1,6 @@
 import { CheckpointStore, InboundSink, type InboundChange, type IntakeResult } from '@presence-sync/domain';
-import { UspEventPipeline, type StatusNames } from './usp-event.pipeline';
+import { indexOpenWork, WorkloadUnavailableError, type AgentWorkRecord, type OpenWorkIndex } from './agent-work.reader';
+import { UspEventPipeline, type StatusNames, type UspPipelineOptions, type WorkloadSource } from './usp-event.pipeline';
 import type { UspStreamMessage } from './usp-lifecycle.translator';
 
 const KEY = 'salesforce:replay:/topic/PresenceSyncUSP';
@@ -63,11 +64,29 @@ const closed = (replayId: number, user: string, row: string): UspStreamMessage =
   sobject: { Id: row, UserId: user, ServicePresenceStatusId: CHAT, IsCurrentState: false, StatusEndDate: '2026-03-02T10:00:01.000Z' },
 });
 
-function setup(holdMs = 2000, startFrom?: number) {
+/** A capacity-only update of the current row (the PushTopic names the capacity fields). */
+const loadChanged = (replayId: number, user: string, row: string, statusId = CHAT): UspStreamMessage => ({
+  event: { type: 'updated', replayId, createdDate: '2026-03-02T10:00:02.000Z' },
+  sobject: { Id: row, UserId: user, ServicePresenceStatusId: statusId, IsCurrentState: true, ConfiguredCapacity: 3, AverageCapacity: 1, AtCapacityDuration: 0, IdleDuration: 4 },
+});
+
+/** Open work as a fake org holds it; records the user lists asked for, and can fail. */
+class Work implements WorkloadSource {
+  records: AgentWorkRecord[] = [];
+  readonly asked: string[][] = [];
+  failure?: Error;
+  async openWork(userIds: readonly string[]): Promise<OpenWorkIndex> {
+    this.asked.push([...userIds]);
+    if (this.failure) throw this.failure;
+    return indexOpenWork(this.records.filter((r) => userIds.includes(r.UserId)));
+  }
+}
+
+function setup(holdMs = 2000, startFrom?: number, extra: Partial<UspPipelineOptions> = {}) {
   const sink = new Sink();
   const checkpoints = new Checkpoints();
   const names = new Names();
-  const pipeline = new UspEventPipeline(sink, checkpoints, names, { checkpointKey: KEY, offlineHoldMs: holdMs, startFrom, retryMinMs: 100, retryMaxMs: 400 });
+  const pipeline = new UspEventPipeline(sink, checkpoints, names, { checkpointKey: KEY, offlineHoldMs: holdMs, startFrom, retryMinMs: 100, retryMaxMs: 400, ...extra });
   return { sink, checkpoints, names, pipeline };
 }
 
@@ -224,5 +243,81 @@ describe(UspEventPipeline.name, () => {
     await pipeline.drained();
     expect(sink.statuses()).toEqual(['1:Available_Chat']);
     expect(checkpoints.writes).toEqual(['1']);
+  });
+});
+
+describe(`${UspEventPipeline.name} load changes`, () => {
+  const chat = (user: string, weight = 1): AgentWorkRecord => ({ UserId: user, ServiceChannelId: '0N9000000000001AAA', ServiceChannel: { DeveloperName: 'sfdc_liveagent' }, CapacityWeight: weight });
+  const kase = (user: string): AgentWorkRecord => ({ UserId: user, ServiceChannelId: '0N9000000000002AAA', ServiceChannel: { DeveloperName: 'sfdc_case' }, CapacityWeight: 2 });
+
+  it('hands on a load change with the same status and the workload read for it', async () => {
+    const work = new Work();
+    work.records = [chat(A), kase(A), chat(B)];
+    const { sink, checkpoints, pipeline } = setup(0, undefined, { workloads: work });
+    pipeline.push(created(1, A, '0Bz1', LUNCH));
+    await pipeline.drained();
+    pipeline.push(loadChanged(2, A, '0Bz1', LUNCH));
+    await pipeline.drained();
+    expect(sink.got[1]).toMatchObject({
+      side: 'salesforce', userId: A, status: 'Lunch', occurredAt: Date.parse('2026-03-02T10:00:02.000Z'),
+      workload: { channels: { sfdc_liveagent: 1, sfdc_case: 1 }, load: 3, capacity: 3 },
+    });
+    expect(sink.got[1].eventId).not.toBe(sink.got[0].eventId);
+    expect(work.asked).toEqual([[A]]);
+    expect(checkpoints.value).toBe('2');
+  });
+
+  it('reads once for every user whose load changed in a batch, keeping the latest change per user in place', async () => {
+    const work = new Work();
+    work.records = [chat(A), chat(B, 1), chat(B, 1)];
+    const { sink, pipeline } = setup(0, undefined, { workloads: work });
+    pipeline.push(loadChanged(1, A, '0Bz1'));
+    pipeline.push(created(2, C, '0Bz3', LUNCH));
+    pipeline.push(loadChanged(3, B, '0Bz2'));
+    pipeline.push(loadChanged(4, A, '0Bz1'));
+    await pipeline.drained();
+    expect(work.asked).toEqual([[A, B]]);
+    expect(sink.calls).toEqual([3]);
+    expect(sink.got.map((c) => (c.side === 'salesforce' ? [c.userId, c.workload?.load] : []))).toEqual([[C, undefined], [B, 2], [A, 1]]);
+    // A user with no open work gets an empty workload, not none.
+    expect(sink.got[0]).not.toHaveProperty('workload');
+  });
+
+  it('drops load changes whose read failed, asks for a repair, and still hands on the presence changes', async () => {
+    const work = new Work();
+    work.failure = new Error('socket hang up');
+    const failed: unknown[] = [];
+    const { sink, checkpoints, pipeline } = setup(0, undefined, { workloads: work, onWorkloadReadFailed: (e) => failed.push(e) });
+    pipeline.push(created(1, B, '0Bz2'));
+    pipeline.push(loadChanged(2, A, '0Bz1'));
+    await pipeline.drained();
+    expect(sink.statuses()).toEqual(['2:Available_Chat']);
+    expect(failed).toEqual([work.failure]);
+    expect(checkpoints.value).toBe('2');
+  });
+
+  it('drops load changes quietly when AgentWork cannot be read, or no reader is given', async () => {
+    const work = new Work();
+    work.failure = new WorkloadUnavailableError('INVALID_TYPE: sObject type AgentWork is not supported');
+    const failed: unknown[] = [];
+    const one = setup(0, undefined, { workloads: work, onWorkloadReadFailed: (e) => failed.push(e) });
+    one.pipeline.push(loadChanged(1, A, '0Bz1'));
+    await one.pipeline.drained();
+    expect(one.sink.got).toEqual([]);
+    expect(failed).toEqual([]);
+
+    const none = setup(0);
+    none.pipeline.push(loadChanged(1, A, '0Bz1'));
+    await none.pipeline.drained();
+    expect(none.sink.got).toEqual([]);
+    expect(none.checkpoints.value).toBe('1');
+  });
+
+  it('gives a logout an empty workload', async () => {
+    const { sink, pipeline } = setup(0);
+    pipeline.push(created(1, A, '0Bz1'));
+    pipeline.push(closed(2, A, '0Bz1'));
+    await pipeline.drained();
+    expect(sink.got[1]).toMatchObject({ status: 'Offline', workload: { channels: {}, load: 0, capacity: 0 } });
   });
 });

@@ -1,7 +1,13 @@
 import type { CheckpointStore, InboundSink, SalesforceChange } from '@presence-sync/domain';
+import { WorkloadUnavailableError, type OpenWorkIndex } from './agent-work.reader';
 import { salesforceErrorMessage } from './salesforce-errors';
 import { SILENT_SALESFORCE_LOGGER, type SalesforceLogger } from './salesforce-logger';
 import { UspLifecycleTranslator, type UspStreamMessage } from './usp-lifecycle.translator';
+
+/** Reads users' open Omni-Channel work (`AgentWorkReader`). */
+export interface WorkloadSource {
+  openWork(userIds: readonly string[]): Promise<OpenWorkIndex>;
+}
 
 /** The part of the status catalog the pipeline needs. */
 export interface StatusNames {
@@ -20,6 +26,13 @@ export interface UspPipelineOptions {
   retryMaxMs?: number;
   /** The replay id the stream subscribed from at start (a stored one), if any: the resume point before any event. */
   startFrom?: number;
+  /** Where workloads come from; without it, capacity-only updates are dropped. */
+  workloads?: WorkloadSource;
+  /**
+   * A workload read failed (not `WorkloadUnavailableError`): the batch's load changes were dropped, so the
+   * owner should ask for a drift repair, whose snapshot carries workloads. Presence events are never held up by it.
+   */
+  onWorkloadReadFailed?: (error: unknown) => void;
 }
 
 interface Hold {
@@ -140,7 +153,9 @@ export class UspEventPipeline {
       this.batchQueued = true;
       this.enqueue(() => this.handleBatch());
     }
-    const changes: SalesforceChange[] = [];
+    const changes: (SalesforceChange | undefined)[] = [];
+    // Load changes of the batch, one per user (the latest: its read answers for the earlier ones too).
+    const loadChanges = new Map<string, { index: number; capacity: number }>();
     // `handled` moves only once the batch is in the sink: until then a resubscription starts before it.
     let last = this.handled;
     for (const message of messages) {
@@ -165,6 +180,13 @@ export class UspEventPipeline {
           if (this.options.offlineHoldMs <= 0) changes.push(decision.change);
           else this.hold(decision.change, before);
           break;
+        case 'workload': {
+          const earlier = loadChanges.get(decision.change.userId);
+          if (earlier) changes[earlier.index] = undefined;
+          loadChanges.set(decision.change.userId, { index: changes.length, capacity: decision.capacity });
+          changes.push(decision.change);
+          break;
+        }
         case 'ignore':
           // A new current row of a held user ends the hold even when its status is unknown to us.
           if (decision.reason === 'unknown-status' && decision.userId) this.cancelHold(decision.userId);
@@ -177,9 +199,44 @@ export class UspEventPipeline {
       }
       last = replayId;
     }
-    if (changes.length > 0) await this.deliver(changes);
+    if (loadChanges.size > 0) await this.addWorkloads(changes, loadChanges);
+    const ready = changes.filter((c): c is SalesforceChange => c !== undefined);
+    if (ready.length > 0) await this.deliver(ready);
     this.handled = last;
     await this.saveCheckpoint();
+  }
+
+  /**
+   * One read of the open work of every user whose load changed in the batch. A failed read drops those
+   * changes (their users' work is left as the engine knows it) and tells the owner, which asks for a drift
+   * repair; presence events of the batch go on regardless.
+   */
+  private async addWorkloads(changes: (SalesforceChange | undefined)[], loadChanges: Map<string, { index: number; capacity: number }>): Promise<void> {
+    const drop = (): void => {
+      for (const { index } of loadChanges.values()) changes[index] = undefined;
+    };
+    const source = this.options.workloads;
+    if (!source) {
+      drop();
+      return;
+    }
+    let work: OpenWorkIndex;
+    try {
+      work = await source.openWork([...loadChanges.keys()]);
+    } catch (e) {
+      drop();
+      if (e instanceof WorkloadUnavailableError) {
+        this.logger.debug('load change dropped: AgentWork cannot be read', { users: loadChanges.size, reason: e.reason });
+        return;
+      }
+      this.logger.warn('could not read Omni-Channel work: load changes dropped', { users: loadChanges.size, error: salesforceErrorMessage(e) });
+      this.options.onWorkloadReadFailed?.(e);
+      return;
+    }
+    for (const [userId, { index, capacity }] of loadChanges) {
+      const change = changes[index];
+      if (change) changes[index] = { ...change, workload: work.workload(userId, capacity) };
+    }
   }
 
   private startPoint(): number | undefined {

@@ -16,6 +16,9 @@ const created = (id: string, statusId: string, user = U1, start = '2026-03-02T09
 const closed = (id: string, user = U1, end = '2026-03-02T09:59:58.500Z') =>
   msg('updated', { Id: id, UserId: user, ServicePresenceStatusId: '0N5000000000001AAA', IsCurrentState: false, StatusEndDate: end });
 const capacity = (id: string, user = U1) => msg('updated', { Id: id, UserId: user, ServicePresenceStatusId: '0N5000000000001AAA', IsCurrentState: true, IsAway: false });
+/** A capacity update as the PushTopic with the capacity fields (USP_PUSH_TOPIC_QUERY) delivers it. */
+const load = (id: string, user = U1, statusId = '0N5000000000001AAA') =>
+  msg('updated', { Id: id, UserId: user, ServicePresenceStatusId: statusId, IsCurrentState: true, IsAway: false, ConfiguredCapacity: 3, AverageCapacity: 1.5, AtCapacityDuration: 0, IdleDuration: 12 });
 
 /** What the translator does with a sequence, in short form: `status:<name>`, `offline?`, `ignore:<reason>`. */
 function run(messages: UspStreamMessage[]): string[] {
@@ -23,7 +26,10 @@ function run(messages: UspStreamMessage[]): string[] {
   return messages.map((m) => short(t.translate(m, names)));
 }
 function short(d: UspDecision): string {
-  return d.kind === 'status' ? `status:${d.change.status}` : d.kind === 'offline-candidate' ? 'offline?' : `ignore:${d.reason}`;
+  if (d.kind === 'status') return `status:${d.change.status}`;
+  if (d.kind === 'offline-candidate') return 'offline?';
+  if (d.kind === 'workload') return `workload:${d.change.status}/${d.capacity}`;
+  return `ignore:${d.reason}`;
 }
 
 describe(UspLifecycleTranslator.name, () => {
@@ -35,7 +41,12 @@ describe(UspLifecycleTranslator.name, () => {
       ['status:Available_Chat', 'offline?', 'status:Lunch']],
     ['a logout (only the update)', [created('0Bz1', '0N5000000000001AAA'), closed('0Bz1')], ['status:Available_Chat', 'offline?']],
     ['a close of a user whose current row is unknown (after a restart)', [closed('0Bz9')], ['offline?']],
-    ['a capacity-only update of the current row', [created('0Bz1', '0N5000000000001AAA'), capacity('0Bz1')], ['status:Available_Chat', 'ignore:attribute-update']],
+    ['a capacity-only update from a topic without the capacity fields', [created('0Bz1', '0N5000000000001AAA'), capacity('0Bz1')], ['status:Available_Chat', 'ignore:attribute-update']],
+    ['a capacity-only update of the current row: a load change, same status', [created('0Bz1', '0N5000000000005AAA'), load('0Bz1', U1, '0N5000000000005AAA')], ['status:Lunch', 'workload:Lunch/3']],
+    ['a capacity update of a user whose current row is unknown (after a restart)', [load('0Bz7')], ['workload:Available_Chat/3']],
+    ['a capacity update of a row that is no longer current', [created('0Bz1', '0N5000000000001AAA'), created('0Bz2', '0N5000000000005AAA'), load('0Bz1')],
+      ['status:Available_Chat', 'status:Lunch', 'ignore:not-current-row']],
+    ['a capacity update with an unknown status id', [load('0Bz1', U1, '0N5999999999999AAA')], ['ignore:unknown-status']],
     ['an unknown status id', [created('0Bz1', '0N5999999999999AAA')], ['ignore:unknown-status']],
     ['a logout after a row with an unknown status', [created('0Bz1', '0N5999999999999AAA'), closed('0Bz1')], ['ignore:unknown-status', 'offline?']],
     ['a deleted row (its event carries only the Id)', [msg('deleted', { Id: '0Bz1', UserId: undefined })], ['ignore:unsupported-type']],
@@ -66,6 +77,23 @@ describe(UspLifecycleTranslator.name, () => {
     expect(withEnd.kind === 'offline-candidate' && withEnd.change).toMatchObject({ status: 'Offline', occurredAt: Date.parse('2026-03-02T09:59:58.500Z') });
     const noEnd = t.translate(msg('updated', { Id: '0Bz2', IsCurrentState: false, StatusEndDate: null }, '2026-03-02T09:00:00.000Z'), names);
     expect(noEnd.kind === 'offline-candidate' && noEnd.change.occurredAt).toBe(Date.parse('2026-03-02T09:00:00.000Z') - 1);
+  });
+
+  it('gives a load change its own event id and time, and a logout an empty workload', () => {
+    const t = new UspLifecycleTranslator(() => NOW);
+    t.translate(created('0Bz1', '0N5000000000001AAA'), names);
+    const first = t.translate(load('0Bz1'), names);
+    const second = t.translate(load('0Bz1'), names);
+    expect(first).toMatchObject({
+      kind: 'workload', rowId: '0Bz1', capacity: 3,
+      change: { side: 'salesforce', userId: U1, status: 'Available_Chat', occurredAt: Date.parse('2026-03-02T09:59:59.000Z'), receivedAt: NOW },
+    });
+    expect(first.kind === 'workload' && first.change.eventId).toMatch(/^usp:0Bz1:work:\d+:\d+$/);
+    expect(first.kind === 'workload' && second.kind === 'workload' && first.change.eventId !== second.change.eventId).toBe(true);
+    // The adapter reads the work; the translator does not guess it.
+    expect(first.kind === 'workload' && first.change.workload).toBeUndefined();
+    const out = t.translate(closed('0Bz1'), names);
+    expect(out.kind === 'offline-candidate' && out.change.workload).toEqual({ channels: {}, load: 0, capacity: 0 });
   });
 
   it('falls back to the event date when StatusStartDate is missing', () => {

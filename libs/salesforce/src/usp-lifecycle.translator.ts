@@ -9,6 +9,11 @@ export interface UspRow {
   IsAway?: boolean;
   StatusStartDate?: string | null;
   StatusEndDate?: string | null;
+  /** Present when the PushTopic query names the capacity fields (USP_PUSH_TOPIC_QUERY). */
+  ConfiguredCapacity?: number | null;
+  AverageCapacity?: number | null;
+  AtCapacityDuration?: number | null;
+  IdleDuration?: number | null;
 }
 
 /** The `data` of a PushTopic message on `/topic/<name>`. */
@@ -21,13 +26,16 @@ export type UspIgnoreReason =
   | 'malformed'            // not a USP event we can read
   | 'not-current'          // a row created as not current (not a status change)
   | 'unknown-status'       // a current row whose status id is not in the catalog, even after a refresh
-  | 'attribute-update'     // an update of the current row that did not close it (capacity, IsAway)
+  | 'attribute-update'     // an update of the current row that did not close it, from a PushTopic without the capacity fields
+  | 'not-current-row'      // an update of a row other than the user's known current one that did not close it
   | 'closes-previous-row'  // closes a row older than the user's known current row: the new row already arrived
   | 'unsupported-type';    // deleted / undeleted rows say nothing about the presence
 
 /**
  * What one USP event means:
  * - `status`: the user's new status (a created current row) — hand it on now;
+ * - `workload`: the current row's capacity figures changed (work assigned, declined or closed) — read the
+ *   user's open work and hand on a change with the same status and that workload (`capacity` from the row);
  * - `offline-candidate`: the user's current row (or a row of a user whose current row is not known) was
  *   closed; it means Offline unless a newer row of the same user follows shortly (the stream holds it);
  * - `ignore`: nothing to hand on (why is in `reason`).
@@ -35,6 +43,7 @@ export type UspIgnoreReason =
 export type UspDecision =
   | { kind: 'status'; change: SalesforceChange; rowId: string }
   | { kind: 'offline-candidate'; change: SalesforceChange; rowId: string }
+  | { kind: 'workload'; change: SalesforceChange; rowId: string; capacity: number }
   | { kind: 'ignore'; reason: UspIgnoreReason; userId?: string };
 
 const time = (...values: (string | null | undefined)[]): number | undefined => {
@@ -91,7 +100,7 @@ export class UspLifecycleTranslator {
         return { kind: 'status', rowId: row.Id, change: { side: 'salesforce', eventId, userId, occurredAt, status, receivedAt } };
       }
       case 'updated': {
-        if (row.IsCurrentState === true) return { kind: 'ignore', reason: 'attribute-update', userId };
+        if (row.IsCurrentState === true) return this.capacityUpdate(message, userId, statusName, receivedAt);
         if (row.IsCurrentState !== false) return { kind: 'ignore', reason: 'malformed', userId };
         const known = this.currentRow.get(userId);
         if (known !== undefined && known !== row.Id) return { kind: 'ignore', reason: 'closes-previous-row', userId };
@@ -100,9 +109,36 @@ export class UspLifecycleTranslator {
         // A close of a row not known as current (e.g. replayed after a restart) is dated just before its end: the
         // new row that replaced it starts at that same instant and must win over it.
         const occurredAt = known === undefined ? ended - 1 : ended;
-        return { kind: 'offline-candidate', rowId: row.Id, change: { side: 'salesforce', eventId, userId, occurredAt, status: SALESFORCE_OFFLINE, receivedAt } };
+        // Logged out: Omni-Channel holds no capacity for an offline agent, so the workload is empty.
+        const workload = { channels: {}, load: 0, capacity: 0 };
+        return {
+          kind: 'offline-candidate', rowId: row.Id,
+          change: { side: 'salesforce', eventId, userId, occurredAt, status: SALESFORCE_OFFLINE, workload, receivedAt },
+        };
       }
     }
+  }
+
+  /**
+   * An update that leaves the row current: Omni-Channel rewrote its capacity figures because the agent's load
+   * changed (accepting work changes no status). The change keeps the status and gets its own event id
+   * (the row, the event's time and its replay id), so each load change is its own event; the adapter adds
+   * the workload it reads.
+   */
+  private capacityUpdate(
+    message: UspStreamMessage, userId: string, statusName: (statusId: string) => string | undefined, receivedAt: number,
+  ): UspDecision {
+    const { event, sobject: row } = message;
+    // A PushTopic without the capacity fields (created before capacity-driven sync) reports no load change.
+    if (!('ConfiguredCapacity' in row)) return { kind: 'ignore', reason: 'attribute-update', userId };
+    const known = this.currentRow.get(userId);
+    if (known !== undefined && known !== row.Id) return { kind: 'ignore', reason: 'not-current-row', userId };
+    const status = row.ServicePresenceStatusId ? statusName(row.ServicePresenceStatusId) : undefined;
+    if (!status) return { kind: 'ignore', reason: 'unknown-status', userId };
+    const occurredAt = time(event.createdDate) ?? receivedAt;
+    const eventId = `usp:${row.Id}:work:${occurredAt}:${event.replayId}`;
+    const capacity = typeof row.ConfiguredCapacity === 'number' ? row.ConfiguredCapacity : 0;
+    return { kind: 'workload', rowId: row.Id, capacity, change: { side: 'salesforce', eventId, userId, occurredAt, status, receivedAt } };
   }
 
   /** The user's current row id as far as the events seen tell. */

@@ -3,11 +3,13 @@ import type { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import { loadConfig } from '@presence-sync/config';
 import { AuditLog, type AuditOutcome, type AuditRecord } from '@presence-sync/domain';
+import { USP_PUSH_TOPIC_QUERY } from '@presence-sync/salesforce';
 import { ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE } from '@presence-sync/testing';
 import { createDaemon } from '../../../apps/presence-sync/src/daemon.bootstrap';
 import { ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
 
-const USP_QUERY = 'SELECT Id, UserId, ServicePresenceStatusId, IsCurrentState, IsAway, StatusStartDate, StatusEndDate FROM UserServicePresence';
+/** The PushTopic query `salesforce setup` creates (capacity fields included). */
+const USP_QUERY = USP_PUSH_TOPIC_QUERY;
 
 /**
  * The whole product with the real jsforce adapter: the daemon in SALESFORCE_MODE=live against the Salesforce

@@ -196,7 +196,10 @@ describe(JsforceSalesforceAdapter.name, () => {
       expect(users).toHaveLength(AGENTS.length + 1);
       expect(users.find((u) => u.email === AGENTS[1])).toMatchObject({ federationId: 'fed-1', active: true, username: AGENTS[1] });
       const presence = await a.currentPresence();
-      expect(presence).toEqual([{ userId: paged.userId(AGENTS[0]), status: 'Lunch', since: paged.uspRows(AGENTS[0])[0].statusStartDate }]);
+      expect(presence).toEqual([{
+        userId: paged.userId(AGENTS[0]), status: 'Lunch', since: paged.uspRows(AGENTS[0])[0].statusStartDate,
+        workload: { channels: {}, load: 0, capacity: 10 },
+      }]);
     } finally {
       await paged.stop();
     }

@@ -3,7 +3,7 @@ import type { SalesforceAuthSettings, SalesforceSettings } from '@presence-sync/
 import {
   CheckpointStore, InboundSink, type InboundChange, type IntakeResult, type SalesforceChange,
 } from '@presence-sync/domain';
-import type { SalesforceLogger } from '@presence-sync/salesforce';
+import { USP_PUSH_TOPIC_QUERY, type SalesforceLogger } from '@presence-sync/salesforce';
 import { SalesforceEmulator } from '@presence-sync/testing';
 import type { SalesforceEmulatorOptions } from '@presence-sync/testing';
 
@@ -22,7 +22,7 @@ const JWT_PUBLIC_KEY = keys.publicKey.export({ type: 'spki', format: 'pem' }).to
 
 /** The PushTopic definition `presence-sync salesforce setup` creates, provisioned up front for stream tests. */
 export const PUSH_TOPIC = 'PresenceSyncUSP';
-export const USP_QUERY = 'SELECT Id, UserId, ServicePresenceStatusId, IsCurrentState, IsAway, StatusStartDate, StatusEndDate FROM UserServicePresence';
+export const USP_QUERY = USP_PUSH_TOPIC_QUERY;
 
 /**
  * A started emulator with three agents, the integration user (password + security token, client

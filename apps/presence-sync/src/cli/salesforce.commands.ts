@@ -1,6 +1,6 @@
 import { redactSalesforceSettings, type SalesforceSettings } from '@presence-sync/config';
 import {
-  checkPresenceVisibility, checkStreamingAllocations, describeFailure, queryAll, SalesforceSession, SalesforceSetup, soqlString,
+  checkPresenceVisibility, checkStreamingAllocations, checkWorkVisibility, describeFailure, queryAll, SalesforceSession, SalesforceSetup, soqlString,
   type SalesforceLogger, type SetupStep,
 } from '@presence-sync/salesforce';
 import type { CliIo } from './rules.commands';
@@ -23,9 +23,14 @@ export interface SalesforceSetupOptions extends SalesforceCommandOptions {
 export interface SalesforceCheckOptions extends SalesforceCommandOptions {
   /** How long the streaming handshake + subscribe test may take (ms). */
   streamingTimeoutMs?: number;
+  /**
+   * Some rule has a workload table: Omni-Channel work (AgentWork) that cannot be read, or only the integration
+   * user's own, is then a problem. Otherwise it is reported as a warning (exit code unaffected).
+   */
+  workloadRules?: boolean;
 }
 
-const line = (step: SetupStep): string => `${step.subject}: ${step.outcome === 'ok' ? 'ok' : step.outcome}${step.detail ? ` — ${step.detail}` : ''}`;
+const line = (step: SetupStep): string => `${step.subject}: ${step.outcome}${step.detail ? ` — ${step.detail}` : ''}`;
 
 async function login(session: SalesforceSession, settings: SalesforceSettings, io: CliIo): Promise<boolean> {
   try {
@@ -78,7 +83,8 @@ export async function runSalesforceSetup(settings: SalesforceSettings, io: CliIo
 /**
  * `presence-sync salesforce check`: changes nothing. Login and identity, API usage (Sforce-Limit-Info),
  * whether the PushTopic (as wanted) and the command channel exist, whether the integration user may read every
- * agent's presence (View All Data or View All on UserServicePresence), a short streaming handshake +
+ * agent's presence (View All Data or View All on UserServicePresence) and Omni-Channel work (AgentWork: a
+ * problem only when a rule has a workload table, else a warning), a short streaming handshake +
  * subscribe, and the streaming allocations from `/limits`. Resolves 0 when all is well, else 1.
  */
 export async function runSalesforceCheck(settings: SalesforceSettings, io: CliIo, options: SalesforceCheckOptions = {}): Promise<number> {
@@ -111,6 +117,7 @@ export async function runSalesforceCheck(settings: SalesforceSettings, io: CliIo
       : { subject: `StreamingChannel ${settings.commandChannel}`, outcome: 'missing', detail: 'run `presence-sync salesforce setup`' };
   }));
   steps.push(await step('presence visibility', () => checkPresenceVisibility(session, settings.requestTimeoutMs)));
+  steps.push(await step('Omni-Channel work', () => checkWorkVisibility(session, settings.requestTimeoutMs, options.workloadRules === true)));
   steps.push(await setup.probeStreaming(options.streamingTimeoutMs));
   steps.push(await step('streaming allocations', () => checkStreamingAllocations(session, settings.requestTimeoutMs)));
   const usage = session.apiUsage;

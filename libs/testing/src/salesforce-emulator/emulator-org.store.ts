@@ -5,7 +5,8 @@ import {
 } from './sobject.schema';
 import { compileSoql, type SalesforceApiError } from './soql.parser';
 import type {
-  SalesforceEmulatorPermissions, SalesforceEmulatorStatusSeed, SalesforceEmulatorUserSeed, UspChangeCause, UspRow,
+  AgentWorkRow, SalesforceEmulatorPermissions, SalesforceEmulatorServiceChannelSeed, SalesforceEmulatorStatusSeed,
+  SalesforceEmulatorUserSeed, UspChangeCause, UspRow,
 } from './salesforce-emulator.types';
 
 /** A write to a record, for the streaming side (PushTopics) and assertion hooks. */
@@ -28,8 +29,22 @@ interface Grants {
   viewAllObjects: Set<string>;
 }
 
-/** Objects whose records a user reads only when it owns them or may view all (no sharing rules apply). */
-const OWNER_ONLY = new Set(['UserServicePresence']);
+/**
+ * Objects whose records a user reads only when it owns them or may view all. UserServicePresence supports no
+ * sharing rules; AgentWork is shared by owner (AgentWorkShare) and the emulator models no sharing rules for it.
+ */
+const OWNER_ONLY = new Set(['UserServicePresence', 'AgentWork']);
+
+/** AgentWork statuses that hold the agent's capacity ("active in Omni-Channel"). */
+const OPEN_WORK = new Set(['Assigned', 'Opened']);
+
+/** The capacity figures Omni-Channel keeps on the current presence row: since when the load is what it is. */
+interface LoadMark {
+  since: number;
+  load: number;
+  /** ∫ load dt over the row's life so far, in load × seconds. */
+  loadSeconds: number;
+}
 
 interface UserSecrets {
   password?: string;
@@ -42,6 +57,7 @@ export interface EmulatorOrgOptions {
   users: SalesforceEmulatorUserSeed[];
   integrationUser?: SalesforceEmulatorUserSeed;
   statuses: SalesforceEmulatorStatusSeed[];
+  serviceChannels: SalesforceEmulatorServiceChannelSeed[];
   now: () => number;
   statusChangeOrder: 'create-first' | 'close-first';
   onChange: (change: RecordChange) => void;
@@ -72,10 +88,16 @@ export class EmulatorOrg {
   /** User id (18) → its permissions; the PermissionSet records are derived from it. */
   private readonly grants = new Map<string, Grants>();
   private uspNumber = 0;
+  private workNumber = 0;
+  /** ServiceChannel id → the capacity weight of its work items. */
+  private readonly channelWeight = new Map<string, number>();
+  /** Presence row id → its load history (for AverageCapacity, AtCapacityDuration, IdleDuration). */
+  private readonly loadMarks = new Map<string, LoadMark>();
 
   constructor(private readonly options: EmulatorOrgOptions) {
     for (const object of SCHEMA) this.tables.set(object.name, new Map());
     options.statuses.forEach((seed, i) => this.seedStatus(seed, i + 1));
+    options.serviceChannels.forEach((seed, i) => this.seedChannel(seed, i + 1));
     const seeds = options.integrationUser ? [...options.users, options.integrationUser] : options.users;
     seeds.forEach((seed, i) => this.seedUser(seed, i + 1, seed === options.integrationUser));
     for (const seed of seeds) {
@@ -107,6 +129,16 @@ export class EmulatorOrg {
     this.statusAway.set(id, seed.isAway ?? false);
   }
 
+  private seedChannel(seed: SalesforceEmulatorServiceChannelSeed, n: number): void {
+    if (this.channelByDeveloperName(seed.developerName)) throw new Error(`SalesforceEmulator: service channel ${seed.developerName} listed twice`);
+    const id = SalesforceIdFactory.format(KEY_PREFIX.serviceChannel, n);
+    this.table('ServiceChannel').set(id, {
+      Id: id, DeveloperName: seed.developerName, MasterLabel: seed.label, RelatedEntity: seed.relatedEntity, CapacityModel: 'TabBased',
+      ...this.audit(this.options.now(), null),
+    });
+    this.channelWeight.set(id, seed.weight ?? 1);
+  }
+
   private seedUser(seed: SalesforceEmulatorUserSeed, n: number, integration: boolean): void {
     // The same 15-character ids as InMemorySalesforce.addUsersForEmails, in the 18-character form.
     const id = toId18(seed.id ?? `${KEY_PREFIX.user}${String(n).padStart(12, '0')}`);
@@ -125,7 +157,8 @@ export class EmulatorOrg {
       UserType: seed.userType ?? 'Standard',
       ...this.audit(this.options.now(), null),
     });
-    this.grants.set(id, { viewAllData: seed.viewAllData ?? integration, viewAllObjects: new Set(seed.viewAllPresence ? ['UserServicePresence'] : []) });
+    const viewAll = [...(seed.viewAllPresence ? ['UserServicePresence'] : []), ...(seed.viewAllAgentWork ? ['AgentWork'] : [])];
+    this.grants.set(id, { viewAllData: seed.viewAllData ?? integration, viewAllObjects: new Set(viewAll) });
     this.writePermissionRecords(id);
     this.secrets.set(id, { password: seed.password, securityToken: seed.securityToken, approved: seed.approved ?? true, capacity: seed.capacity ?? 10 });
     this.userByUsername.set(seed.username.toLowerCase(), id);
@@ -176,7 +209,7 @@ export class EmulatorOrg {
     }
   }
 
-  /** Grants or withdraws View All Data and View All on UserServicePresence. */
+  /** Grants or withdraws View All Data and View All on UserServicePresence or AgentWork. */
   setPermissions(userId: string, permissions: SalesforceEmulatorPermissions): void {
     const user = this.userById(userId);
     if (!user) throw new Error(`SalesforceEmulator: no user ${userId}`);
@@ -184,13 +217,16 @@ export class EmulatorOrg {
     if (permissions.viewAllData !== undefined) grants.viewAllData = permissions.viewAllData;
     if (permissions.viewAllPresence === true) grants.viewAllObjects.add('UserServicePresence');
     if (permissions.viewAllPresence === false) grants.viewAllObjects.delete('UserServicePresence');
+    if (permissions.viewAllAgentWork === true) grants.viewAllObjects.add('AgentWork');
+    if (permissions.viewAllAgentWork === false) grants.viewAllObjects.delete('AgentWork');
     this.writePermissionRecords(user.Id as string);
   }
 
   /**
    * Whether `userId` may read a record of `objectName` owned by `ownerId`. UserServicePresence supports no
    * sharing rules: its owner (the agent) reads it, and so does anyone with View All Data or View All on the
-   * object. The other objects the emulator holds are readable by every API user.
+   * object; AgentWork the same way (its owner is the agent it is routed to). The other objects the emulator
+   * holds are readable by every API user.
    */
   canRead(userId: string | undefined, objectName: string, ownerId: string | undefined): boolean {
     if (!OWNER_ONLY.has(objectName)) return true;
@@ -301,11 +337,132 @@ export class EmulatorOrg {
     }];
   }
 
+  // ---- Omni-Channel work ------------------------------------------------------------------------------------
+
+  channelByDeveloperName(name: string): SObjectRecord | undefined {
+    return [...this.table('ServiceChannel').values()].find((c) => c.DeveloperName === name);
+  }
+
+  /** The user's work that holds capacity (Assigned or Opened). */
+  openWork(userId: string): SObjectRecord[] {
+    return [...this.table('AgentWork').values()].filter((w) => sameId(w.UserId as string, userId) && OPEN_WORK.has(w.Status as string)).map(copy);
+  }
+
+  toWorkRow(record: SObjectRecord): AgentWorkRow {
+    return {
+      id: record.Id as string,
+      userId: record.UserId as string,
+      channel: (this.retrieve('ServiceChannel', record.ServiceChannelId as string)?.DeveloperName as string | undefined) ?? '',
+      status: record.Status as AgentWorkRow['status'],
+      capacityWeight: (record.CapacityWeight as number | null) ?? null,
+      capacityPercentage: (record.CapacityPercentage as number | null) ?? null,
+      assignedAt: record.AssignedDateTime as number,
+      closedAt: (record.CloseDateTime as number | null) ?? null,
+    };
+  }
+
+  /**
+   * Omni-Channel routes a work item of `channel` to the agent: a new AgentWork in status Assigned that takes
+   * capacity at once (capacity is consumed from assignment), so the agent's current presence row gets its
+   * capacity figures updated. Omni-Channel routes only to an agent who is online: without a current presence
+   * row this throws.
+   */
+  assignWork(userId: string, channel: string, capacity: { weight?: number; percentage?: number }): string {
+    const user = this.userById(userId);
+    if (!user) throw new Error(`SalesforceEmulator: no user ${userId}`);
+    const service = this.channelByDeveloperName(channel);
+    if (!service) throw new Error(`SalesforceEmulator: no service channel ${channel}`);
+    if (!this.currentRow(user.Id as string)) {
+      throw new Error(`SalesforceEmulator: ${String(user.Username)} is offline in Omni-Channel; work is routed only to online agents`);
+    }
+    const at = this.options.now();
+    const id = this.ids.next(KEY_PREFIX.agentWork);
+    const percentage = capacity.percentage ?? null;
+    const weight = percentage !== null ? null : (capacity.weight ?? this.channelWeight.get(service.Id as string) ?? 1);
+    const record: SObjectRecord = {
+      Id: id, Name: String(++this.workNumber).padStart(8, '0'), OwnerId: user.Id, UserId: user.Id, WorkItemId: null,
+      ServiceChannelId: service.Id, Status: 'Assigned', CapacityWeight: weight, CapacityPercentage: percentage,
+      RequestDateTime: at, AssignedDateTime: at, AcceptDateTime: null, CloseDateTime: null, ...this.audit(at, null),
+    };
+    this.write('AgentWork', 'created', record, Object.keys(record), 'work');
+    this.updateCapacity(user.Id as string);
+    return id;
+  }
+
+  /** The agent accepts the work item (Assigned → Opened). Its capacity was taken at assignment: presence is not touched. */
+  acceptWork(workId: string): void {
+    const work = this.workOrThrow(workId);
+    if (work.Status !== 'Assigned') throw new Error(`SalesforceEmulator: work ${workId} is ${String(work.Status)}, not Assigned`);
+    const at = this.options.now();
+    this.write('AgentWork', 'updated', { ...work, Status: 'Opened', AcceptDateTime: at, LastModifiedDate: at, SystemModstamp: at },
+      ['Status', 'AcceptDateTime', 'LastModifiedDate', 'SystemModstamp'], 'work');
+  }
+
+  /** The work item is closed: its capacity is freed and the current presence row's capacity figures are updated. */
+  closeWork(workId: string): void {
+    const work = this.workOrThrow(workId);
+    if (!OPEN_WORK.has(work.Status as string)) throw new Error(`SalesforceEmulator: work ${workId} is already ${String(work.Status)}`);
+    const at = this.options.now();
+    this.write('AgentWork', 'updated', { ...work, Status: 'Closed', CloseDateTime: at, LastModifiedDate: at, SystemModstamp: at },
+      ['Status', 'CloseDateTime', 'LastModifiedDate', 'SystemModstamp'], 'work');
+    this.updateCapacity(work.UserId as string);
+  }
+
+  private workOrThrow(workId: string): SObjectRecord {
+    const work = this.retrieve('AgentWork', workId);
+    if (!work) throw new Error(`SalesforceEmulator: no AgentWork ${workId}`);
+    return work;
+  }
+
+  private loadOf(userId: string): number {
+    return this.openWork(userId).reduce((sum, w) => sum + ((w.CapacityWeight as number | null) ?? (w.CapacityPercentage as number | null) ?? 0), 0);
+  }
+
+  private loadMark(row: SObjectRecord): LoadMark {
+    let mark = this.loadMarks.get(row.Id as string);
+    if (!mark) {
+      // Work assigned before the row began (a status change) is carried into the new row.
+      mark = { since: row.StatusStartDate as number, load: this.loadOf(row.UserId as string), loadSeconds: 0 };
+      this.loadMarks.set(row.Id as string, mark);
+    }
+    return mark;
+  }
+
+  /**
+   * The agent's load changed: AtCapacityDuration, IdleDuration (seconds at full load / with no load) and
+   * AverageCapacity (the time-weighted average load) of the current row are brought up to now and written as
+   * an update of the current row, the status untouched. The Object Reference says these fields are "updated
+   * when the agent's capacity changes"; the emulator writes all three as changed on each load change, so a
+   * PushTopic that references any of them reports the update even when no time has passed.
+   */
+  private updateCapacity(userId: string): void {
+    const row = this.currentRow(userId);
+    if (!row) return;
+    const mark = this.loadMark(row);
+    const at = this.options.now();
+    const seconds = Math.max(0, (at - mark.since) / 1000);
+    const configured = (row.ConfiguredCapacity as number | null) ?? 0;
+    const atCapacity = ((row.AtCapacityDuration as number | null) ?? 0) + (configured > 0 && mark.load >= configured ? seconds : 0);
+    const idle = ((row.IdleDuration as number | null) ?? 0) + (mark.load === 0 ? seconds : 0);
+    mark.loadSeconds += mark.load * seconds;
+    mark.load = this.loadOf(userId);
+    mark.since = at;
+    const lived = (at - (row.StatusStartDate as number)) / 1000;
+    const average = lived > 0 ? mark.loadSeconds / lived : mark.load;
+    this.write('UserServicePresence', 'updated', {
+      ...row, AtCapacityDuration: Math.round(atCapacity), IdleDuration: Math.round(idle), AverageCapacity: average, LastModifiedDate: at, SystemModstamp: at,
+    }, ['AverageCapacity', 'AtCapacityDuration', 'IdleDuration', 'LastModifiedDate', 'SystemModstamp'], 'work');
+  }
+
   private write(object: string, type: RecordChange['type'], record: SObjectRecord, changedFields: string[], cause: UspChangeCause): void {
     const described = describeObject(object) as SObjectDescribe;
     if (type === 'deleted') this.table(described.name).delete(record.Id as string);
     else this.table(described.name).set(record.Id as string, record);
-    if (described.name === 'UserServicePresence') this.indexUsp(record, type);
+    if (described.name === 'UserServicePresence') {
+      this.indexUsp(record, type);
+      // A new row starts its capacity figures afresh, with the load the agent carries into it.
+      if (type === 'created') this.loadMarks.set(record.Id as string, { since: record.StatusStartDate as number, load: this.loadOf(record.UserId as string), loadSeconds: 0 });
+    }
     this.options.onChange({ object: described, type, record: copy(record), changedFields, cause });
   }
 
@@ -420,7 +577,14 @@ export class EmulatorOrg {
     }
     const query = compileSoql(record.Query as string);
     if (!query.ok) return EmulatorOrg.error(400, query.error.errorCode, query.error.message, ['Query']);
+    // The Streaming API guide lists the standard objects PushTopic supports; of the emulator's, only presence rows.
+    if (query.value.object.name !== 'UserServicePresence') {
+      return EmulatorOrg.error(400, 'INVALID_FIELD', `${query.value.object.name} is not supported in PushTopic queries`, ['Query']);
+    }
     if (!query.value.fields.some((f) => f.name === 'Id')) return EmulatorOrg.error(400, 'INVALID_FIELD', 'The query SELECT clause must include Id', ['Query']);
+    if (query.value.relations.length > 0) {
+      return EmulatorOrg.error(400, 'INVALID_FIELD', 'PushTopic queries do not support relationship fields', ['Query']);
+    }
     if (query.value.hasOrderOrLimit) return EmulatorOrg.error(400, 'INVALID_FIELD', 'PushTopic queries do not support ORDER BY or LIMIT', ['Query']);
     return this.checkUniqueName('PushTopic', name, selfId);
   }

@@ -1,5 +1,7 @@
 export { SalesforceEmulator } from './salesforce-emulator';
-export { salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, type SandboxSeedOptions } from './salesforce-emulator.seed';
+export {
+  salesforceEmulatorSandboxSeed, SANDBOX_CAPACITY, SANDBOX_SALESFORCE, SANDBOX_SERVICE_CHANNELS, type SandboxSeedOptions,
+} from './salesforce-emulator.seed';
 export { createFayeClient } from './faye.loader';
 export { PUSH_PAYLOAD_MAX } from './salesforce-rest.router';
 export { toId18, sameId } from './salesforce-id.util';

@@ -1,5 +1,17 @@
 import { SANDBOX_STATUSES } from '../sandbox-statuses';
-import type { SalesforceEmulatorOptions, SalesforceEmulatorUserSeed } from './salesforce-emulator.types';
+import type { SalesforceEmulatorOptions, SalesforceEmulatorServiceChannelSeed, SalesforceEmulatorUserSeed } from './salesforce-emulator.types';
+
+/**
+ * The service channels of the emulated org: chats (`sfdc_liveagent`, weight 1) and cases (`sfdc_case`, weight 2).
+ * With the sandbox capacity of 3, three chats or a chat and a case fill an agent.
+ */
+export const SANDBOX_SERVICE_CHANNELS: readonly SalesforceEmulatorServiceChannelSeed[] = [
+  { developerName: 'sfdc_liveagent', label: 'Chat', relatedEntity: 'LiveChatTranscript', weight: 1 },
+  { developerName: 'sfdc_case', label: 'Case', relatedEntity: 'Case', weight: 2 },
+];
+
+/** ConfiguredCapacity of the sandbox agents' presence rows. */
+export const SANDBOX_CAPACITY = 3;
 
 /** The sandbox's connected app and integration user (no real credentials: they only open the local emulator). */
 export const SANDBOX_SALESFORCE = {
@@ -20,7 +32,8 @@ export interface SandboxSeedOptions {
 /**
  * Options for a sandbox org mirroring a contact center's agents: one Salesforce user per agent e-mail
  * (username = the e-mail in lower case; ids `005000000000001…` as `InMemorySalesforce` numbers them), the
- * sandbox status catalog (`SANDBOX_STATUSES`; every status but `Available_*` counts as away), an integration
+ * sandbox status catalog (`SANDBOX_STATUSES`; every status but `Available_*` counts as away), the service
+ * channels `SANDBOX_SERVICE_CHANNELS` with a capacity of `SANDBOX_CAPACITY` per agent, an integration
  * user for the username-password and client-credentials flows, and the `/u/PresenceSyncCommand` channel.
  * Add `port`, `now`, `jwt` etc. as needed.
  */
@@ -34,6 +47,7 @@ export function salesforceEmulatorSandboxSeed(agentEmails: string[], options: Sa
       email,
       ...(last ? { firstName: name(first), lastName: name(last) } : {}),
       ...(status ? { status } : {}),
+      capacity: SANDBOX_CAPACITY,
     };
   });
   return {
@@ -50,6 +64,7 @@ export function salesforceEmulatorSandboxSeed(agentEmails: string[], options: Sa
       securityToken: SANDBOX_SALESFORCE.securityToken,
     },
     clientCredentialsUser: SANDBOX_SALESFORCE.username,
+    serviceChannels: SANDBOX_SERVICE_CHANNELS.map((c) => ({ ...c })),
     statuses: SANDBOX_STATUSES.map((s) => ({ id: s.id, developerName: s.developerName, label: s.label, isAway: !s.developerName.startsWith('Available') })),
     ...(options.provisionCommandChannel === false ? {} : { provision: { streamingChannels: ['/u/PresenceSyncCommand'] } }),
   };

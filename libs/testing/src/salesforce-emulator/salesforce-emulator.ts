@@ -12,12 +12,13 @@ import { faye } from './faye.loader';
 import type { FayeNodeAdapter } from './faye.types';
 import { topicNotification, type TopicNotification } from './push-topic.matcher';
 import { SalesforceBayeuxExtension } from './salesforce-bayeux.extension';
+import { SANDBOX_SERVICE_CHANNELS } from './salesforce-emulator.seed';
 import { sameId } from './salesforce-id.util';
 import { SalesforceRestRouter, type PushRequestEvent, type PushResult, type RestAnswer } from './salesforce-rest.router';
 import { describeObject, type SObjectDescribe, type SObjectRecord } from './sobject.schema';
 import { StreamingEventLog, type LoggedEvent, type ReplayStart } from './streaming-event.log';
 import type {
-  CommandDropReason, ConsoleStats, InjectedRestFault, PushRecord, SalesforceEmulatorCredentials, SalesforceEmulatorEvents,
+  AgentWorkRow, CommandDropReason, ConsoleStats, InjectedRestFault, PushRecord, SalesforceEmulatorCredentials, SalesforceEmulatorEvents,
   SalesforceEmulatorOptions, SalesforceEmulatorPermissions, StreamEvent, StreamingClientInfo, UspRow,
 } from './salesforce-emulator.types';
 
@@ -117,6 +118,7 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
       users: options.users,
       integrationUser: options.integrationUser,
       statuses: options.statuses ?? SANDBOX_STATUSES.map((s) => ({ id: s.id, developerName: s.developerName, label: s.label, isAway: !s.developerName.startsWith('Available') })),
+      serviceChannels: options.serviceChannels ?? SANDBOX_SERVICE_CHANNELS.map((c) => ({ ...c })),
       now: this.now,
       statusChangeOrder: options.statusChangeOrder ?? 'close-first',
       onChange: (change) => this.onRecordChange(change),
@@ -341,8 +343,39 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
     return this.org.touchCapacity(this.userId(userRef));
   }
 
+  // ---- Omni-Channel work ----------------------------------------------------------------------------------------
+
+  /**
+   * Omni-Channel routes a work item of the service channel (DeveloperName) to the agent: an AgentWork in status
+   * Assigned, which counts against capacity at once, and an update of the agent's current presence row
+   * (AverageCapacity, AtCapacityDuration, IdleDuration) with the status unchanged — what a PushTopic on
+   * UserServicePresence reports. The weight defaults to the channel's; `percentage` makes it percentage-based.
+   * The agent must be online in Omni-Channel. Returns the AgentWork id.
+   */
+  assignWork(userRef: string, channel: string, capacity: { weight?: number; percentage?: number } = {}): string {
+    return this.org.assignWork(this.userId(userRef), channel, capacity);
+  }
+
+  /** The agent accepts the work item (Assigned → Opened); capacity and presence do not change. */
+  acceptWork(workId: string): void {
+    this.org.acceptWork(workId);
+  }
+
+  /** The work item is closed: capacity is freed and the current presence row's capacity figures are updated. */
+  closeWork(workId: string): void {
+    this.org.closeWork(workId);
+  }
+
+  /** The agent's work that holds capacity (Assigned or Opened), oldest first; of every agent without `userRef`. */
+  openWork(userRef?: string): AgentWorkRow[] {
+    const userId = userRef === undefined ? undefined : this.userId(userRef);
+    return this.org.records('AgentWork')
+      .filter((w) => (w.Status === 'Assigned' || w.Status === 'Opened') && (userId === undefined || sameId(w.UserId as string, userId)))
+      .map((w) => this.org.toWorkRow(w));
+  }
+
   /** Records of an object (for assertions), e.g. `records('PushTopic')`. */
-  records(objectName: 'User' | 'ServicePresenceStatus' | 'UserServicePresence' | 'PushTopic' | 'StreamingChannel'): SObjectRecord[] {
+  records(objectName: 'User' | 'ServicePresenceStatus' | 'UserServicePresence' | 'PushTopic' | 'StreamingChannel' | 'ServiceChannel' | 'AgentWork'): SObjectRecord[] {
     return this.org.records(objectName);
   }
 

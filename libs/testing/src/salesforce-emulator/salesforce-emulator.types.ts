@@ -33,12 +33,29 @@ export interface SalesforceEmulatorUserSeed {
   viewAllData?: boolean;
   /** "View All" on UserServicePresence (object permission in a permission set): reads every presence row. Default false. */
   viewAllPresence?: boolean;
+  /**
+   * "View All" on AgentWork: reads every agent's work. AgentWork is shared by owner (AgentWorkShare): without
+   * this or View All Data a user reads only its own work. Default false.
+   */
+  viewAllAgentWork?: boolean;
 }
 
 /** What `SalesforceEmulator.setPermissions` grants (each omitted permission is left as it is). */
 export interface SalesforceEmulatorPermissions {
   viewAllData?: boolean;
   viewAllPresence?: boolean;
+  viewAllAgentWork?: boolean;
+}
+
+/** An Omni-Channel service channel (`ServiceChannel`) and the capacity its work items take. */
+export interface SalesforceEmulatorServiceChannelSeed {
+  /** Unique API name, e.g. `sfdc_liveagent`. */
+  developerName: string;
+  label: string;
+  /** The routed object type (`LiveChatTranscript`, `Case`, …); unique in an org. */
+  relatedEntity: string;
+  /** The capacity weight of a work item of this channel (routing configuration), unless `assignWork` gives one. Default 1. */
+  weight?: number;
 }
 
 /** Streaming allocations the `/limits` resource reports (Enterprise Edition defaults). */
@@ -76,6 +93,8 @@ export interface SalesforceEmulatorOptions {
   integrationUser?: SalesforceEmulatorUserSeed;
   /** The Omni-Channel status catalog. Default: the sandbox catalog (`SANDBOX_STATUSES`). */
   statuses?: SalesforceEmulatorStatusSeed[];
+  /** Omni-Channel service channels. Default `SANDBOX_SERVICE_CHANNELS`: `sfdc_liveagent` (chat, weight 1) and `sfdc_case` (case, weight 2). */
+  serviceChannels?: SalesforceEmulatorServiceChannelSeed[];
   /** The connected app's consumer key and secret. */
   clientId: string;
   clientSecret: string;
@@ -168,7 +187,20 @@ export interface UspRow {
   averageCapacity: number;
 }
 
-export type UspChangeCause = 'agent' | 'command' | 'capacity' | 'api';
+export type UspChangeCause = 'agent' | 'command' | 'capacity' | 'work' | 'api';
+
+/** An AgentWork record as the emulator holds it (dates in epoch ms). */
+export interface AgentWorkRow {
+  id: string;
+  userId: string;
+  /** The ServiceChannel's DeveloperName. */
+  channel: string;
+  status: 'Assigned' | 'Opened' | 'Closed';
+  capacityWeight: number | null;
+  capacityPercentage: number | null;
+  assignedAt: number;
+  closedAt: number | null;
+}
 
 /** One write to UserServicePresence (what a PushTopic on it may report). */
 export interface UspChange {

@@ -15,6 +15,8 @@ export const KEY_PREFIX = {
   permissionSet: '0PS',
   permissionSetAssignment: '0Pa',
   objectPermissions: '110',
+  serviceChannel: '0N9',
+  agentWork: '0Bc',
   queryLocator: '01g',
 } as const;
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DmlOutcome, EmulatorOrg } from './emulator-org.store';
 import { KEY_PREFIX, looksLikeId, toId18 } from './salesforce-id.util';
 import { SCHEMA, describeObject, toJsonValue, type SObjectDescribe, type SObjectRecord } from './sobject.schema';
-import { compileSoql, runSoql, type SalesforceApiError } from './soql.parser';
+import { compileSoql, runSoql, type SalesforceApiError, type SoqlQuery } from './soql.parser';
 
 export interface RestAnswer {
   status: number;
@@ -156,6 +156,21 @@ export class SalesforceRestRouter {
     return { ...this.describeSummary(object), fields: object.fields.map((f) => ({ ...f })) };
   }
 
+  /**
+   * A query row: the selected fields, then each parent selected through a lookup as a nested record (`null` when
+   * the lookup is empty or the parent cannot be read), as the REST API answers `SELECT ServiceChannel.DeveloperName`.
+   */
+  private formatRow(query: SoqlQuery, record: SObjectRecord, version: string, userId: string): Record<string, unknown> {
+    const out = this.format(query.object, record, query.fields.map((f) => f.name), version);
+    for (const relation of query.relations) {
+      const parentId = record[relation.via.name];
+      const parent = typeof parentId === 'string' ? this.deps.org.retrieve(relation.target.name, parentId) : undefined;
+      const readable = parent && this.deps.canRead(userId, relation.target.name, typeof parent.OwnerId === 'string' ? parent.OwnerId : undefined);
+      out[relation.name] = readable ? this.format(relation.target, parent, relation.fields.map((f) => f.name), version) : null;
+    }
+    return out;
+  }
+
   /** A record as the REST API writes it: `attributes` first, then the requested fields in order. */
   private format(object: SObjectDescribe, record: SObjectRecord, fields: string[], version: string): Record<string, unknown> {
     const out: Record<string, unknown> = {
@@ -184,8 +199,7 @@ export class SalesforceRestRouter {
     // Record access applies to queries as to everything else: rows the user may not read do not exist for it.
     const readable = this.deps.org.records(query.object.name)
       .filter((r) => this.deps.canRead(req.userId, query.object.name, typeof r.OwnerId === 'string' ? r.OwnerId : undefined));
-    const rows = runSoql(readable, query)
-      .map((r) => this.format(query.object, r, query.fields.map((f) => f.name), req.version));
+    const rows = runSoql(readable, query).map((r) => this.formatRow(query, r, req.version, req.userId));
     return { status: 200, body: this.batch(rows, 0, this.batchSize(req), req.version) };
   }
 

@@ -15,6 +15,9 @@ export interface FieldDescribe {
   updateable: boolean;
   nillable: boolean;
   length?: number;
+  /** For a reference field: the object it points at, and the relationship name a query uses (`ServiceChannel.DeveloperName`). */
+  referenceTo?: string[];
+  relationshipName?: string;
 }
 
 export interface SObjectDescribe {
@@ -28,7 +31,11 @@ export interface SObjectDescribe {
   fields: FieldDescribe[];
 }
 
-function field(name: string, type: FieldType, flags: { c?: boolean; u?: boolean; n?: boolean; length?: number } = {}): FieldDescribe {
+function field(
+  name: string,
+  type: FieldType,
+  flags: { c?: boolean; u?: boolean; n?: boolean; length?: number; to?: string } = {},
+): FieldDescribe {
   return {
     name,
     type,
@@ -37,6 +44,8 @@ function field(name: string, type: FieldType, flags: { c?: boolean; u?: boolean;
     updateable: flags.u ?? false,
     nillable: flags.n ?? false,
     ...(flags.length !== undefined ? { length: flags.length } : {}),
+    // Standard lookups are named after the field without its `Id` suffix (ServiceChannelId -> ServiceChannel).
+    ...(flags.to !== undefined ? { referenceTo: [flags.to], relationshipName: name.replace(/Id$/, '') } : {}),
   };
 }
 
@@ -98,6 +107,43 @@ export const SCHEMA: readonly SObjectDescribe[] = [
       field('AverageCapacity', 'double', { n: true }),
       field('AtCapacityDuration', 'int', { n: true }),
       field('IdleDuration', 'int', { n: true }),
+      ...AUDIT_FIELDS,
+    ],
+  },
+  // Omni-Channel work (Object Reference: ServiceChannel, AgentWork). A channel is one per routed object type
+  // (RelatedEntity is unique in an org). AgentWork is one assignment of a work item to a user: Omni-Channel
+  // creates it (Status Assigned), the agent accepts it (Opened) and closes it (Closed); "none of its fields can
+  // be updated" through the API, so the emulator changes it only through its test API (`assignWork` etc.).
+  // Its records are shared by owner (AgentWorkShare), like presence rows for the emulator's purposes.
+  {
+    name: 'ServiceChannel', label: 'Service Channel', keyPrefix: KEY_PREFIX.serviceChannel,
+    createable: false, updateable: false, deletable: false, queryable: true,
+    fields: [
+      field('Id', 'id'),
+      field('DeveloperName', 'string', { length: 80 }),
+      field('MasterLabel', 'string', { length: 80 }),
+      field('RelatedEntity', 'picklist'),
+      field('CapacityModel', 'picklist', { n: true }),
+      ...AUDIT_FIELDS,
+    ],
+  },
+  {
+    name: 'AgentWork', label: 'Agent Work', keyPrefix: KEY_PREFIX.agentWork,
+    createable: false, updateable: false, deletable: false, queryable: true,
+    fields: [
+      field('Id', 'id'),
+      field('Name', 'string', { n: true, length: 80 }),
+      field('OwnerId', 'reference', { to: 'User' }),
+      field('UserId', 'reference', { to: 'User' }),
+      field('WorkItemId', 'reference', { n: true }),
+      field('ServiceChannelId', 'reference', { to: 'ServiceChannel' }),
+      field('Status', 'picklist'),
+      field('CapacityWeight', 'double', { n: true }),
+      field('CapacityPercentage', 'double', { n: true }),
+      field('RequestDateTime', 'datetime', { n: true }),
+      field('AssignedDateTime', 'datetime', { n: true }),
+      field('AcceptDateTime', 'datetime', { n: true }),
+      field('CloseDateTime', 'datetime', { n: true }),
       ...AUDIT_FIELDS,
     ],
   },

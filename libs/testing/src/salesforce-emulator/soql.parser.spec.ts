@@ -9,6 +9,7 @@ describe('soql.parser', () => {
     "SELECT Id, Name, Query FROM PushTopic WHERE Name = 'PresenceSyncUSP'",
     "SELECT Id FROM StreamingChannel WHERE Name = '/u/PresenceSyncCommand' LIMIT 1",
     "select id from user where id in ('005000000000001', '005000000000002AAA') and email != null order by email desc nulls last",
+    "SELECT UserId, ServiceChannel.DeveloperName, CapacityWeight FROM AgentWork WHERE Status IN ('Assigned', 'Opened') AND UserId IN ('005000000000001')",
   ])('understands %s', (soql) => {
     expect(compileSoql(soql)).toMatchObject({ ok: true });
   });
@@ -18,6 +19,9 @@ describe('soql.parser', () => {
     ['SELECT COUNT() FROM User', 'MALFORMED_QUERY'],
     ['SELECT Id FROM User WHERE IsActive = true OR IsActive = false', 'MALFORMED_QUERY'],
     ['SELECT Profile.Name FROM User', 'MALFORMED_QUERY'],
+    ['SELECT ServiceChannel.Owner.Name FROM AgentWork', 'MALFORMED_QUERY'],
+    ['SELECT ServiceChannel.Colour FROM AgentWork', 'INVALID_FIELD'],
+    ["SELECT Id FROM AgentWork WHERE ServiceChannel.DeveloperName = 'sfdc_case'", 'MALFORMED_QUERY'],
     ["SELECT Id FROM User WHERE Email = 'unterminated", 'MALFORMED_QUERY'],
     ['SELECT Id FROM Account', 'INVALID_TYPE'],
     ['SELECT Id, Phone FROM User', 'INVALID_FIELD'],
@@ -36,6 +40,15 @@ describe('soql.parser', () => {
       { Id: '005000000000002AAA', Username: 'ben', Email: 'ada@example.com' },
     ];
     expect(runSoql(users, query.value).map((u) => u.Username)).toEqual(['ada']);
+  });
+
+  it('files parent fields under their relationship', () => {
+    const query = compileSoql('SELECT userid, serviceChannel.developername, ServiceChannel.MasterLabel FROM AgentWork');
+    if (!query.ok) throw new Error(query.error.message);
+    expect(query.value.fields.map((f) => f.name)).toEqual(['UserId']);
+    expect(query.value.relations.map((r) => [r.name, r.via.name, r.target.name, r.fields.map((f) => f.name)])).toEqual([
+      ['ServiceChannel', 'ServiceChannelId', 'ServiceChannel', ['DeveloperName', 'MasterLabel']],
+    ]);
   });
 
   it('sorts with nulls first ascending and last descending, then limits', () => {

@@ -37,10 +37,22 @@ export interface ParsedSoql {
 
 export interface SoqlCondition { field: FieldDescribe; op: SoqlOperator; values: SoqlLiteral[] }
 
+/** Fields of a parent record selected through a lookup (`ServiceChannel.DeveloperName`): one level, SELECT only. */
+export interface SoqlRelation {
+  /** The relationship name, as the JSON answer names the nested record (`ServiceChannel`). */
+  name: string;
+  /** The lookup field holding the parent's id (`ServiceChannelId`). */
+  via: FieldDescribe;
+  target: SObjectDescribe;
+  fields: FieldDescribe[];
+}
+
 /** A query checked against the schema, with canonical object and field names. */
 export interface SoqlQuery {
   object: SObjectDescribe;
   fields: FieldDescribe[];
+  /** Parent fields selected through lookups, answered as nested records after the plain fields. */
+  relations: SoqlRelation[];
   where: SoqlCondition[];
   orderBy: { field: FieldDescribe; descending: boolean; nullsLast: boolean }[];
   limit?: number;
@@ -60,7 +72,7 @@ type Token =
  * The grammar the emulator understands, a small honest subset of SOQL: anything else is answered with
  * MALFORMED_QUERY rather than guessed at.
  */
-const SUPPORTED = 'the emulator supports SELECT f, … FROM Object [WHERE f = v AND f > v AND f IN (…) …] [ORDER BY f [ASC|DESC]] [LIMIT n]';
+const SUPPORTED = 'the emulator supports SELECT f, Parent.f, … FROM Object [WHERE f = v AND f > v AND f IN (…) …] [ORDER BY f [ASC|DESC]] [LIMIT n]';
 
 const RANGE_OPS = new Set<SoqlOperator>(['<', '<=', '>', '>=']);
 
@@ -332,7 +344,13 @@ export function resolveSoql(parsed: ParsedSoql): Outcome<SoqlQuery> {
     return described ? { ok: true, value: described } : { ok: false, error: noSuchColumn(name, object) };
   };
   const fields: FieldDescribe[] = [];
+  const relations: SoqlRelation[] = [];
   for (const name of parsed.fields) {
+    if (name.includes('.')) {
+      const related = resolveRelated(object, name, relations);
+      if (!related.ok) return related;
+      continue;
+    }
     const f = resolve(name);
     if (!f.ok) return f;
     if (fields.includes(f.value)) return { ok: false, error: malformed(`duplicate field selected: ${f.value.name}`) };
@@ -360,11 +378,32 @@ export function resolveSoql(parsed: ParsedSoql): Outcome<SoqlQuery> {
   return {
     ok: true,
     value: {
-      object, fields, where, orderBy,
+      object, fields, relations, where, orderBy,
       ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}),
       hasOrderOrLimit: parsed.orderBy.length > 0 || parsed.limit !== undefined,
     },
   };
+}
+
+/** `Rel.Field` in SELECT: finds the lookup named `Rel` and the parent's field, and files it under its relation. */
+function resolveRelated(object: SObjectDescribe, path: string, relations: SoqlRelation[]): Outcome<FieldDescribe> {
+  const parts = path.split('.');
+  const via = object.fields.find((f) => f.relationshipName !== undefined && f.relationshipName.toLowerCase() === parts[0].toLowerCase());
+  const target = via?.referenceTo ? describeObject(via.referenceTo[0]) : undefined;
+  // Relationships the emulator does not model (User.Profile…) and deeper paths are refused, never guessed at.
+  if (parts.length !== 2 || !via || !target) {
+    return { ok: false, error: malformed(`relationship field '${path}' is not supported (${SUPPORTED})`) };
+  }
+  const field = describeField(target, parts[1]);
+  if (!field) return { ok: false, error: noSuchColumn(parts[1], target) };
+  let relation = relations.find((r) => r.via === via);
+  if (!relation) {
+    relation = { name: via.relationshipName as string, via, target, fields: [] };
+    relations.push(relation);
+  }
+  if (relation.fields.includes(field)) return { ok: false, error: malformed(`duplicate field selected: ${relation.name}.${field.name}`) };
+  relation.fields.push(field);
+  return { ok: true, value: field };
 }
 
 export function compileSoql(text: string): Outcome<SoqlQuery> {
