@@ -1,6 +1,6 @@
 import type { AcdState } from './acd-state';
 import type { AuditRecord } from './audit';
-import type { InboundChange, Side } from './inbound-change';
+import type { InboundChange, Side, Workload } from './inbound-change';
 
 /** A side's value: an ACD state on the contact-center side, a status DeveloperName (or Offline) on Salesforce. */
 export type SideValue = AcdState | string;
@@ -100,6 +100,13 @@ export interface AgentRecord {
   prevAcd?: { state: AcdState; writeId: string };
   /** The last settable ACD state seen: what the agent was in before a contact began. */
   settledAcd?: AcdState;
+  /** The agent's Omni-Channel work as last reported, and when (Salesforce time, epoch ms). */
+  work?: Workload & { at: number };
+  /**
+   * A workload row is in force: the ACD was set to `key` in place of Available because of Salesforce work, and
+   * `restore` is set back when no row matches any more (if the ACD still shows `key` then).
+   */
+  workOverlay?: { row: string; key: string; restore: AcdState };
 }
 
 export function emptyAgentRecord(): AgentRecord {

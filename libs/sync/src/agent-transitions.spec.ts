@@ -378,6 +378,105 @@ describe('beginWrite / answerWrite / confirmDue / repairDrift: the write table',
   });
 });
 
+describe('ingest: Omni-Channel work (workload rows)', () => {
+  const blended = (): CompiledRule => {
+    const base = RULES.latest;
+    const text = JSON.stringify({
+      name: 'blended', assign: { teams: ['Tier 1'] },
+      publisher: base.publisher.map((r) => ({ acd: r.acd, salesforce: r.salesforce })),
+      subscriber: base.subscriber.map((r) => ({ salesforce: r.salesforce, acd: r.acd })),
+      workload: [
+        { channel: 'sfdc_liveagent', atCapacity: true, acd: { state: 'Unavailable', code: 'Full' } },
+        { channel: 'sfdc_liveagent', acd: { state: 'Unavailable', code: 'Chat' } },
+      ],
+    });
+    const result = validateRuleFiles([{ file: 'blended.json', text }]);
+    if (!result.ruleSet) throw new Error(JSON.stringify(result.errors));
+    return result.ruleSet.rules[0];
+  };
+  const rule = blended();
+  let n = 0;
+  const ctx = (): IngestContext => ({ now: NOW, agent: AGENT, rule, settings: SETTINGS, newWriteId: () => `w-${++n}` });
+  const work = (status: string, at: number, chats: number, load = chats, capacity = 3): InboundChange => ({
+    side: 'salesforce', eventId: `s-${at}`, userId: '005A', occurredAt: at, receivedAt: at, status,
+    workload: { channels: chats > 0 ? { sfdc_liveagent: chats } : {}, load, capacity },
+  });
+  const wantAcd = (record: AgentRecord) => pendingWant(record.acd)?.key;
+
+  it('open chat work replaces Available with the row\'s state, and the state from before comes back when the work drops', () => {
+    const { record } = parseSetup('latest', 'acd=Available@1000 sf=Available_Chat@1000');
+    const busy = ingest(record, work('Available_Chat', 2000, 1), ctx());
+    expect(busy.verdict).toEqual({ observed: 'unchanged', outcome: 'queued' });
+    expect(wantAcd(busy.record)).toBe('Unavailable:Chat');
+    expect(busy.record.workOverlay).toMatchObject({ row: 'workload[1]', key: 'Unavailable:Chat', restore: { state: 'Available' } });
+    expect(busy.effects).toEqual([{ kind: 'trigger', target: 'acd', delayMs: 0 }]);
+    // At capacity the first row (more specific, listed first) takes over.
+    const full = ingest(busy.record, work('Available_Chat', 3000, 3), ctx());
+    expect(wantAcd(full.record)).toBe('Unavailable:Full');
+    const done = ingest(full.record, work('Available_Chat', 4000, 0), ctx());
+    expect(done.verdict.outcome).toBe('queued');
+    expect(wantAcd(done.record)).toBe('Available');
+    expect(done.record.workOverlay).toBeUndefined();
+    expect(done.audit.at(-1)?.detail).toMatch(/work dropped.*Available is set back/);
+  });
+
+  it('work changes nothing for an agent who is not Available on the contact center', () => {
+    const { record } = parseSetup('latest', 'acd=Unavailable:Lunch@1000 sf=Lunch@1000');
+    const t = ingest(record, work('Lunch', 2000, 1), ctx());
+    expect(t.verdict.outcome).toBe('no-change');
+    expect(t.audit.at(-1)?.detail).toMatch(/not Available: nothing to replace/);
+    expect(wantAcd(t.record)).toBeUndefined();
+    expect(t.record.work).toMatchObject({ channels: { sfdc_liveagent: 1 }, at: 2000 });
+  });
+
+  it('a status that maps to Available while work is open sets the row\'s state instead', () => {
+    const { record } = parseSetup('latest', 'acd=Unavailable:Lunch@1000 sf=Lunch@1000');
+    const t = ingest(record, work('Available_Chat', 2000, 1), ctx());
+    expect(t.verdict).toEqual({ observed: 'recorded', outcome: 'queued' });
+    expect(wantAcd(t.record)).toBe('Unavailable:Chat');
+    expect(t.record.workOverlay?.restore).toEqual({ state: 'Available' });
+  });
+
+  it('the agent\'s own choice during the work stands: no restore when the work drops', () => {
+    const { record } = parseSetup('latest', 'acd=Available@1000 sf=Available_Chat@1000');
+    const busy = ingest(record, work('Available_Chat', 2000, 1), ctx());
+    const lunch = ingest(busy.record, work('Lunch', 3000, 1), ctx());
+    expect(wantAcd(lunch.record)).toBe('Unavailable:Lunch');
+    expect(lunch.record.workOverlay).toBeUndefined();
+    const done = ingest(lunch.record, work('Lunch', 4000, 0), ctx());
+    expect(done.verdict.outcome).toBe('unchanged');
+    expect(wantAcd(done.record)).toBe('Unavailable:Lunch');
+  });
+
+  it('the work dropping after the contact center moved on leaves the contact center alone', () => {
+    const { record } = parseSetup('latest', 'acd=Available@1000 sf=Available_Chat@1000');
+    const busy = ingest(record, work('Available_Chat', 2000, 1), ctx());
+    const moved = { ...busy.record, acd: { ...busy.record.acd, want: undefined, writes: [], done: busy.record.ver, obs: { value: { state: 'Offline' }, key: 'Offline', at: 2500, receivedAt: 2500, eventId: 'x' } } } as AgentRecord;
+    const done = ingest(moved, work('Available_Chat', 4000, 0), ctx());
+    expect(done.verdict.outcome).toBe('no-change');
+    expect(done.record.workOverlay).toBeUndefined();
+    expect(wantAcd(done.record)).toBeUndefined();
+  });
+
+  it('an older read of the work is ignored, and drift repair sees the overlay as in step', () => {
+    const { record } = parseSetup('latest', 'acd=Available@1000 sf=Available_Chat@1000');
+    const busy = ingest(record, work('Available_Chat', 3000, 1), ctx());
+    const old = ingest(busy.record, { ...work('Available_Chat', 2000, 0), eventId: 's-old' }, ctx());
+    expect(old.record.work?.at).toBe(3000);
+    expect(wantAcd(old.record)).toBe('Unavailable:Chat');
+    const settled = { ...busy.record, acd: { ...busy.record.acd, want: undefined, writes: [], done: busy.record.ver, obs: { value: { state: 'Unavailable', code: 'Chat' }, key: 'Unavailable:Chat', at: 3500, receivedAt: 3500, eventId: 'y' } } } as AgentRecord;
+    const repair = repairDrift(settled, { now: NOW, agent: AGENT, rule, settings: SETTINGS, runId: 'r', newWriteId: () => 'w' });
+    expect(repair.verdict).toBe('in-step');
+  });
+
+  it('a rule without a workload table records the work and decides nothing from it', () => {
+    const { record } = parseSetup('latest', 'acd=Available@1000 sf=Available_Chat@1000');
+    const t = ingest(record, work('Available_Chat', 2000, 2), { ...ctx(), rule: RULES.latest });
+    expect(t.verdict.outcome).toBe('unchanged');
+    expect(pendingWant(t.record.acd)).toBeUndefined();
+  });
+});
+
 describe('ingest: sequences of reports', () => {
   const ctx = (rule = RULES.latest): IngestContext => ({ now: NOW, agent: AGENT, rule, settings: SETTINGS, newWriteId: () => `w-${Math.random()}` });
   const acdChange = (key: string, at: number, eventId: string, extra: Partial<InboundChange> = {}): InboundChange =>

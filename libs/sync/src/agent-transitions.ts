@@ -2,7 +2,7 @@ import {
   acdStateKey, isSettable, pendingWant, type AcdState, type AgentRecord, type AuditOutcome, type AuditRecord, type InboundChange,
   type Observation, type OpenWrite, type Side, type SideRecord, type SideValue, type SyncDirection, type Want,
 } from '@presence-sync/domain';
-import { publish, subscribe, type CompiledRule } from '@presence-sync/rules';
+import { matchWorkload, publish, subscribe, workloadRowRef, type CompiledRule } from '@presence-sync/rules';
 import type { ResolvedAgent } from './agent-directory';
 
 /*
@@ -154,7 +154,26 @@ function matchWrite(writes: OpenWrite[], key: string, requestId: string | undefi
   return writes.findIndex((w) => w.key === key && w.until >= now);
 }
 
+/**
+ * One reported change of one side: its value first (echo, stale, conflict, the rule's row), then, for a Salesforce
+ * change that carries the user's work, the workload rows (docs/rules.md, "workload").
+ */
 export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestContext): Transition<IngestVerdict> {
+  if (change.side !== 'salesforce' || change.workload === undefined) return ingestReport(before, change, ctx);
+  // The work is recorded first, so that the status's own row already sees it (Available under open work).
+  const at = Math.min(change.occurredAt, change.receivedAt);
+  const newer = !before.work || before.work.at <= at;
+  const first = ingestReport(newer ? { ...before, work: { ...copy(change.workload), at } } : before, change, ctx);
+  if (first.verdict.observed === 'duplicate' || first.verdict.observed === 'stale') return { ...first, record: before };
+  if (!newer) return first; // an older read of the work
+  const second = applyWorkload(first.record, change, ctx);
+  if (!second) return first;
+  // The work's decision is the one to report when it queued a write, or when the status itself said nothing new.
+  const workDecides = second.verdict.outcome === 'queued' || first.verdict.outcome === 'unchanged';
+  return chain([first, second], workDecides ? { observed: first.verdict.observed, outcome: second.verdict.outcome } : first.verdict, second.record);
+}
+
+function ingestReport(before: AgentRecord, change: InboundChange, ctx: IngestContext): Transition<IngestVerdict> {
   const record = copy(before);
   const side = change.side;
   const s = record[side];
@@ -368,6 +387,17 @@ export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestCo
     wanted = d.state;
     row = d.row ?? d.via;
     detail = d.detail;
+    // Open Omni-Channel work keeps the agent off the contact center's routing: Available becomes the workload
+    // row's state while a row matches; any other choice of the agent ends the overlay.
+    const overlay = record.work ? matchWorkload(rule, record.work) : undefined;
+    if (overlay && (wanted as AcdState).state === 'Available') {
+      record.workOverlay = { row: workloadRowRef(overlay), key: acdStateKey(overlay.acd), restore: copy(wanted as AcdState) };
+      detail = `${detail ? `${detail}; ` : ''}${acdStateKey(wanted as AcdState)} becomes ${acdStateKey(overlay.acd)} while ${workloadRowRef(overlay)} matches the agent's Omni-Channel work`;
+      wanted = copy(overlay.acd);
+      row = `${row}+${workloadRowRef(overlay)}`;
+    } else if (record.workOverlay) {
+      record.workOverlay = undefined;
+    }
   }
   const wantedKey = valueKey(target, wanted);
   const t = record[target];
@@ -400,6 +430,71 @@ function newWant(
   };
   record[target].want = want;
   return want;
+}
+
+/**
+ * The agent's Omni-Channel work changed. A workload row that starts to match sets the ACD to its state in place of
+ * Available; when none matches any more, the state from before is set back, unless the ACD shows something else
+ * by then (the agent or a status change moved on, and that stands). Undefined when the work changes nothing.
+ */
+function applyWorkload(before: AgentRecord, change: InboundChange & { side: 'salesforce' }, ctx: IngestContext): Transition<IngestVerdict> | undefined {
+  const workload = change.workload;
+  if (!workload) return undefined;
+  const record = copy(before);
+  const audit: AuditRecord[] = [];
+  const effects: Effect[] = [];
+  const { now } = ctx;
+  const result = (outcome: IngestOutcome): Transition<IngestVerdict> => ({ verdict: { observed: 'recorded', outcome }, record, audit, effects });
+  const rule = ctx.rule;
+  if (!rule || rule.workload.length === 0) return result('unchanged');
+  const acd = record.acd;
+  const pending = pendingWant(acd);
+  const current = (pending?.value ?? acd.obs?.value) as AcdState | undefined;
+  const currentKey = current ? acdStateKey(current) : undefined;
+  const row = matchWorkload(rule, workload);
+  const active = record.workOverlay;
+  const base: AuditRecord = {
+    at: now, agentId: ctx.agent.agentId, outcome: 'queued', direction: 'salesforce->acd', rule: rule.name,
+    source: { side: 'salesforce', eventId: change.eventId, occurredAt: change.occurredAt, state: change.status },
+  };
+  const what = `open work ${Object.entries(workload.channels).map(([c, n]) => `${c}×${n}`).join(', ') || 'none'}, load ${workload.load}/${workload.capacity}`;
+  const want = (value: AcdState, rowRef: string, detail: string): Transition<IngestVerdict> => {
+    const key = acdStateKey(value);
+    if (currentKey === key && !acd.writes.some((w) => isUncertain(w, now))) {
+      audit.push({ ...base, outcome: 'no-change', row: rowRef, wanted: value, detail: `${detail}; the contact center already shows ${key}` });
+      return result('no-change');
+    }
+    const w = newWant(record, 'acd', value, key, change, ctx, { rule: rule.name, row: rowRef });
+    effects.push({ kind: 'trigger', target: 'acd', delayMs: burstDelay(acd, now, ctx.settings.burstWindowMs) });
+    audit.push({ ...base, row: rowRef, wanted: value, writeId: w.writeId, detail, latencyMs: now - change.receivedAt });
+    return result('queued');
+  };
+  if (row) {
+    const ref = workloadRowRef(row);
+    const key = acdStateKey(row.acd);
+    if (active) {
+      if (active.row === ref && active.key === key) return result('unchanged');
+      if (currentKey !== active.key) {
+        record.workOverlay = undefined;
+        return result('unchanged');
+      }
+      record.workOverlay = { ...active, row: ref, key };
+      return want(row.acd, ref, `${ref} now matches (${what}): ${key} in place of ${active.key}`);
+    }
+    if (current?.state !== 'Available' || !ctx.agent.salesforceUserId) {
+      audit.push({ ...base, outcome: 'no-change', row: ref, detail: `${ref} matches (${what}), but the agent is ${currentKey ?? 'unknown'} on the contact center, not Available: nothing to replace` });
+      return result('no-change');
+    }
+    record.workOverlay = { row: ref, key, restore: copy(current) };
+    return want(row.acd, ref, `${ref} matches (${what}): ${key} in place of ${currentKey} until the work drops`);
+  }
+  if (!active) return result('unchanged');
+  record.workOverlay = undefined;
+  if (currentKey !== active.key) {
+    audit.push({ ...base, outcome: 'no-change', row: active.row, detail: `the work dropped (${what}), but the contact center shows ${currentKey ?? 'unknown'}, not ${active.key}: that stands` });
+    return result('no-change');
+  }
+  return want(active.restore, active.row, `the work dropped (${what}): ${acdStateKey(active.restore)} is set back`);
 }
 
 /** An audit record about a want (its write, its end). */
@@ -660,6 +755,8 @@ export function repairDrift(before: AgentRecord, ctx: RepairContext): Transition
     const effects: Effect[] = (['acd', 'salesforce'] as const).filter((s) => busy(before[s])).map((target) => ({ kind: 'trigger', target, delayMs: 0 }));
     return { verdict: 'busy', record: before, audit: [], effects };
   }
+  // A workload row in force explains the ACD state: Salesforce work keeps the agent off routing.
+  if (before.workOverlay && before.workOverlay.key === acd.key) return out('in-step');
   const published = publish(rule, acd.value as AcdState);
   if (published.kind === 'write' && published.status === sf.key) return out('in-step');
   const subscribed = subscribe(rule, sf.key, { previous: before.prevAcd?.state, teamCodes: ctx.agent.teamCodes, defaultUnavailableCode: ctx.settings.defaultUnavailableCode });
