@@ -2,35 +2,39 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig } from '@presence-sync/config';
+import { USP_PUSH_TOPIC_QUERY } from '@presence-sync/salesforce';
 import { SETTABLE_ACD_STATES, type AcdState, type AuditRecord, type ConnectorName } from '@presence-sync/domain';
 import {
-  BodyTooLargeError, ContactCenterEmulator, GenericSandboxAcd, readBoundedBody, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES,
-  startRedisServer, toId18, type EmulatorTeam, type SandboxAcd, type SandboxAcdAgent,
+  BodyTooLargeError, ContactCenterEmulator, CxoneSandboxAcd, GenericSandboxAcd, WebexSandboxAcd, readBoundedBody, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES,
+  SANDBOX_CAPACITY, SANDBOX_SERVICE_CHANNELS, startRedisServer, toId18, type EmulatorTeam, type SandboxAcd, type SandboxAcdAgent,
 } from '@presence-sync/testing';
 // The sandbox boots the real daemon; apps may use another app's bootstrap (the import boundaries only fence libs).
 import { startDaemon } from '../../presence-sync/src/daemon.bootstrap';
 import { sandboxPage } from './sandbox.page';
 
-const USP_QUERY = 'SELECT Id, UserId, ServicePresenceStatusId, IsCurrentState, IsAway, StatusStartDate, StatusEndDate FROM UserServicePresence';
 const MAX_BODY_BYTES = 16 * 1024;
 /** Audit records read to find the agent's last rule decision. */
 const DECISION_LOOKBACK = 10;
 /** Faults the page may inject into the contact center: rate limiting and the usual server errors. */
 const INJECTABLE_STATUSES = [429, 500, 502, 503] as const;
+/** The chat channel the page's "Assign a chat" control routes work on. */
+const CHAT_CHANNEL = 'sfdc_liveagent';
 /** What an agent can pick in the emulated Omni-Channel widget: the sandbox catalog, and Offline (logged out). */
 const SALESFORCE_STATUSES: readonly string[] = [...SANDBOX_STATUSES.map((s) => s.developerName), 'Offline'];
 const PAGE = sandboxPage(SALESFORCE_STATUSES);
 
 /** The contact centers the sandbox can emulate (setting SANDBOX_ACD). */
-export const SANDBOX_ACD_NAMES: readonly ConnectorName[] = ['generic'];
+export const SANDBOX_ACD_NAMES: readonly ConnectorName[] = ['generic', 'webex', 'cxone'];
 
 /** A fresh emulated contact center of the given kind. */
 export function createSandboxAcd(vendor: ConnectorName): SandboxAcd {
   switch (vendor) {
     case 'generic':
       return new GenericSandboxAcd();
-    default:
-      throw new Error(`SANDBOX_ACD=${vendor} is not available; use one of ${SANDBOX_ACD_NAMES.join(', ')}`);
+    case 'webex':
+      return new WebexSandboxAcd();
+    case 'cxone':
+      return new CxoneSandboxAcd();
   }
 }
 
@@ -85,7 +89,8 @@ export interface SandboxAgentRow {
   teamId: string;
   team: string;
   unavailableCodes: string[];
-  salesforce: { status: string; consoleOpen: boolean };
+  /** `work`: the agent's open Omni-Channel work (chats, and the load against the configured capacity). */
+  salesforce: { status: string; consoleOpen: boolean; work: { chats: number; load: number; capacity: number } };
   acd: AcdState & { pendingAfterContact?: AcdState };
   lastDecision: SandboxDecision | null;
   auditUrl: string;
@@ -175,7 +180,7 @@ export class Sandbox {
       initialStatus: (_email, i) => (this.catalog.agents[i].state.state === 'Offline' ? undefined : 'Available_Chat'),
     });
     // The PushTopic is what `presence-sync salesforce setup` creates in a real org.
-    const sf = new SalesforceEmulator({ ...seed, provision: { ...seed.provision, pushTopics: [{ name: 'PresenceSyncUSP', query: USP_QUERY }] } });
+    const sf = new SalesforceEmulator({ ...seed, provision: { ...seed.provision, pushTopics: [{ name: 'PresenceSyncUSP', query: USP_PUSH_TOPIC_QUERY }] } });
     this.sf = sf;
     await sf.start();
     for (const a of cc.agents()) {
@@ -276,7 +281,7 @@ export class Sandbox {
       teamId: agent.teamId,
       team: agent.teamName,
       unavailableCodes: team?.unavailableCodes ?? [],
-      salesforce: { status: sf.statusOf(username), consoleOpen: sf.isConsoleOpen(username) },
+      salesforce: { status: sf.statusOf(username), consoleOpen: sf.isConsoleOpen(username), work: this.workOf(username) },
       acd: { ...agent.state, ...(agent.next ? { pendingAfterContact: agent.next } : {}) },
       lastDecision: this.decisions.get(agentId) ?? null,
       auditUrl: `${this.urlsValue?.daemon ?? ''}/v1/agents/${encodeURIComponent(agentId)}/audit`,
@@ -392,6 +397,39 @@ export class Sandbox {
     return this.row(agentId);
   }
 
+  private workOf(username: string): { chats: number; load: number; capacity: number } {
+    const open = (this.sf as SalesforceEmulator).openWork(username);
+    return {
+      chats: open.filter((w) => w.channel === CHAT_CHANNEL).length,
+      load: open.reduce((sum, w) => sum + (w.capacityWeight ?? 0), 0),
+      capacity: SANDBOX_CAPACITY,
+    };
+  }
+
+  /** Omni-Channel routes a chat to the agent, or the agent closes one (their oldest open chat). */
+  work(agentId: string, body: unknown): SandboxAgentRow {
+    const { action, channel } = objectBody(body);
+    const wanted = channel ?? CHAT_CHANNEL;
+    if (typeof wanted !== 'string' || !SANDBOX_SERVICE_CHANNELS.some((c) => c.developerName === wanted)) {
+      throw new HttpProblem(400, `channel must be one of ${SANDBOX_SERVICE_CHANNELS.map((c) => c.developerName).join(', ')}`);
+    }
+    const email = this.row(agentId).email.toLowerCase();
+    const sf = this.sf as SalesforceEmulator;
+    try {
+      if (action === 'assign') sf.assignWork(email, wanted);
+      else if (action === 'close') {
+        const item = sf.openWork(email).find((w) => w.channel === wanted);
+        if (!item) throw new HttpProblem(409, `${agentId} has no open ${wanted} work`);
+        sf.closeWork(item.id);
+      } else throw new HttpProblem(400, 'action must be assign or close');
+    } catch (error) {
+      if (error instanceof HttpProblem) throw error;
+      throw new HttpProblem(409, message(error));
+    }
+    this.changed(agentId);
+    return this.row(agentId);
+  }
+
   /** The integration user's session expires: the daemon's next REST call and its stream must log in again. */
   expireSession(): { revokedTokens: number } {
     return { revokedTokens: (this.sf as SalesforceEmulator).revokeTokens(SANDBOX_SALESFORCE.username) };
@@ -423,13 +461,14 @@ export class Sandbox {
       }
       if (method === 'POST') {
         const body = await this.readJson(req);
-        const agentRoute = /^\/api\/agents\/([^/]+)\/(salesforce|acd|call|console)$/.exec(path);
+        const agentRoute = /^\/api\/agents\/([^/]+)\/(salesforce|acd|call|console|work)$/.exec(path);
         if (agentRoute) {
           const agentId = decodeURIComponent(agentRoute[1]);
           const action = agentRoute[2];
           const row = action === 'salesforce' ? this.setSalesforceStatus(agentId, body)
             : action === 'acd' ? this.setAcdState(agentId, body)
               : action === 'call' ? this.call(agentId, body)
+                : action === 'work' ? this.work(agentId, body)
                 : await this.console(agentId, body);
           return this.json(res, 200, row);
         }

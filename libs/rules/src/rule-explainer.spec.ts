@@ -188,10 +188,12 @@ describe(`${explain.name} with Omni-Channel work`, () => {
 describe(`${explain.name} for a rule without a workload table`, () => {
   it('says Omni-Channel work changes nothing', async () => {
     const ruleSet = (await loadRuleSet(join(ROOT, 'rules'), { catalog: SANDBOX })).ruleSet!;
-    const ana = { agentId: 'a-1001', teamId: 't-tier1' };
+    // Back Office's rule has no workload table.
+    const ana = { agentId: 'a-1018', teamId: 't-backoffice' };
     const result = explain(ruleSet, ana, { workload: { channels: { sfdc_liveagent: 2 }, load: 3, capacity: 3 } });
     expect(result).toMatchObject({ outcome: 'unmapped', table: 'workload', reason: 'the rule has no workload table: Omni-Channel work does not change the ACD state' });
     const withStatus = explain(ruleSet, ana, { salesforce: 'Available_All', workload: { channels: {}, load: 0, capacity: 3 } });
+    expect(explain(ruleSet, { agentId: 'a-1001', teamId: 't-tier1' }, { workload: { channels: { sfdc_liveagent: 1 }, load: 1, capacity: 3 } })).toMatchObject({ table: 'workload', rule: { name: 'tier1-blended' } });
     expect(withStatus.workload).toEqual({ applied: false, detail: 'the rule has no workload table: Omni-Channel work does not change the ACD state' });
     expect(withStatus.write).toMatchObject({ via: 'row', state: { state: 'Available' } });
   });

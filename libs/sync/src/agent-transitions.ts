@@ -161,7 +161,8 @@ function matchWrite(writes: OpenWrite[], key: string, requestId: string | undefi
 export function ingest(before: AgentRecord, change: InboundChange, ctx: IngestContext): Transition<IngestVerdict> {
   if (change.side !== 'salesforce' || change.workload === undefined) return ingestReport(before, change, ctx);
   // The work is recorded first, so that the status's own row already sees it (Available under open work).
-  const at = Math.min(change.occurredAt, change.receivedAt);
+  // A snapshot's work is the work when it was read, whatever time its status began.
+  const at = ctx.snapshot ? ctx.snapshot.readAt : Math.min(change.occurredAt, change.receivedAt);
   const newer = !before.work || before.work.at <= at;
   const first = ingestReport(newer ? { ...before, work: { ...copy(change.workload), at } } : before, change, ctx);
   if (first.verdict.observed === 'duplicate' || first.verdict.observed === 'stale') return { ...first, record: before };

@@ -70,6 +70,8 @@ export class Reconcile {
       const sfChange: SalesforceChange = {
         side: 'salesforce', eventId: `reconcile:${runId}:sf:${agent.salesforceUserId}`, userId: agent.salesforceUserId,
         occurredAt: sf?.since ?? 0, status: sf?.status ?? SALESFORCE_OFFLINE, receivedAt: now,
+        // The open work as read now: a load change the stream missed is caught up like a status.
+        ...(sf?.workload ? { workload: sf.workload } : {}),
       };
       const result = await this.runner.run(agent.agentId, (record) => {
         const ctx = this.ingestChange.context(agent);

@@ -94,8 +94,8 @@ describe(ContactCenterEmulator.name, () => {
   describe('sandboxCatalog', () => {
     it('uses exactly the three sandbox teams', () => {
       expect(ContactCenterEmulator.sandboxCatalog().teams).toEqual([
-        { teamId: 't-tier1', name: 'Tier 1', unavailableCodes: ['Lunch', 'Break', 'Training', 'Meeting', 'System'] },
-        { teamId: 't-tier2', name: 'Tier 2', unavailableCodes: ['Lunch', 'Break', 'Coaching', 'System'] },
+        { teamId: 't-tier1', name: 'Tier 1', unavailableCodes: ['Lunch', 'Break', 'Training', 'Meeting', 'Chat', 'System'] },
+        { teamId: 't-tier2', name: 'Tier 2', unavailableCodes: ['Lunch', 'Break', 'Coaching', 'Chat', 'System'] },
         { teamId: 't-backoffice', name: 'Back Office', unavailableCodes: ['Lunch', 'Break', 'Admin', 'System'] },
       ]);
     });

@@ -214,8 +214,8 @@ export class ContactCenterEmulator extends EventEmitter<EmulatorEvents> {
    */
   static sandboxCatalog(agentCount = 20): { teams: EmulatorTeam[]; agents: EmulatorAgentSeed[] } {
     const teams: EmulatorTeam[] = [
-      { teamId: 't-tier1', name: 'Tier 1', unavailableCodes: ['Lunch', 'Break', 'Training', 'Meeting', 'System'] },
-      { teamId: 't-tier2', name: 'Tier 2', unavailableCodes: ['Lunch', 'Break', 'Coaching', 'System'] },
+      { teamId: 't-tier1', name: 'Tier 1', unavailableCodes: ['Lunch', 'Break', 'Training', 'Meeting', 'Chat', 'System'] },
+      { teamId: 't-tier2', name: 'Tier 2', unavailableCodes: ['Lunch', 'Break', 'Coaching', 'Chat', 'System'] },
       { teamId: 't-backoffice', name: 'Back Office', unavailableCodes: ['Lunch', 'Break', 'Admin', 'System'] },
     ];
     const first = FIRST_NAMES.length;

@@ -186,6 +186,22 @@ describe('the sandbox (agents page, emulators and the daemon)', () => {
     await sse.waitFor('a-1006 following to Lunch in Salesforce', agentEvent('a-1006', (r) => r.salesforce.status === 'Lunch'), 15_000);
   });
 
+  it('a chat assigned in Omni-Channel takes the agent off voice (Unavailable:Chat), and closing it makes them Available again', async () => {
+    // a-1007 is Tier 1 (rule tier1-blended, which has a workload table), Available on both sides.
+    expect((await post('/api/agents/a-1007/work', { action: 'assign', channel: 'sfdc_liveagent' })).status).toBe(200);
+    const busy = await sse.waitFor('a-1007 off voice', agentEvent('a-1007', (r) => r.acd.state === 'Unavailable' && r.acd.code === 'Chat'), 15_000);
+    expect((busy.data as SandboxAgentRow).salesforce.work).toMatchObject({ chats: 1, load: 1 });
+    const audit = (await (await fetch((busy.data as SandboxAgentRow).auditUrl)).json()) as { records: { outcome: string; row?: string }[] };
+    expect(audit.records).toEqual(expect.arrayContaining([expect.objectContaining({ outcome: 'queued', row: 'workload[0]' })]));
+    // Salesforce presence never changed, and our write is not synced back as a status change.
+    expect((busy.data as SandboxAgentRow).salesforce.status).toMatch(/^Available_/);
+    expect((await post('/api/agents/a-1007/work', { action: 'close', channel: 'sfdc_liveagent' })).status).toBe(200);
+    const free = await sse.waitFor('a-1007 back on voice', agentEvent('a-1007', (r) => r.acd.state === 'Available' && r.salesforce.work.chats === 0), 15_000);
+    expect((free.data as SandboxAgentRow).salesforce.status).toMatch(/^Available_/);
+    expect((await post('/api/agents/a-1007/work', { action: 'close' })).status).toBe(409);
+    expect((await post('/api/agents/a-1007/work', { action: 'assign', channel: 'nope' })).status).toBe(400);
+  });
+
   it('sends the daemon\'s rules status on the stream', async () => {
     const status = await sse.waitFor('a rules status', (e) => e.event === 'status');
     expect(status.data).toMatchObject({ rules: { errors: [], rules: 3 } });

@@ -47,9 +47,11 @@ describe(runRulesValidate.name, () => {
     const io = capture();
     expect(await runRulesValidate({ dir: EXAMPLES }, io, async () => ({ salesforceStatuses: SANDBOX.salesforceStatuses }))).toBe(0);
     expect(io.stdout).toEqual([
+      // tier1-blended's workload table names a service channel.
+      expect.stringMatching(/: warning: Salesforce service channel catalog not reachable: workload channels not checked$/),
       expect.stringMatching(/: warning: contact-center agent catalog not reachable: users not checked$/),
       expect.stringMatching(/: warning: contact-center team catalog not reachable: teams and Unavailable codes not checked$/),
-      'ok: 3 rules in 3 files, 2 warnings',
+      'ok: 3 rules in 3 files, 3 warnings',
     ]);
   });
 
@@ -60,7 +62,7 @@ describe(runRulesValidate.name, () => {
     };
     expect(await runRulesValidate({ dir: EXAMPLES }, io, failing)).toBe(0);
     expect(io.stdout).toContain(`${EXAMPLES}: warning: catalogs could not be loaded: ECONNREFUSED`);
-    expect(io.stdout.at(-1)).toBe('ok: 3 rules in 3 files, 4 warnings');
+    expect(io.stdout.at(-1)).toBe('ok: 3 rules in 3 files, 5 warnings');
   });
 
   it('prints every error with position and exits 1 on a broken copy', async () => {
@@ -93,7 +95,7 @@ describe(runRulesValidate.name, () => {
     expect(report.errors).toEqual([
       expect.objectContaining({ file: `${dir}/tier1-blended.json`, path: 'name', message: `rule name "tier1-blended" is also used in ${dir}/back-office.json` }),
     ]);
-    expect(report.warnings).toHaveLength(3);
+    expect(report.warnings).toHaveLength(4);
   });
 
   it('reports a missing directory', async () => {
@@ -187,10 +189,10 @@ describe(runRulesExplain.name, () => {
 
   it('uses --team when the agent list cannot be reached', async () => {
     const io = capture();
-    // Without the team catalog a team is known only by what the rule file says: tier2-chat-first names the id.
-    expect(await runRulesExplain({ dir: EXAMPLES, agent: 'a-777', acd: 'Unavailable:Coaching', team: 't-tier2' }, io)).toBe(0);
+    // Without the team catalog a team is known only by what the rule file says: tier2-chat-first names the team.
+    expect(await runRulesExplain({ dir: EXAMPLES, agent: 'a-777', acd: 'Unavailable:Coaching', team: 'Tier 2' }, io)).toBe(0);
     expect(io.stdout).toContain('result: set Salesforce status "Training"');
-    expect(io.stderr).toEqual(['note: 3 warnings in the rules (run "presence-sync rules validate ' + EXAMPLES + '" to see them)']);
+    expect(io.stderr).toEqual(['note: 4 warnings in the rules (run "presence-sync rules validate ' + EXAMPLES + '" to see them)']);
   });
 
   it('explains a user assigned directly even without the agent list', async () => {
