@@ -27,6 +27,18 @@ function optionalConfig(): AppConfig | undefined {
   }
 }
 
+/** What the configured connector can set (its capabilities need no network), when the settings load. */
+function connectorLimits(): { name: string; settable: readonly string[] } | undefined {
+  const config = optionalConfig();
+  if (!config) return undefined;
+  try {
+    const connector = createContactCenter(config);
+    return { name: connector.name, settable: connector.capabilities.settable };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Live catalogs for validation and explain: the contact center through its connector. Salesforce's statuses are
  * not read here (`salesforce setup` checks the ones the rules name), so unknown ones are warnings.
@@ -182,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('validate every rule file of a directory (default: RULES_DIR or rules/)')
     .option('--json', 'print a JSON report')
     .action(async (dir: string | undefined, opts: { json?: boolean }) => {
-      code = await runRulesValidate({ dir: dir ?? process.env.RULES_DIR ?? 'rules', json: opts.json, limits: loadRuleLimits() }, io, loadCatalog);
+      code = await runRulesValidate({ dir: dir ?? process.env.RULES_DIR ?? 'rules', json: opts.json, limits: loadRuleLimits(), connector: connectorLimits() }, io, loadCatalog);
     });
   rules.command('explain')
     .description('what would happen if an agent\'s Salesforce status, ACD state or Omni-Channel work changed')

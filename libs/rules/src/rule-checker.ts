@@ -9,6 +9,14 @@ export interface CheckOptions {
   /** Shown by directory-level issues (unreachable catalogs). */
   dir: string;
   defaultUnavailableCode?: string;
+  /** What the chosen connector can set; a row that wants another state toward the contact center is an error. */
+  connector?: ConnectorLimits;
+}
+
+/** The part of a connector's capabilities validation needs (`ConnectorCapabilities.settable`, and its name for messages). */
+export interface ConnectorLimits {
+  name: string;
+  settable: readonly string[];
 }
 
 /**
@@ -29,6 +37,21 @@ export function* checkRules(
   checkAcrossRules(files, catalog, issues);
   yield;
   checkAgainstCatalog(files, catalog, options, issues);
+  if (options.connector) for (const file of files) checkConnector(file, options.connector, issues);
+}
+
+/** Rows that want a state the connector cannot set would fail at every write: refused at validation instead. */
+function checkConnector({ doc, json }: SchemaValidRuleFile, connector: ConnectorLimits, issues: IssueCollector): void {
+  const refuse = (path: JsonPath, state: string) => issues.report(
+    doc, path,
+    `the ${connector.name} connector cannot set ${state} (it sets ${listForMessage(connector.settable)}); see docs/connectors for what its API allows`,
+  );
+  (json.subscriber ?? []).forEach((row, i) => {
+    if (!isPreviousTarget(row.acd) && !connector.settable.includes(row.acd.state)) refuse(['subscriber', i, 'acd', 'state'], row.acd.state);
+  });
+  (json.workload ?? []).forEach((row, i) => {
+    if (!connector.settable.includes(row.acd.state)) refuse(['workload', i, 'acd', 'state'], row.acd.state);
+  });
 }
 
 /** Duplicate keys in a table (the second row is the error), codes where they mean nothing, empty rules. */

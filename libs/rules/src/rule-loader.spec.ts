@@ -210,3 +210,24 @@ describe(validateRuleFiles.name, () => {
     expect(resolved - validated).toBeLessThan(500);
   });
 });
+
+describe('validation against the connector', () => {
+  const text = JSON.stringify({
+    name: 'r', assign: { teams: ['Tier 1'] },
+    subscriber: [{ salesforce: 'Offline', acd: { state: 'Offline' } }, { salesforce: 'Chat_Done', acd: { previous: true } }],
+    workload: [{ atCapacity: true, acd: { state: 'Unavailable', code: 'Chat' } }],
+  }, null, 2);
+
+  it('refuses a row that wants a state the connector cannot set, naming file, position and connector', () => {
+    const result = validateRuleFiles([{ file: 'r.json', text }], { connector: { name: 'acme', settable: ['Available', 'Unavailable'] } });
+    expect(result.ruleSet).toBeUndefined();
+    expect(result.errors.map(formatIssue)).toEqual([
+      expect.stringMatching(/^r\.json:\d+:\d+ subscriber\[0\]\.acd\.state: the acme connector cannot set Offline \(it sets Available, Unavailable\)/),
+    ]);
+  });
+
+  it('accepts the same rows for a connector that can set them, and checks nothing without a connector', () => {
+    expect(validateRuleFiles([{ file: 'r.json', text }], { connector: { name: 'webex', settable: ['Available', 'Unavailable', 'Offline'] } }).errors).toEqual([]);
+    expect(validateRuleFiles([{ file: 'r.json', text }]).errors).toEqual([]);
+  });
+});

@@ -195,7 +195,7 @@ function* validation(
   }
 
   const catalog = new CatalogIndex(options.catalog);
-  yield* checkRules(valid, catalog, { dir, defaultUnavailableCode: options.defaultUnavailableCode }, issues);
+  yield* checkRules(valid, catalog, { dir, defaultUnavailableCode: options.defaultUnavailableCode, connector: options.connector }, issues);
   const result: RuleSetLoadResult = { ...issues.result(), files: sorted.map((f) => f.file) };
   if (result.errorCount === 0) result.ruleSet = compileRuleSet(valid, sorted, catalog);
   return result;

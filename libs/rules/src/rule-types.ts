@@ -140,6 +140,11 @@ export interface RuleSetLoadOptions {
   defaultUnavailableCode?: string;
   /** Any limit left out takes its default. */
   limits?: Partial<RuleLimits>;
+  /**
+   * The chosen connector's name and the states it can set (`ConnectorCapabilities.settable`): a subscriber or
+   * workload row that wants another state is an error. Omitted: not checked.
+   */
+  connector?: { name: string; settable: readonly string[] };
 }
 
 export interface RuleFileText {

@@ -51,6 +51,8 @@ export interface RulesValidateOptions {
   json?: boolean;
   /** As the daemon has them (RULES_MAX_*), so both accept the same files; defaults otherwise. */
   limits?: Partial<RuleLimits>;
+  /** The configured connector's name and settable states: rows it could never carry out are errors, as in the daemon. */
+  connector?: { name: string; settable: readonly string[] };
 }
 
 /** `(and 950 more errors and 2 more warnings not shown)`, or nothing when every issue was shown. */
@@ -67,7 +69,7 @@ function notShown(errors: number, warnings: number): string | undefined {
  */
 export async function runRulesValidate(opts: RulesValidateOptions, io: CliIo, loadCatalog?: () => Promise<Catalog>): Promise<number> {
   const { catalog, warning } = await catalogOrWarning(opts.dir, loadCatalog);
-  const result = await loadRuleSet(opts.dir, { catalog, limits: opts.limits });
+  const result = await loadRuleSet(opts.dir, { catalog, limits: opts.limits, connector: opts.connector });
   const warnings = warning ? [warning, ...result.warnings].sort(compareIssues) : result.warnings;
   const warningCount = result.warningCount + (warning ? 1 : 0);
   const { errors, errorCount, files, ruleSet } = result;

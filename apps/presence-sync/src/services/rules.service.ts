@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { watch, type FSWatcher } from 'chokidar';
 import type { AppConfig } from '@presence-sync/config';
+import { ContactCenterPort } from '@presence-sync/domain';
 import { formatIssues, isRuleFileName, loadRuleSet, type RuleSet } from '@presence-sync/rules';
 import { RuleSetSource } from '@presence-sync/sync';
 import { APP_CONFIG } from '../tokens';
@@ -42,13 +43,22 @@ export class RulesService extends RuleSetSource {
   private reloading: Promise<void> = Promise.resolve();
   readonly status: RulesStatus;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, private readonly directory: DirectoryService) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly directory: DirectoryService,
+    @Optional() private readonly contactCenter?: ContactCenterPort,
+  ) {
     super();
     this.status = { dir: config.rules.dir, rules: 0, files: [], errors: [], errorCount: 0, warnings: [], warningCount: 0 };
   }
 
   current(): RuleSet | undefined {
     return this.ruleSet;
+  }
+
+  /** What the connector can set: rules wanting anything else are refused (`rules validate` checks the same). */
+  private connectorLimits(): { name: string; settable: readonly string[] } | undefined {
+    return this.contactCenter ? { name: this.contactCenter.name, settable: this.contactCenter.capabilities.settable } : undefined;
   }
 
   /** Loads the rules at boot; throws `RulesBootError` with one readable line when they are invalid. */
@@ -71,7 +81,7 @@ export class RulesService extends RuleSetSource {
   /** Loads and validates the directory now; on success swaps the rule set in. */
   async load(): Promise<boolean> {
     const { dir, defaultUnavailableCode, limits } = this.config.rules;
-    const result = await loadRuleSet(dir, { catalog: this.directory.catalog(), defaultUnavailableCode, limits });
+    const result = await loadRuleSet(dir, { catalog: this.directory.catalog(), defaultUnavailableCode, limits, connector: this.connectorLimits() });
     // Capped the same way as in the CLI: a file with a million mistakes must not make a megabyte of status.
     this.status.warnings = formatIssues(result.warnings, result.warningCount);
     this.status.warningCount = result.warningCount;
