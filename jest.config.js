@@ -3,7 +3,7 @@
 // (with decorator metadata for Nest's DI). No native binaries: `npm ci` must work on every platform.
 const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }];
 const moduleNameMapper = {
-  '^@presence-sync/(domain|rules|sync|redis|config|contact-center|connector-webex|connector-cxone|salesforce|testing)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@presence-sync/([a-z][a-z-]*)$': '<rootDir>/libs/$1/src/index.ts',
 };
 const common = { rootDir: __dirname, transform: { '^.+\\.ts$': tsJest }, moduleNameMapper, testEnvironment: 'node' };
 

@@ -10,7 +10,7 @@ const path = require('node:path');
 const ts = require('typescript');
 
 const root = path.resolve(__dirname, '..', '..');
-const LIB = /^@presence-sync\/(domain|rules|sync|redis|config|contact-center|salesforce|testing)$/;
+const LIB = /^@presence-sync\/([a-z][a-z-]*)$/;
 const COMPILER_OPTIONS = {
   module: ts.ModuleKind.CommonJS,
   target: ts.ScriptTarget.ES2022,
