@@ -155,7 +155,7 @@ describe('the presence-sync CLI (built bin)', () => {
     it('usage errors exit 2: neither or both of --salesforce / --acd, an unknown command', async () => {
       const neither = await cli(agent);
       expect(neither.code).toBe(2);
-      expect(neither.stderr).toMatch(/exactly one of --salesforce/);
+      expect(neither.stderr).toMatch(/give one of --salesforce <Status> or --acd <State\[:Code\]>, or Omni-Channel work/);
       const both = await cli([...agent, '--salesforce', 'Lunch', '--acd', 'Available']);
       expect(both.code).toBe(2);
       expect(both.stderr).toMatch(/exactly one of --salesforce/);
