@@ -35,6 +35,8 @@ export function createSandboxAcd(vendor: ConnectorName): SandboxAcd {
       return new WebexSandboxAcd();
     case 'cxone':
       return new CxoneSandboxAcd();
+    default:
+      throw new Error(`SANDBOX_ACD=${vendor} has no emulator in the sandbox yet; use one of ${SANDBOX_ACD_NAMES.join(', ')}`);
   }
 }
 

@@ -85,7 +85,7 @@ describe(loadConfig.name, () => {
 describe('ACD_CONNECTOR', () => {
   it('loads the generic settings only for the generic connector', () => {
     expect(loadConfig(base).acd.generic).toEqual({ baseUrl: 'http://cc.example:8080/v1', token: 'tok-secret', webhookSecret: 'whsec-0123456789abcdef' });
-    expect(() => loadConfig({ ACD_CONNECTOR: 'avaya' })).toThrow(/^invalid setting ACD_CONNECTOR: must be one of generic, webex, cxone; got "avaya"$/);
+    expect(() => loadConfig({ ACD_CONNECTOR: 'avaya' })).toThrow(/^invalid setting ACD_CONNECTOR: must be one of generic, webex, cxone, genesys, amazon-connect; got "avaya"$/);
   });
 });
 

@@ -4,7 +4,7 @@ import type { AcdChange } from './inbound-change';
 import type { ChangeSource } from './ports';
 
 /** The connectors the daemon ships (setting `ACD_CONNECTOR`). */
-export const CONNECTOR_NAMES = ['generic', 'webex', 'cxone'] as const;
+export const CONNECTOR_NAMES = ['generic', 'webex', 'cxone', 'genesys', 'amazon-connect'] as const;
 export type ConnectorName = (typeof CONNECTOR_NAMES)[number];
 
 /** A request to set an agent's ACD state. `requestId` is stable across retries (the Idempotency-Key). */
