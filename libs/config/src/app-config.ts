@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { loadSalesforceSettings, redactSalesforceSettings, SALESFORCE_SECRET_SETTINGS, SALESFORCE_SETTING_NAMES, type SalesforceSettings } from './salesforce-settings';
 import { revealSetting, SECRETS_KEY_SETTING } from './secrets';
 import { loadWebexSettings, redactWebexSettings, WEBEX_SECRET_SETTINGS, WEBEX_SETTING_NAMES, type WebexSettings } from './webex-settings';
+import { loadAmazonConnectSettings, type AmazonConnectSettings } from './amazon-connect-settings';
 import { CXONE_SECRET_SETTINGS, CXONE_SETTING_NAMES, loadCxoneSettings, redactCxoneSettings, type CxoneSettings } from './cxone-settings';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
@@ -105,6 +106,8 @@ export interface AppConfig {
     cxone?: CxoneSettings;
     /** The Webex Contact Center connector's settings (WEBEX_*), loaded only with ACD_CONNECTOR=webex. */
     webex?: WebexSettings;
+    /** The Amazon Connect connector's settings (AMAZON_CONNECT_*), loaded only with ACD_CONNECTOR=amazon-connect. */
+    amazonConnect?: AmazonConnectSettings;
   };
   /**
    * `mode` is required to boot (`salesforceModeProblem`). `settings` is set in `live` mode (the jsforce adapter);
@@ -199,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       generic: s.ACD_CONNECTOR === 'generic' ? genericSettings(s) : undefined,
       cxone: s.ACD_CONNECTOR === 'cxone' ? loadCxoneSettings(env) : undefined,
       webex: s.ACD_CONNECTOR === 'webex' ? loadWebexSettings(env) : undefined,
+      amazonConnect: s.ACD_CONNECTOR === 'amazon-connect' ? loadAmazonConnectSettings(env) : undefined,
     },
     salesforce: {
       mode: s.SALESFORCE_MODE, confirmTimeoutMs: s.SF_CONFIRM_TIMEOUT_MS, confirmAttempts: s.SF_CONFIRM_ATTEMPTS, commandTtlMs: s.SF_COMMAND_TTL_MS, consoleRecheckMs: s.SF_CONSOLE_RECHECK_MS,
