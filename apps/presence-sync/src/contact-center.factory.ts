@@ -3,6 +3,7 @@ import type { AppConfig } from '@presence-sync/config';
 import { Logger } from '@nestjs/common';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import { CxoneConnector, type CxoneLogger } from '@presence-sync/connector-cxone';
+import { GenesysConnector } from '@presence-sync/connector-genesys';
 import { WebexConnector } from '@presence-sync/connector-webex';
 import { ConfigError, type ContactCenterPort } from '@presence-sync/domain';
 import { RedisCheckpointStore, RedisKeys, RedisRefreshTokenStore } from '@presence-sync/redis';
@@ -44,6 +45,15 @@ export function createContactCenter(config: AppConfig, deps: ConnectorDeps = {})
         // The current refresh token is kept in Redis (sealed with SECRETS_KEY) for every replica and restart, under
         // its own prefix so it never meets the Salesforce one. Without Redis (the CLI) the configured token is used.
         refreshTokens: deps.redis && deps.keys ? new RedisRefreshTokenStore(deps.redis, new RedisKeys(`${deps.keys.prefix}:webex`), webex.storeKey) : undefined,
+      });
+    }
+    case 'genesys': {
+      const genesys = acd.genesys;
+      if (!genesys) throw new ConfigError('invalid setting ACD_CONNECTOR: genesys needs the GENESYS_* settings, and none were loaded');
+      const logger = new Logger('GenesysConnector');
+      return new GenesysConnector({
+        ...genesys, timeoutMs: acd.timeoutMs,
+        logger: { debug: (msg, fields) => logger.debug({ msg, ...fields }), info: (msg, fields) => logger.log({ msg, ...fields }), warn: (msg, fields) => logger.warn({ msg, ...fields }) },
       });
     }
     default:

@@ -4,6 +4,7 @@ import { loadSalesforceSettings, redactSalesforceSettings, SALESFORCE_SECRET_SET
 import { revealSetting, SECRETS_KEY_SETTING } from './secrets';
 import { loadWebexSettings, redactWebexSettings, WEBEX_SECRET_SETTINGS, WEBEX_SETTING_NAMES, type WebexSettings } from './webex-settings';
 import { loadAmazonConnectSettings, type AmazonConnectSettings } from './amazon-connect-settings';
+import { GENESYS_SECRET_SETTINGS, GENESYS_SETTING_NAMES, loadGenesysSettings, redactGenesysSettings, type GenesysSettings } from './genesys-settings';
 import { CXONE_SECRET_SETTINGS, CXONE_SETTING_NAMES, loadCxoneSettings, redactCxoneSettings, type CxoneSettings } from './cxone-settings';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
@@ -69,7 +70,7 @@ const schema = z.object({
 export type RawSettings = z.infer<typeof schema>;
 
 /** Settings whose values are secrets: never logged, never in job payloads, never in error messages. */
-export const SECRET_SETTINGS: readonly string[] = ['REDIS_URL', 'ACD_TOKEN', 'ACD_WEBHOOK_SECRET', 'ADMIN_PASSWORD', SECRETS_KEY_SETTING, ...SALESFORCE_SECRET_SETTINGS, ...CXONE_SECRET_SETTINGS, ...WEBEX_SECRET_SETTINGS];
+export const SECRET_SETTINGS: readonly string[] = ['REDIS_URL', 'ACD_TOKEN', 'ACD_WEBHOOK_SECRET', 'ADMIN_PASSWORD', SECRETS_KEY_SETTING, ...SALESFORCE_SECRET_SETTINGS, ...CXONE_SECRET_SETTINGS, ...WEBEX_SECRET_SETTINGS, ...GENESYS_SECRET_SETTINGS];
 
 /** The generic connector's settings (contract v1, docs/architecture.md). */
 export interface GenericConnectorSettings {
@@ -108,6 +109,8 @@ export interface AppConfig {
     webex?: WebexSettings;
     /** The Amazon Connect connector's settings (AMAZON_CONNECT_*), loaded only with ACD_CONNECTOR=amazon-connect. */
     amazonConnect?: AmazonConnectSettings;
+    /** The Genesys Cloud CX connector's settings (GENESYS_*), loaded only with ACD_CONNECTOR=genesys. */
+    genesys?: GenesysSettings;
   };
   /**
    * `mode` is required to boot (`salesforceModeProblem`). `settings` is set in `live` mode (the jsforce adapter);
@@ -203,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cxone: s.ACD_CONNECTOR === 'cxone' ? loadCxoneSettings(env) : undefined,
       webex: s.ACD_CONNECTOR === 'webex' ? loadWebexSettings(env) : undefined,
       amazonConnect: s.ACD_CONNECTOR === 'amazon-connect' ? loadAmazonConnectSettings(env) : undefined,
+      genesys: s.ACD_CONNECTOR === 'genesys' ? loadGenesysSettings(env) : undefined,
     },
     salesforce: {
       mode: s.SALESFORCE_MODE, confirmTimeoutMs: s.SF_CONFIRM_TIMEOUT_MS, confirmAttempts: s.SF_CONFIRM_ATTEMPTS, commandTtlMs: s.SF_COMMAND_TTL_MS, consoleRecheckMs: s.SF_CONSOLE_RECHECK_MS,
@@ -261,11 +265,11 @@ export function redactConfig(config: AppConfig): AppConfig {
   return {
     ...config,
     redis: { ...config.redis, url: config.redis.url.replace(/\/\/([^@/]*)@/, '//***@') },
-    acd: { ...config.acd, generic: config.acd.generic && { ...config.acd.generic, token: '***', webhookSecret: '***' }, cxone: config.acd.cxone && redactCxoneSettings(config.acd.cxone), webex: config.acd.webex && redactWebexSettings(config.acd.webex) },
+    acd: { ...config.acd, generic: config.acd.generic && { ...config.acd.generic, token: '***', webhookSecret: '***' }, cxone: config.acd.cxone && redactCxoneSettings(config.acd.cxone), webex: config.acd.webex && redactWebexSettings(config.acd.webex), genesys: config.acd.genesys && redactGenesysSettings(config.acd.genesys) },
     admin: { ...config.admin, password: config.admin.password && '***' },
     salesforce: { ...config.salesforce, settings: config.salesforce.settings && redactSalesforceSettings(config.salesforce.settings) },
   };
 }
 
 /** The names of the settings, for docs and `--help`. */
-export const SETTING_NAMES = [...Object.keys(schema.shape), ...SALESFORCE_SETTING_NAMES, SECRETS_KEY_SETTING, ...CXONE_SETTING_NAMES, ...WEBEX_SETTING_NAMES];
+export const SETTING_NAMES = [...Object.keys(schema.shape), ...SALESFORCE_SETTING_NAMES, SECRETS_KEY_SETTING, ...CXONE_SETTING_NAMES, ...WEBEX_SETTING_NAMES, ...GENESYS_SETTING_NAMES];

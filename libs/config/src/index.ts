@@ -4,4 +4,5 @@ export * from './secrets';
 export * from './secret-values';
 export * from './amazon-connect-settings';
 export * from './cxone-settings';
+export * from './genesys-settings';
 export * from './webex-settings';

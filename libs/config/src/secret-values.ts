@@ -22,7 +22,7 @@ export function secretValuesOf(config: AppConfig): string[] {
   const auth = config.salesforce.settings?.auth as Record<string, unknown> | undefined;
   const candidates = [
     config.acd.generic?.token, config.acd.generic?.webhookSecret, config.acd.cxone?.clientSecret, config.acd.cxone?.accessKeySecret,
-    config.acd.webex?.clientSecret, config.acd.webex?.refreshToken, config.acd.webex?.webhookSecret, config.admin.password,
+    config.acd.webex?.clientSecret, config.acd.webex?.refreshToken, config.acd.webex?.webhookSecret, config.acd.genesys?.clientSecret, config.admin.password,
     ...userInfoOf(config.redis.url), ...userInfoOf(config.salesforce.settings?.proxyUrl),
     ...['clientSecret', 'password', 'securityToken', 'privateKey', 'refreshToken'].map((field) => auth?.[field]),
   ];
