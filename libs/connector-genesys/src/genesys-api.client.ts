@@ -63,6 +63,9 @@ export class GenesysApiClient {
   constructor(private readonly options: GenesysApiClientOptions) {
     const Ctor = (platformClient.ApiClient as unknown as { constructor: new () => SdkClient }).constructor;
     this.sdk = new Ctor();
+    // The SDK's configuration watches ~/.genesyscloudjavascript/config for live reloads, one watcher per client:
+    // the daemon is configured by its settings only, so the watch is stopped.
+    (this.sdk.config as unknown as { setConfigPath(path: string): void }).setConfigPath('');
     this.sdk.setReturnExtendedResponses(true);
     this.sdk.setEnvironment(options.region ?? 'mypurecloud.com');
     if (options.apiBaseUrl) {

@@ -12,3 +12,4 @@ export * from './generic-sandbox-acd';
 export * from './conformance/generic.harness';
 export * from './cxone-emulator';
 export * from './webex-emulator';
+export * from './genesys-emulator';

@@ -1,0 +1,2 @@
+export * from './genesys-emulator';
+export * from '../conformance/genesys.harness';
