@@ -12,4 +12,5 @@ export * from './generic-sandbox-acd';
 export * from './conformance/generic.harness';
 export * from './cxone-emulator';
 export * from './webex-emulator';
+export * from './amazon-connect-emulator';
 export * from './genesys-emulator';

@@ -1,0 +1,5 @@
+export * from './agent-event-stream.reader';
+export * from './amazon-connect-agent-event.mapping';
+export * from './amazon-connect-logger';
+export * from './amazon-connect-rate-limiter';
+export * from './amazon-connect.connector';

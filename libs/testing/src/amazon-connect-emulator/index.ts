@@ -1,0 +1,2 @@
+export * from './amazon-connect-emulator';
+export * from '../conformance/amazon-connect.harness';
