@@ -57,6 +57,8 @@ export class GenesysNotificationSource extends ChangeSource {
   private sink?: InboundSink;
   private onGap?: (reason: string) => void;
   private sockets: GenesysWebSocket[] = [];
+  /** The channels of the last connect, in chunk order. */
+  private channels: { id: string; connectUri: string; expiresAt?: number }[] = [];
   private readonly views = new Map<string, GenesysUserView>();
   private generation = 0;
   private running = false;
@@ -154,10 +156,21 @@ export class GenesysNotificationSource extends ChangeSource {
     }
     const ids = users.slice(0, capacity).map((u) => u.agentId);
     let expiresAt = Number.POSITIVE_INFINITY;
+    const channels: { id: string; connectUri: string; expiresAt?: number }[] = [];
     for (let i = 0; i < ids.length || (i === 0 && ids.length === 0); i += perChannel) {
       const chunk = ids.slice(i, i + perChannel);
-      const channel = await this.createChannel();
-      if (chunk.length) await this.subscribe(channel.id, chunk.flatMap((id) => [activityTopic(id), conversationsTopic(id)]));
+      const topics = chunk.flatMap((id) => [activityTopic(id), conversationsTopic(id)]);
+      // A channel of the last connect that is not near its expiry is reused (its subscriptions replaced): a new
+      // one would count against the 20-channel limit and evict the oldest.
+      const previous = this.channels[channels.length];
+      const reusable = previous && (previous.expiresAt === undefined || previous.expiresAt - this.options.now() > this.options.renewBeforeExpiryMs);
+      let channel = reusable && (await this.subscribe(previous.id, topics)) ? previous : undefined;
+      if (!channel) {
+        channel = await this.createChannel();
+        if (!(await this.subscribe(channel.id, topics))) throw new Error(`PUT /api/v2/notifications/channels/${channel.id}/subscriptions: the new channel is gone`);
+      }
+      channels.push(channel);
+      this.channels = [...channels, ...this.channels.slice(channels.length)];
       if (gen !== this.generation || !this.running) return;
       const socket = await connectWebSocket(channel.connectUri);
       if (gen !== this.generation || !this.running) {
@@ -208,10 +221,13 @@ export class GenesysNotificationSource extends ChangeSource {
     return { id: body.id, connectUri: body.connectUri, expiresAt: parseGenesysDate(body.expires) };
   }
 
-  private async subscribe(channelId: string, topics: string[]): Promise<void> {
+  /** Replaces the channel's topics; false when the channel no longer exists (404: expired or evicted). */
+  private async subscribe(channelId: string, topics: string[]): Promise<boolean> {
     const answer = await this.connector.api.call(() => this.connector.api.notifications.putNotificationsChannelSubscriptions(channelId, topics.map((id) => ({ id }))));
     this.connector.calls.reads++;
+    if (answer.status === 404) return false;
     if (answer.status < 200 || answer.status >= 300) throw new Error(`PUT /api/v2/notifications/channels/${channelId}/subscriptions: HTTP ${answer.status}`);
+    return true;
   }
 
   private onFrame(gen: number, text: string): void {

@@ -8,6 +8,8 @@ export interface GenesysPresenceDefinition {
   /** The label shown to agents (en_US, else the name, else the system presence): the Unavailable code. */
   label: string;
   deactivated: boolean;
+  /** The division the presence is scoped to; undefined or `*`: every division. */
+  divisionId?: string;
 }
 
 /** What the connector knows of one user: their presence, routing status and open after-call work. */

@@ -161,14 +161,18 @@ export class GenesysConnector extends ContactCenterPort {
     });
   }
 
-  /** The divisions users are in, each with the active Unavailable presences it may use (org-wide or scoped to it). */
+  /**
+   * The divisions users are in, each with the active Unavailable presences it may use: those of every division
+   * (no `divisionId`, or `*`) and those scoped to it.
+   */
   override async listTeams(): Promise<AcdTeam[]> {
     const users = await this.listUsers();
     const definitions = await this.presenceDefinitions();
     const teams = new Map<string, string>();
     for (const u of users) if (u.teamId) teams.set(u.teamId, u.teamName ?? u.teamId);
-    const codes = [...definitions.values()].filter((d) => !d.deactivated && !['AVAILABLE', 'ON_QUEUE', 'OFFLINE'].includes(d.systemPresence)).map((d) => d.label);
-    return [...teams].map(([teamId, name]) => ({ teamId, name, unavailableCodes: [...new Set(codes)] }));
+    const codes = [...definitions.values()].filter((d) => !d.deactivated && !['AVAILABLE', 'ON_QUEUE', 'OFFLINE'].includes(d.systemPresence));
+    const forDivision = (teamId: string) => codes.filter((d) => !d.divisionId || d.divisionId === '*' || d.divisionId === teamId).map((d) => d.label);
+    return [...teams].map(([teamId, name]) => ({ teamId, name, unavailableCodes: [...new Set(forDivision(teamId))] }));
   }
 
   /** Users with their view; the source uses it for subscriptions and backfill. */
@@ -206,7 +210,10 @@ export class GenesysConnector extends ContactCenterPort {
       if (!def || typeof def.id !== 'string' || typeof def.systemPresence !== 'string') continue;
       const labels = record(def.languageLabels);
       const label = (typeof labels?.en_US === 'string' && labels.en_US) || (typeof def.name === 'string' && def.name) || def.systemPresence;
-      byId.set(def.id, { id: def.id, systemPresence: def.systemPresence.toUpperCase(), label, deactivated: def.deactivated === true });
+      byId.set(def.id, {
+        id: def.id, systemPresence: def.systemPresence.toUpperCase(), label, deactivated: def.deactivated === true,
+        divisionId: typeof def.divisionId === 'string' && def.divisionId ? def.divisionId : undefined,
+      });
     }
     this.definitions = { at: this.now(), byId };
     return byId;

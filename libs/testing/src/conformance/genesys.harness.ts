@@ -24,6 +24,7 @@ export function genesysConformanceOrg(): Omit<GenesysEmulatorOptions, 'port'> {
       { id: 'p-lunch', systemPresence: 'MEAL', label: 'Lunch' },
       { id: 'p-break', systemPresence: 'BREAK', label: 'Break' },
       { id: 'p-training', systemPresence: 'TRAINING', label: 'Training', deactivated: true },
+      { id: 'p-coaching', systemPresence: 'MEETING', label: 'Coaching', divisionId: OTHER_DIVISION },
     ],
     users: [
       { id: 'a1b2c3d4-0000-4000-8000-000000000001', name: 'Ada Adams', email: 'ada.adams@example.com', divisionId: DIVISION, presenceId: 'p-on-queue' },

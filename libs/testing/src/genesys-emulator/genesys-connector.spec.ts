@@ -32,6 +32,18 @@ describe(GenesysConnector.name, () => {
     expect(h.connector.source.uncovered).toBe(1);
   });
 
+  it('reuses its channel when the WebSocket drops, so reconnects do not pile up channels', async () => {
+    h = await makeGenesysHarness();
+    const harness = h;
+    for (let i = 0; i < 3; i++) {
+      const before = harness.connector.source.connects;
+      harness.emulator.disconnectAll();
+      await until('a reconnect', () => harness.connector.source.connects > before);
+    }
+    expect(harness.emulator.channelCount).toBe(1);
+    expect(harness.connector.source.openChannels).toBe(1);
+  });
+
   it('reopens its channel when it expires, and backfills', async () => {
     h = await makeGenesysHarness({ emulator: { channelTtlMs: 400 } });
     const harness = h;
@@ -74,6 +86,14 @@ describe(GenesysConnector.name, () => {
     } finally {
       await emulator.stop();
     }
+  });
+
+  it('lists a presence scoped to a division among that division\'s codes only', async () => {
+    h = await makeGenesysHarness();
+    const teams = await h.connector.listTeams();
+    expect(teams.find((t) => t.name === 'Other')?.unavailableCodes).toContain('Coaching');
+    expect(teams.find((t) => t.teamId === h?.team.teamId)?.unavailableCodes).not.toContain('Coaching');
+    expect(teams.find((t) => t.teamId === h?.team.teamId)?.unavailableCodes).not.toContain('Training');
   });
 
   it('reads the pause of a 429 from Retry-After, else inin-ratelimit-reset', () => {

@@ -12,6 +12,8 @@ export interface GenesysEmulatorPresence {
   systemPresence: string;
   label: string;
   deactivated?: boolean;
+  /** Scoped to one division; undefined: every division. */
+  divisionId?: string;
 }
 
 /** A user of the emulated org. */
@@ -519,6 +521,6 @@ export class GenesysEmulator {
   }
 
   private definitionJson(p: GenesysEmulatorPresence): unknown {
-    return { id: p.id, type: p.systemPresence === p.label.toUpperCase() ? 'System' : 'User', languageLabels: { en_US: p.label }, systemPresence: p.systemPresence, deactivated: p.deactivated === true };
+    return { id: p.id, type: p.systemPresence === p.label.toUpperCase() ? 'System' : 'User', languageLabels: { en_US: p.label }, systemPresence: p.systemPresence, deactivated: p.deactivated === true, divisionId: p.divisionId ?? '*' };
   }
 }
