@@ -27,6 +27,8 @@ export interface GenesysSourceApi {
   readonly calls: { reads: number; writes: number };
   listUsers(): Promise<{ agentId: string; view: GenesysUserView }[]>;
   presenceDefinitions(): Promise<Map<string, GenesysPresenceDefinition>>;
+  /** Definitions for mapping events; the last known ones when a read fails. */
+  definitionsForEvents(): Promise<Map<string, GenesysPresenceDefinition>>;
 }
 
 /** Two topics per agent: presence + routing status, and conversations (for after-call work). */
@@ -290,7 +292,7 @@ export class GenesysNotificationSource extends ChangeSource {
       else if (view.afterCallWork?.conversationId === conversationId) view.afterCallWork = undefined;
     }
     this.views.set(agentId, view);
-    const definitions = this.connector.presenceDefinitions().catch(() => new Map());
+    const definitions = this.connector.definitionsForEvents();
     const receivedAt = this.options.now();
     this.chain = this.chain.then(async () => {
       const change = toAcdChange(agentId, view, await definitions, receivedAt);

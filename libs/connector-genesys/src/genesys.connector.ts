@@ -107,6 +107,7 @@ export class GenesysConnector extends ContactCenterPort {
   private readonly logger: GenesysLogger;
   private readonly notificationSource: GenesysNotificationSource;
   private definitions?: { at: number; byId: Map<string, GenesysPresenceDefinition> };
+  private definitionsRead?: Promise<Map<string, GenesysPresenceDefinition>>;
 
   constructor(options: GenesysConnectorOptions) {
     super();
@@ -201,6 +202,27 @@ export class GenesysConnector extends ContactCenterPort {
   async presenceDefinitions(fresh = false): Promise<Map<string, GenesysPresenceDefinition>> {
     const cached = this.definitions;
     if (!fresh && cached && this.now() - cached.at <= this.definitionsTtlMs) return cached.byId;
+    // Concurrent callers (a burst of events when the cache has just expired) share one read.
+    this.definitionsRead ??= this.readDefinitions().finally(() => {
+      this.definitionsRead = undefined;
+    });
+    return this.definitionsRead;
+  }
+
+  /**
+   * The definitions for mapping streamed events: as {@link presenceDefinitions}, but when the read fails the last
+   * ones known are used (a definition rarely changes; an event must not lose its code label for a failed read).
+   */
+  async definitionsForEvents(): Promise<Map<string, GenesysPresenceDefinition>> {
+    try {
+      return await this.presenceDefinitions();
+    } catch (error) {
+      this.logger.warn('Genesys presence definitions could not be read; using the last ones known', { error: error instanceof Error ? error.message : String(error) });
+      return this.definitions?.byId ?? new Map();
+    }
+  }
+
+  private async readDefinitions(): Promise<Map<string, GenesysPresenceDefinition>> {
     const body = record(await this.read('GET /api/v2/presence/definitions', () => this.api.presence.getPresenceDefinitions0({ deactivated: 'true' })));
     const entities = body?.entities;
     if (!Array.isArray(entities)) throw new ContactCenterReadError('bad-response', 'GET /api/v2/presence/definitions: the answer has no entities list');
