@@ -97,6 +97,7 @@ export class GenesysEmulator {
   private clock = 0;
   /** User-topic events written to a connected socket (the harness compares it with what the connector handled). */
   deliveredEvents = 0;
+  private readonly listeners: ((userId: string) => void)[] = [];
   /** Every API request: method, path, status. */
   readonly requests: { method: string; path: string; status: number }[] = [];
 
@@ -183,6 +184,20 @@ export class GenesysEmulator {
     if (!def || def.systemPresence === 'OFFLINE') return { state: 'Offline' };
     if (def.systemPresence === 'ON_QUEUE' || def.systemPresence === 'AVAILABLE') return { state: 'Available' };
     return { state: 'Unavailable', code: def.label };
+  }
+
+  /** Every user with their division and since when their current state holds (epoch ms). */
+  snapshot(): { id: string; email: string; divisionId: string; divisionName: string; since: number }[] {
+    return [...this.users.values()].map((s) => ({
+      id: s.user.id, email: s.user.email, divisionId: s.user.divisionId,
+      divisionName: this.options.divisions.find((d) => d.id === s.user.divisionId)?.name ?? s.user.divisionId,
+      since: s.conversation?.acw?.state === 'pending' ? s.conversation.acw.startTime : Math.max(s.presenceModified, s.routingStart),
+    }));
+  }
+
+  /** Called with a user id whenever that user's presence, routing status or conversation changes, whoever changed it. */
+  onStateChange(listener: (userId: string) => void): void {
+    this.listeners.push(listener);
   }
 
   // ---- faults ----
@@ -457,6 +472,7 @@ export class GenesysEmulator {
   }
 
   private publishActivity(s: UserState): void {
+    for (const listener of this.listeners) listener(s.user.id);
     this.publish(`v2.users.${s.user.id}.activity`, {
       id: s.user.id, routingStatus: { status: s.routing, startTime: iso(s.routingStart) }, presence: this.presenceJson(s),
       outOfOffice: { active: false }, activeQueueIds: [], dateActiveQueuesChanged: iso(s.routingStart),
@@ -466,6 +482,7 @@ export class GenesysEmulator {
   private publishConversation(s: UserState): void {
     const c = s.conversation;
     if (!c) return;
+    for (const listener of this.listeners) listener(s.user.id);
     const call: Record<string, unknown> = { id: randomUUID(), state: c.state };
     if (c.acw) Object.assign(call, { afterCallWorkRequired: true, afterCallWork: { state: c.acw.state, startTime: iso(c.acw.startTime) } });
     this.publish(`v2.users.${s.user.id}.conversations`, {
