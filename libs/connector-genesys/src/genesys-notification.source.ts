@@ -1,4 +1,4 @@
-import { ChangeSource, type InboundSink } from '@presence-sync/domain';
+import { ChangeSource, RateLimitedError, type InboundSink } from '@presence-sync/domain';
 import type { GenesysApiClient } from './genesys-api.client';
 import type { GenesysLogger } from './genesys-logger';
 import { parseGenesysDate, toAcdChange, type GenesysPresenceDefinition, type GenesysUserView } from './genesys-state.mapping';
@@ -130,8 +130,10 @@ export class GenesysNotificationSource extends ChangeSource {
       })
       .catch((error: unknown) => {
         if (!this.running) return;
-        this.options.logger.warn('Genesys notification channels could not be opened; retrying', { reason, error: error instanceof Error ? error.message : String(error), retryInMs: this.backoffMs });
-        this.scheduleReconnect(this.backoffMs, 'retry');
+        // A 429 sets the pause (Retry-After / inin-ratelimit-reset) when it is longer than the backoff.
+        const waitMs = error instanceof RateLimitedError ? Math.max(this.backoffMs, error.retryAfterMs) : this.backoffMs;
+        this.options.logger.warn('Genesys notification channels could not be opened; retrying', { reason, error: error instanceof Error ? error.message : String(error), retryInMs: waitMs });
+        this.scheduleReconnect(waitMs, 'retry');
         this.backoffMs = Math.min(this.backoffMs * 2, this.options.reconnectMaxMs);
       })
       .finally(() => {
