@@ -31,18 +31,27 @@ export interface AgentEventStreamReaderOptions {
 interface ShardCheckpoint {
   /** The last sequence number handed to the sink (absent: nothing read yet). */
   seq?: string;
+  /** Without `seq`: read from this arrival time, epoch ms (the first start's "from now on", kept across restarts). */
+  at?: number;
   /** The shard is closed and read to its end: its children may be read. */
   done?: boolean;
   savedAt: number;
 }
 
+/**
+ * The first start reads each open shard from a little before now (AT_TIMESTAMP, by Kinesis' arrival time), so a
+ * few seconds of clock skew between this host and Kinesis lose nothing; older events read again this way are
+ * dropped by the engine as stale or duplicates.
+ */
+export const FIRST_START_MARGIN_MS = 5_000;
+
 interface ShardState {
   shardId: string;
   parents: string[];
   seq?: string;
+  /** Without `seq`: start at this arrival time (epoch ms); without either: at the trim horizon. */
+  at?: number;
   done: boolean;
-  /** Where to start when no sequence number is known. */
-  startAt: 'TRIM_HORIZON' | 'LATEST';
   iterator?: string;
   idleUntil: number;
 }
@@ -58,7 +67,7 @@ interface ShardState {
  * - Ordering: Connect partitions by agent ARN, so one agent's events are in one shard. After a reshard, a child shard
  *   is read only once its parents are read to their end (their checkpoint says `done`), which keeps each agent's
  *   events in order across the split or merge.
- * - Gaps: no checkpoint at all (first start: open shards are read from LATEST), a checkpoint older than
+ * - Gaps: no checkpoint at all (first start: open shards are read from now on), a checkpoint older than
  *   `checkpointMaxAgeMs`, a checkpointed sequence number Kinesis no longer has, or a shard whose parent expired
  *   unread: `onGap` is called so the engine repairs drift with `GetCurrentUserData`.
  */
@@ -200,7 +209,7 @@ export class AgentEventStreamReader extends ChangeSource {
     const closed = !answer.NextShardIterator;
     if (last !== undefined || closed) {
       if (last !== undefined) shard.seq = last;
-      await this.checkpoints.set(this.checkpointKey(shard.shardId), JSON.stringify({ seq: shard.seq, done: closed || undefined, savedAt: this.now() } satisfies ShardCheckpoint));
+      await this.checkpoints.set(this.checkpointKey(shard.shardId), JSON.stringify({ seq: shard.seq, at: shard.seq ? undefined : shard.at, done: closed || undefined, savedAt: this.now() } satisfies ShardCheckpoint));
     }
     if (closed) {
       shard.done = true;
@@ -226,10 +235,12 @@ export class AgentEventStreamReader extends ChangeSource {
         if ((error as { name?: string }).name !== 'InvalidArgumentException') throw error;
         this.gap(`shard ${shard.shardId}: the checkpointed record is no longer in the stream`);
         shard.seq = undefined;
-        shard.startAt = 'TRIM_HORIZON';
+        shard.at = undefined;
       }
     }
-    const it = await ask(shard.startAt);
+    const it = shard.at !== undefined
+      ? (await this.kinesis.send(new GetShardIteratorCommand({ ...this.streamParams, ShardId: shard.shardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(shard.at) }))).ShardIterator
+      : await ask('TRIM_HORIZON');
     if (!it) throw new Error(`Kinesis gave no iterator for shard ${shard.shardId}`);
     return it;
   }
@@ -259,18 +270,23 @@ export class AgentEventStreamReader extends ChangeSource {
       const parents = [s.ParentShardId, s.AdjacentParentShardId].filter((p): p is string => !!p && ids.has(p));
       const closed = !!s.SequenceNumberRange?.EndingSequenceNumber;
       const cp = stored.get(shardId);
-      const state: ShardState = { shardId, parents, done: false, startAt: 'TRIM_HORIZON', idleUntil: 0 };
+      const state: ShardState = { shardId, parents, done: false, idleUntil: 0 };
       if (cp) {
         state.done = cp.done === true;
         if (!state.done && this.now() - cp.savedAt > this.options.checkpointMaxAgeMs) {
           this.gap(`shard ${shardId}: checkpoint older than the stream's retention`);
-        } else state.seq = cp.seq;
+        } else {
+          state.seq = cp.seq;
+          state.at = cp.seq ? undefined : cp.at;
+        }
       } else if (firstStart) {
-        // Nothing to resume: history before now is repaired by the drift repair, not replayed.
+        // Nothing to resume: history before now is repaired by the drift repair, not replayed. The starting
+        // point is stored at once, so a restart before the first record resumes from it instead of from "now".
         if (closed) state.done = true;
         else {
-          state.startAt = 'LATEST';
+          state.at = this.now() - FIRST_START_MARGIN_MS;
           state.parents = [];
+          await this.checkpoints.set(this.checkpointKey(shardId), JSON.stringify({ at: state.at, savedAt: this.now() } satisfies ShardCheckpoint));
         }
       } else {
         // Resuming: a shard without a checkpoint is a child of a reshard (read from its start, nothing lost) unless
@@ -279,8 +295,6 @@ export class AgentEventStreamReader extends ChangeSource {
         if (lostParent || !s.ParentShardId) this.gap(`shard ${shardId}: appeared without a readable parent`);
       }
       this.shards.set(shardId, state);
-      // "From now on" means from this call: take the iterator now, not when the loop first gets to the shard.
-      if (!state.done && !state.seq && state.startAt === 'LATEST') state.iterator = await this.iteratorOf(state);
     }
     this.needList = false;
   }

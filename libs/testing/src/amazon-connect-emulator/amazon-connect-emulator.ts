@@ -525,6 +525,12 @@ export class AmazonConnectEmulator {
         switch (body.ShardIteratorType) {
           case 'TRIM_HORIZON': pos = 0; break;
           case 'LATEST': pos = shard.records.length; break;
+          case 'AT_TIMESTAMP': {
+            const ms = Number(body.Timestamp) * 1000;
+            const at = shard.records.findIndex((r) => r.arrivedAt >= ms);
+            pos = at < 0 ? shard.records.length : at;
+            break;
+          }
           case 'AFTER_SEQUENCE_NUMBER':
           case 'AT_SEQUENCE_NUMBER': {
             const seq = BigInt(String(body.StartingSequenceNumber));
