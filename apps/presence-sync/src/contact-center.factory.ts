@@ -3,6 +3,7 @@ import type { AppConfig } from '@presence-sync/config';
 import { Logger } from '@nestjs/common';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import { CxoneConnector, type CxoneLogger } from '@presence-sync/connector-cxone';
+import { AmazonConnectConnector, RedisTokenBucket } from '@presence-sync/connector-amazon-connect';
 import { GenesysConnector } from '@presence-sync/connector-genesys';
 import { WebexConnector } from '@presence-sync/connector-webex';
 import { ConfigError, type ContactCenterPort } from '@presence-sync/domain';
@@ -56,9 +57,28 @@ export function createContactCenter(config: AppConfig, deps: ConnectorDeps = {})
         logger: { debug: (msg, fields) => logger.debug({ msg, ...fields }), info: (msg, fields) => logger.log({ msg, ...fields }), warn: (msg, fields) => logger.warn({ msg, ...fields }) },
       });
     }
-    default:
-      throw new ConfigError(`invalid setting ACD_CONNECTOR: the ${acd.connector} connector is not built into this version`);
+    case 'amazon-connect': {
+      const connect = acd.amazonConnect;
+      if (!connect) throw new ConfigError('invalid setting ACD_CONNECTOR: amazon-connect needs the AMAZON_CONNECT_* settings, and none were loaded');
+      return new AmazonConnectConnector({
+        ...connect, logger: nestLogger('AmazonConnectConnector'),
+        // One token bucket for all replicas (the account's API rate is per account and region), and the shard
+        // checkpoints in Redis, so the replica that takes the lease resumes where the last one stopped.
+        limiter: deps.redis && deps.keys ? new RedisTokenBucket(deps.redis, `${deps.keys.prefix}:amazon-connect:rate`, connect.requestsPerSecond, connect.burst) : undefined,
+        checkpoints: deps.redis && deps.keys ? new RedisCheckpointStore(deps.redis, deps.keys) : undefined,
+      });
+    }
   }
+}
+
+/** A connector's log lines through Nest's logger (pino). */
+function nestLogger(context: string): { debug: (m: string, f?: Record<string, unknown>) => void; info: (m: string, f?: Record<string, unknown>) => void; warn: (m: string, f?: Record<string, unknown>) => void } {
+  const logger = new Logger(context);
+  return {
+    debug: (msg, fields) => logger.debug({ msg, ...fields }),
+    info: (msg, fields) => logger.log({ msg, ...fields }),
+    warn: (msg, fields) => logger.warn({ msg, ...fields }),
+  };
 }
 
 /** The CXone connector's log lines go through Nest's logger (pino). */

@@ -5,7 +5,7 @@ import { loadConfig } from '@presence-sync/config';
 import { USP_PUSH_TOPIC_QUERY } from '@presence-sync/salesforce';
 import { SETTABLE_ACD_STATES, type AcdState, type AuditRecord, type ConnectorName } from '@presence-sync/domain';
 import {
-  BodyTooLargeError, ContactCenterEmulator, CxoneSandboxAcd, GenericSandboxAcd, WebexSandboxAcd, readBoundedBody, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES,
+  BodyTooLargeError, ContactCenterEmulator, CxoneSandboxAcd, GenericSandboxAcd, GenesysSandboxAcd, WebexSandboxAcd, readBoundedBody, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES,
   SANDBOX_CAPACITY, SANDBOX_SERVICE_CHANNELS, startRedisServer, toId18, type EmulatorTeam, type SandboxAcd, type SandboxAcdAgent,
 } from '@presence-sync/testing';
 // The sandbox boots the real daemon; apps may use another app's bootstrap (the import boundaries only fence libs).
@@ -24,7 +24,7 @@ const SALESFORCE_STATUSES: readonly string[] = [...SANDBOX_STATUSES.map((s) => s
 const PAGE = sandboxPage(SALESFORCE_STATUSES);
 
 /** The contact centers the sandbox can emulate (setting SANDBOX_ACD). */
-export const SANDBOX_ACD_NAMES: readonly ConnectorName[] = ['generic', 'webex', 'cxone'];
+export const SANDBOX_ACD_NAMES: readonly ConnectorName[] = ['generic', 'webex', 'cxone', 'genesys'];
 
 /** A fresh emulated contact center of the given kind. */
 export function createSandboxAcd(vendor: ConnectorName): SandboxAcd {
@@ -35,6 +35,8 @@ export function createSandboxAcd(vendor: ConnectorName): SandboxAcd {
       return new WebexSandboxAcd();
     case 'cxone':
       return new CxoneSandboxAcd();
+    case 'genesys':
+      return new GenesysSandboxAcd();
     default:
       throw new Error(`SANDBOX_ACD=${vendor} has no emulator in the sandbox yet; use one of ${SANDBOX_ACD_NAMES.join(', ')}`);
   }

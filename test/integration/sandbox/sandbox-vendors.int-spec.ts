@@ -17,7 +17,7 @@ async function waitForRow(page: string, agentId: string, ok: (row: SandboxAgentR
   throw new Error(`${what}: not within ${timeoutMs} ms; last row ${JSON.stringify(last)}`);
 }
 
-describe.each<ConnectorName>(['webex', 'cxone'])('the sandbox with SANDBOX_ACD=%s', (vendor) => {
+describe.each<ConnectorName>(['webex', 'cxone', 'genesys'])('the sandbox with SANDBOX_ACD=%s', (vendor) => {
   const prefix = `sbx${vendor}${randomUUID().slice(0, 6)}`;
   let sandbox: Sandbox;
   let page: string;
