@@ -2,11 +2,11 @@ import type Redis from 'ioredis';
 import type { AppConfig } from '@presence-sync/config';
 import { Logger } from '@nestjs/common';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
-import { CxoneConnector, type CxoneLogger } from '@presence-sync/connector-cxone';
+import { CxoneConnector } from '@presence-sync/connector-cxone';
 import { AmazonConnectConnector, RedisTokenBucket } from '@presence-sync/connector-amazon-connect';
 import { GenesysConnector } from '@presence-sync/connector-genesys';
 import { WebexConnector } from '@presence-sync/connector-webex';
-import { ConfigError, type ContactCenterPort } from '@presence-sync/domain';
+import { ConfigError, type ConnectorLogger, type ContactCenterPort } from '@presence-sync/domain';
 import { RedisCheckpointStore, RedisKeys, RedisRefreshTokenStore } from '@presence-sync/redis';
 
 /**
@@ -33,7 +33,7 @@ export function createContactCenter(config: AppConfig, deps: ConnectorDeps = {})
       const cxone = acd.cxone;
       if (!cxone) throw new ConfigError('invalid setting ACD_CONNECTOR: cxone needs the CXONE_* settings, and none were loaded');
       return new CxoneConnector({
-        ...cxone, timeoutMs: acd.timeoutMs, logger: cxoneLogger(),
+        ...cxone, timeoutMs: acd.timeoutMs, logger: nestLogger('CxoneConnector'),
         // The poll watermark lives in Redis, so a restart or another replica taking the lease resumes where it stopped.
         checkpoints: deps.redis && deps.keys ? new RedisCheckpointStore(deps.redis, deps.keys) : undefined,
       });
@@ -51,10 +51,10 @@ export function createContactCenter(config: AppConfig, deps: ConnectorDeps = {})
     case 'genesys': {
       const genesys = acd.genesys;
       if (!genesys) throw new ConfigError('invalid setting ACD_CONNECTOR: genesys needs the GENESYS_* settings, and none were loaded');
-      const logger = new Logger('GenesysConnector');
+      const { afterCallWork, ...account } = genesys;
       return new GenesysConnector({
-        ...genesys, timeoutMs: acd.timeoutMs,
-        logger: { debug: (msg, fields) => logger.debug({ msg, ...fields }), info: (msg, fields) => logger.log({ msg, ...fields }), warn: (msg, fields) => logger.warn({ msg, ...fields }) },
+        ...account, timeoutMs: acd.timeoutMs, source: { afterCallWork },
+        logger: nestLogger('GenesysConnector'),
       });
     }
     case 'amazon-connect': {
@@ -72,18 +72,8 @@ export function createContactCenter(config: AppConfig, deps: ConnectorDeps = {})
 }
 
 /** A connector's log lines through Nest's logger (pino). */
-function nestLogger(context: string): { debug: (m: string, f?: Record<string, unknown>) => void; info: (m: string, f?: Record<string, unknown>) => void; warn: (m: string, f?: Record<string, unknown>) => void } {
+function nestLogger(context: string): ConnectorLogger {
   const logger = new Logger(context);
-  return {
-    debug: (msg, fields) => logger.debug({ msg, ...fields }),
-    info: (msg, fields) => logger.log({ msg, ...fields }),
-    warn: (msg, fields) => logger.warn({ msg, ...fields }),
-  };
-}
-
-/** The CXone connector's log lines go through Nest's logger (pino). */
-function cxoneLogger(): CxoneLogger {
-  const logger = new Logger('CxoneConnector');
   return {
     debug: (msg, fields) => logger.debug({ msg, ...fields }),
     info: (msg, fields) => logger.log({ msg, ...fields }),

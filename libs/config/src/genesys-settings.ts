@@ -11,6 +11,11 @@ export interface GenesysSettings {
   /** The OAuth client (grant type: Client Credentials). */
   clientId: string;
   clientSecret: string;
+  /**
+   * Subscribe agents' conversations to report after-call work (GENESYS_AFTER_CALL_WORK, default true): two
+   * notification topics per agent, so one OAuth client covers 10,000 agents; false: 20,000, wrap-up shows as Busy.
+   */
+  afterCallWork: boolean;
 }
 
 /** Settings whose values are secrets: never logged, never echoed in errors; each may be `enc:v1:…`. */
@@ -26,6 +31,10 @@ const schema = z.object({
   GENESYS_API_BASE_URL: z.string().trim().regex(/^https?:\/\/[^\s/@]+(\/[^\s]*)?$/i, 'must be an http(s) URL without credentials').transform((u) => u.replace(/\/+$/, '')).optional(),
   GENESYS_CLIENT_ID: text,
   GENESYS_CLIENT_SECRET: text,
+  GENESYS_AFTER_CALL_WORK: z.string().trim().toLowerCase()
+    .pipe(z.enum(['true', 'false'], { message: 'must be true or false' }))
+    .transform((v) => v === 'true')
+    .default(true),
 });
 
 type Key = keyof z.infer<typeof schema> & string;
@@ -65,7 +74,7 @@ export function loadGenesysSettings(env: Record<string, string | undefined> = pr
     throw new ConfigError(`invalid setting ${key}: ${issue.message}; ${shown}`);
   }
   const s = parsed.data;
-  return { region: s.GENESYS_REGION, apiBaseUrl: s.GENESYS_API_BASE_URL, clientId: s.GENESYS_CLIENT_ID, clientSecret: s.GENESYS_CLIENT_SECRET };
+  return { region: s.GENESYS_REGION, apiBaseUrl: s.GENESYS_API_BASE_URL, clientId: s.GENESYS_CLIENT_ID, clientSecret: s.GENESYS_CLIENT_SECRET, afterCallWork: s.GENESYS_AFTER_CALL_WORK };
 }
 
 /** The settings with the secret replaced, for logs and the status endpoint. */

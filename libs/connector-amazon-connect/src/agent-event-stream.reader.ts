@@ -6,9 +6,16 @@ import {
   type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-kinesis';
-import { ChangeSource, ConfigError, type AcdChange, type CheckpointStore, type InboundSink } from '@presence-sync/domain';
+import {
+  ChangeSource,
+  ConfigError,
+  SILENT_CONNECTOR_LOGGER,
+  type AcdChange,
+  type CheckpointStore,
+  type ConnectorLogger,
+  type InboundSink,
+} from '@presence-sync/domain';
 import { parseAgentEvent, type AgentEvent } from './amazon-connect-agent-event.mapping';
-import { SILENT_AMAZON_CONNECT_LOGGER, type AmazonConnectLogger } from './amazon-connect-logger';
 
 export interface AgentEventStreamReaderOptions {
   /** The stream's name or ARN. */
@@ -24,7 +31,7 @@ export interface AgentEventStreamReaderOptions {
   /** Longest pause while reads fail, ms. Default 10000. */
   maxBackoffMs?: number;
   now?: () => number;
-  logger?: AmazonConnectLogger;
+  logger?: ConnectorLogger;
 }
 
 /** What is stored per shard, only after the sink accepted everything up to `seq`. */
@@ -73,7 +80,7 @@ interface ShardState {
  */
 export class AgentEventStreamReader extends ChangeSource {
   private readonly now: () => number;
-  private readonly logger: AmazonConnectLogger;
+  private readonly logger: ConnectorLogger;
   private readonly streamParams: { StreamName?: string; StreamARN?: string };
   private readonly shards = new Map<string, ShardState>();
   private running = false;
@@ -91,7 +98,7 @@ export class AgentEventStreamReader extends ChangeSource {
   constructor(private readonly kinesis: KinesisClient, private readonly checkpoints: CheckpointStore, private readonly options: AgentEventStreamReaderOptions) {
     super();
     this.now = options.now ?? Date.now;
-    this.logger = options.logger ?? SILENT_AMAZON_CONNECT_LOGGER;
+    this.logger = options.logger ?? SILENT_CONNECTOR_LOGGER;
     this.streamParams = options.stream.startsWith('arn:') ? { StreamARN: options.stream } : { StreamName: options.stream };
   }
 

@@ -17,6 +17,7 @@ import {
   PermanentWriteError,
   RateLimitedError,
   RetryableWriteError,
+  SILENT_CONNECTOR_LOGGER,
   type AcdAgent,
   type AcdState,
   type AcdTeam,
@@ -25,10 +26,10 @@ import {
   type CheckpointStore,
   type ConnectorCapabilities,
   type ConnectorHealth,
+  type ConnectorLogger,
 } from '@presence-sync/domain';
 import { AgentEventStreamReader } from './agent-event-stream.reader';
 import { statusIdOfArn, toAcdChange, toAcdState, type AgentEventStatus, type ConnectStatusType } from './amazon-connect-agent-event.mapping';
-import { SILENT_AMAZON_CONNECT_LOGGER, type AmazonConnectLogger } from './amazon-connect-logger';
 import { LocalTokenBucket, type ConnectRateLimiter } from './amazon-connect-rate-limiter';
 
 /** Static AWS credentials (tests and the sandbox only; the daemon uses the standard AWS credential chain). */
@@ -63,7 +64,7 @@ export interface AmazonConnectConnectorOptions {
   /** How long the status and routing-profile catalogs are reused, ms. Default 60000. */
   catalogTtlMs?: number;
   now?: () => number;
-  logger?: AmazonConnectLogger;
+  logger?: ConnectorLogger;
 }
 
 /** One agent status with what the connector needs of it. */
@@ -141,7 +142,7 @@ export class AmazonConnectConnector extends ContactCenterPort {
   private readonly limiter: ConnectRateLimiter;
   private readonly now: () => number;
   private readonly catalogTtlMs: number;
-  private readonly logger: AmazonConnectLogger;
+  private readonly logger: ConnectorLogger;
   private statuses?: { at: number; list: ConnectStatus[] };
   private readonly statusDetails = new Map<string, { modified?: number; status: ConnectStatus }>();
   private profiles?: { at: number; list: AcdTeam[] };
@@ -153,7 +154,7 @@ export class AmazonConnectConnector extends ContactCenterPort {
     super();
     if (!options.instanceId) throw new ConfigError('Amazon Connect instanceId must not be empty');
     this.now = options.now ?? Date.now;
-    this.logger = options.logger ?? SILENT_AMAZON_CONNECT_LOGGER;
+    this.logger = options.logger ?? SILENT_CONNECTOR_LOGGER;
     this.catalogTtlMs = options.catalogTtlMs ?? 60_000;
     const credentials = options.credentials;
     // maxAttempts 1: writes must not retry inside (the queue retries with the same request); reads retry below,

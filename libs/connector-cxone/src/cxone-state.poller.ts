@@ -1,6 +1,5 @@
-import { ChangeSource, type CheckpointStore, type InboundSink } from '@presence-sync/domain';
+import { ChangeSource, SILENT_CONNECTOR_LOGGER, type CheckpointStore, type ConnectorLogger, type InboundSink } from '@presence-sync/domain';
 import { toAcdChange, type CxoneAgentStateRecord } from './cxone-agent-state.mapping';
-import { SILENT_CXONE_LOGGER, type CxoneLogger } from './cxone-logger';
 
 /** One answer of `GET /agents/states`: the changed agents and the watermark for the next poll, or nothing new (304). */
 export type CxoneStatePage = { kind: 'changes'; records: CxoneAgentStateRecord[]; lastPollTime?: string } | { kind: 'not-modified' };
@@ -23,7 +22,7 @@ export interface CxoneStatePollerOptions {
   /** Longest pause between polls while they fail, ms. Default 30000. */
   maxBackoffMs?: number;
   now?: () => number;
-  logger?: CxoneLogger;
+  logger?: ConnectorLogger;
   /** How a failure asks for a pause (a rate limit); undefined for the others. */
   pauseOf?: (error: unknown) => PollPause | undefined;
   /** Failures that stop the source for good (credentials refused); they are thrown from `start`'s first poll. */
@@ -54,7 +53,7 @@ export const DEFAULT_CHECKPOINT_KEY = 'cxone:agent-states';
 export class CxoneStatePoller extends ChangeSource {
   private readonly key: string;
   private readonly now: () => number;
-  private readonly logger: CxoneLogger;
+  private readonly logger: ConnectorLogger;
   private readonly maxBackoffMs: number;
   private running = false;
   private timer?: ReturnType<typeof setTimeout>;
@@ -80,7 +79,7 @@ export class CxoneStatePoller extends ChangeSource {
     if (!(options.intervalMs > 0)) throw new Error('CxoneStatePoller: intervalMs must be positive');
     this.key = options.checkpointKey ?? DEFAULT_CHECKPOINT_KEY;
     this.now = options.now ?? Date.now;
-    this.logger = options.logger ?? SILENT_CXONE_LOGGER;
+    this.logger = options.logger ?? SILENT_CONNECTOR_LOGGER;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
   }
 

@@ -5,6 +5,7 @@ import {
   PermanentWriteError,
   RateLimitedError,
   RetryableWriteError,
+  SILENT_CONNECTOR_LOGGER,
   type AcdAgent,
   type AcdState,
   type AcdTeam,
@@ -13,10 +14,10 @@ import {
   type CheckpointStore,
   type ConnectorCapabilities,
   type ConnectorHealth,
+  type ConnectorLogger,
 } from '@presence-sync/domain';
 import { CxoneApiClient, CxoneAuthError, NoAnswer, parseJson, type CxoneAnswer } from './cxone-api.client';
 import { parseCxoneDate, toAcdState, type CxoneAgentStateRecord } from './cxone-agent-state.mapping';
-import { SILENT_CXONE_LOGGER, type CxoneLogger } from './cxone-logger';
 import { CxoneStatePoller, type CxoneStatePage } from './cxone-state.poller';
 
 /** Options of {@link CxoneConnector}; the daemon builds them from the CXONE_* settings. */
@@ -46,7 +47,7 @@ export interface CxoneConnectorOptions {
   /** Records per page asked for on listings (`top`). Default 1000. */
   pageSize?: number;
   now?: () => number;
-  logger?: CxoneLogger;
+  logger?: ConnectorLogger;
 }
 
 /**
@@ -163,7 +164,7 @@ export class CxoneConnector extends ContactCenterPort {
   private readonly now: () => number;
   private readonly codesTtlMs: number;
   private readonly pageSize: number;
-  private readonly logger: CxoneLogger;
+  private readonly logger: ConnectorLogger;
   private readonly codes = new Map<string, { at: number; codes: TeamCode[] }>();
   private teamList?: { at: number; teams: Record<string, unknown>[] };
   /** API calls made, by kind (the cost figures in the docs come from these). */
@@ -185,7 +186,7 @@ export class CxoneConnector extends ContactCenterPort {
     positive('codesTtlMs', options.codesTtlMs);
     positive('pageSize', options.pageSize);
     this.now = options.now ?? Date.now;
-    this.logger = options.logger ?? SILENT_CXONE_LOGGER;
+    this.logger = options.logger ?? SILENT_CONNECTOR_LOGGER;
     this.codesTtlMs = options.codesTtlMs ?? 300_000;
     this.pageSize = options.pageSize ?? 1000;
     this.api = new CxoneApiClient({

@@ -10,5 +10,4 @@ export {
 } from './cxone.connector';
 export { CxoneApiClient, CxoneAuthError, tenantIdOfToken, type CxoneApiClientOptions } from './cxone-api.client';
 export { isAfterContactWork, parseCxoneDate, stateEventId, toAcdChange, toAcdState, type CxoneAgentStateRecord } from './cxone-agent-state.mapping';
-export { SILENT_CXONE_LOGGER, type CxoneLogger } from './cxone-logger';
 export { CxoneStatePoller, DEFAULT_CHECKPOINT_KEY, type CxoneStatePage, type CxoneStateReader, type CxoneStatePollerOptions } from './cxone-state.poller';

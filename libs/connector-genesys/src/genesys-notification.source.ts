@@ -1,6 +1,5 @@
-import { ChangeSource, RateLimitedError, type InboundSink } from '@presence-sync/domain';
+import { ChangeSource, RateLimitedError, type ConnectorLogger, type InboundSink } from '@presence-sync/domain';
 import type { GenesysApiClient } from './genesys-api.client';
-import type { GenesysLogger } from './genesys-logger';
 import { parseGenesysDate, toAcdChange, type GenesysPresenceDefinition, type GenesysUserView } from './genesys-state.mapping';
 import { connectWebSocket, type GenesysWebSocket } from './genesys-websocket';
 
@@ -17,8 +16,13 @@ export interface GenesysSourceOptions {
   maxChannels: number;
   /** Topics per channel (Genesys: 1,000; more → 400). */
   topicsPerChannel: number;
+  /**
+   * Subscribe each agent's conversations too, to report after-call work (two topics per agent: 10,000 agents per
+   * OAuth client). Off: the activity topic only (20,000 agents per client), and wrap-up shows as `Busy`. Default on.
+   */
+  afterCallWork: boolean;
   now: () => number;
-  logger: GenesysLogger;
+  logger: ConnectorLogger;
 }
 
 /** What the source needs of the connector (its API client and two reads). */
@@ -31,8 +35,10 @@ export interface GenesysSourceApi {
   definitionsForEvents(): Promise<Map<string, GenesysPresenceDefinition>>;
 }
 
-/** Two topics per agent: presence + routing status, and conversations (for after-call work). */
-export const TOPICS_PER_AGENT = 2;
+/** Topics per agent: presence + routing status, and (for after-call work) conversations. */
+export function topicsPerAgent(afterCallWork: boolean): number {
+  return afterCallWork ? 2 : 1;
+}
 
 const activityTopic = (id: string) => `v2.users.${id}.activity`;
 const conversationsTopic = (id: string) => `v2.users.${id}.conversations`;
@@ -44,15 +50,15 @@ function record(value: unknown): Record<string, unknown> | undefined {
 
 /**
  * The Genesys change source: Notifications API channels over WebSocket, run by the daemon on one replica under a
- * lease. On every (re)connect it lists the users, opens ⌈2·agents / 1,000⌉ channels with their topics, and only
+ * lease. On every (re)connect it lists the users, opens ⌈topics / 1,000⌉ channels (one or two topics per agent), and only
  * then backfills every user's current presence and routing status through the API into the sink (Genesys
  * delivers nothing while a channel is disconnected). Frames that arrive during the backfill are held and handed
  * on after it, so the stream is trusted only once the backfill is in. A channel that closes, expires, announces a
  * maintenance close (`v2.system.socket_closing`) or misses its heartbeats makes the source reconnect everything.
  *
- * Beyond 20 channels (10,000 agents at two topics each) the agents past the limit are not subscribed: a warning
- * names how many, and their states reach the engine only through drift repair (listAgents). A second OAuth
- * client per 10,000 agents is the remedy (docs/connectors/genesys.md).
+ * Beyond 20 channels (10,000 agents at two topics each, 20,000 at one) the agents past the limit are not
+ * subscribed: a warning names how many, and their states reach the engine only through drift repair (listAgents).
+ * docs/connectors/genesys.md says what to do beyond.
  */
 export class GenesysNotificationSource extends ChangeSource {
   private readonly options: GenesysSourceOptions;
@@ -83,7 +89,7 @@ export class GenesysNotificationSource extends ChangeSource {
     super();
     this.options = {
       heartbeatTimeoutMs: 75_000, reconnectMinMs: 500, reconnectMaxMs: 30_000, renewBeforeExpiryMs: 600_000,
-      maxChannels: 20, topicsPerChannel: 1000, ...options,
+      maxChannels: 20, topicsPerChannel: 1000, afterCallWork: true, ...options,
     };
     this.backoffMs = this.options.reconnectMinMs;
   }
@@ -152,7 +158,7 @@ export class GenesysNotificationSource extends ChangeSource {
     this.options.logger.info('Genesys notification channels (re)opening', { reason });
 
     const users = await this.connector.listUsers();
-    const perChannel = Math.floor(this.options.topicsPerChannel / TOPICS_PER_AGENT);
+    const perChannel = Math.floor(this.options.topicsPerChannel / topicsPerAgent(this.options.afterCallWork));
     const capacity = perChannel * this.options.maxChannels;
     this.uncovered = Math.max(users.length - capacity, 0);
     if (this.uncovered > 0) {
@@ -163,7 +169,7 @@ export class GenesysNotificationSource extends ChangeSource {
     const channels: { id: string; connectUri: string; expiresAt?: number }[] = [];
     for (let i = 0; i < ids.length || (i === 0 && ids.length === 0); i += perChannel) {
       const chunk = ids.slice(i, i + perChannel);
-      const topics = chunk.flatMap((id) => [activityTopic(id), conversationsTopic(id)]);
+      const topics = chunk.flatMap((id) => (this.options.afterCallWork ? [activityTopic(id), conversationsTopic(id)] : [activityTopic(id)]));
       // A channel of the last connect that is not near its expiry is reused (its subscriptions replaced): a new
       // one would count against the 20-channel limit and evict the oldest.
       const previous = this.channels[channels.length];

@@ -5,15 +5,16 @@ import {
   PermanentWriteError,
   RateLimitedError,
   RetryableWriteError,
+  SILENT_CONNECTOR_LOGGER,
   type AcdAgent,
   type AcdTeam,
   type AcdWriteRequest,
   type AcdWriteResult,
   type ConnectorCapabilities,
   type ConnectorHealth,
+  type ConnectorLogger,
 } from '@presence-sync/domain';
 import { GenesysApiClient, GenesysAuthError, GenesysNoAnswer, type GenesysAnswer } from './genesys-api.client';
-import { SILENT_GENESYS_LOGGER, type GenesysLogger } from './genesys-logger';
 import { GenesysNotificationSource, type GenesysSourceOptions } from './genesys-notification.source';
 import { parseGenesysDate, sinceOf, toAcdState, type GenesysPresenceDefinition, type GenesysUserView } from './genesys-state.mapping';
 
@@ -35,7 +36,7 @@ export interface GenesysConnectorOptions {
   /** The change source's tuning (heartbeat watchdog, reconnect pace). */
   source?: Partial<GenesysSourceOptions>;
   now?: () => number;
-  logger?: GenesysLogger;
+  logger?: ConnectorLogger;
 }
 
 const DEFAULT_RETRY_AFTER_MS = 1_000;
@@ -104,7 +105,7 @@ export class GenesysConnector extends ContactCenterPort {
   private readonly now: () => number;
   private readonly pageSize: number;
   private readonly definitionsTtlMs: number;
-  private readonly logger: GenesysLogger;
+  private readonly logger: ConnectorLogger;
   private readonly notificationSource: GenesysNotificationSource;
   private definitions?: { at: number; byId: Map<string, GenesysPresenceDefinition> };
   private definitionsRead?: Promise<Map<string, GenesysPresenceDefinition>>;
@@ -116,7 +117,7 @@ export class GenesysConnector extends ContactCenterPort {
     this.now = options.now ?? Date.now;
     this.pageSize = options.pageSize ?? 500;
     this.definitionsTtlMs = options.definitionsTtlMs ?? 300_000;
-    this.logger = options.logger ?? SILENT_GENESYS_LOGGER;
+    this.logger = options.logger ?? SILENT_CONNECTOR_LOGGER;
     this.api = new GenesysApiClient({ region: options.region, apiBaseUrl: options.apiBaseUrl, clientId: options.clientId, clientSecret: options.clientSecret, timeoutMs: options.timeoutMs ?? 5000 });
     this.notificationSource = new GenesysNotificationSource(this, { ...options.source, now: this.now, logger: this.logger });
   }

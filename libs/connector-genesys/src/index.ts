@@ -4,9 +4,8 @@ export {
   viewOfUser,
   type GenesysConnectorOptions,
 } from './genesys.connector';
-export { SILENT_GENESYS_LOGGER, type GenesysLogger } from './genesys-logger';
 export { GenesysApiClient, GenesysAuthError, GenesysNoAnswer, type GenesysAnswer, type GenesysApiClientOptions } from './genesys-api.client';
-export { GenesysNotificationSource, TOPICS_PER_AGENT, type GenesysSourceApi, type GenesysSourceOptions } from './genesys-notification.source';
+export { GenesysNotificationSource, topicsPerAgent, type GenesysSourceApi, type GenesysSourceOptions } from './genesys-notification.source';
 export {
   AVAILABLE_PRESENCES,
   ON_CONTACT_ROUTING,

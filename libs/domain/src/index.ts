@@ -9,3 +9,4 @@ export * from './salesforce-status';
 export * from './refresh-token-store.port';
 export * from './contact-center.errors';
 export * from './contact-center.port';
+export * from './connector-logger';

@@ -32,6 +32,16 @@ describe(GenesysConnector.name, () => {
     expect(h.connector.source.uncovered).toBe(1);
   });
 
+  it('with after-call work off, subscribes the activity topic only: twice the agents per channel', async () => {
+    // 4 topics per channel and one topic per agent: the 3 users fit in one channel, with no conversations topic.
+    h = await makeGenesysHarness({ emulator: { maxTopicsPerChannel: 4 }, source: { topicsPerChannel: 4, afterCallWork: false } });
+    expect(h.emulator.channelCount).toBe(1);
+    expect(h.connector.source.uncovered).toBe(0);
+    const topics = h.emulator.subscribedTopics();
+    expect(topics.length).toBe(3);
+    expect(topics.every((t) => t.endsWith('.activity'))).toBe(true);
+  });
+
   it('reuses its channel when the WebSocket drops, so reconnects do not pile up channels', async () => {
     h = await makeGenesysHarness();
     const harness = h;

@@ -258,6 +258,11 @@ export class GenesysEmulator {
     return this.channels.size;
   }
 
+  /** Every topic subscribed on any channel, sorted. */
+  subscribedTopics(): string[] {
+    return [...new Set([...this.channels.values()].flatMap((c) => [...c.topics]))].sort();
+  }
+
   get connectedSockets(): number {
     return [...this.channels.values()].reduce((n, c) => n + c.sockets.size, 0);
   }
