@@ -41,7 +41,8 @@ function ping(port: number): Promise<boolean> {
     socket.once('timeout', () => { socket.destroy(); resolve(false); });
     socket.on('data', (chunk) => {
       buffer += chunk.toString();
-      if (buffer.includes('\r\n')) { socket.destroy(); resolve(buffer.startsWith('+PONG')); }
+      // A server with a password answers -NOAUTH: it is up all the same.
+      if (buffer.includes('\r\n')) { socket.destroy(); resolve(buffer.startsWith('+PONG') || buffer.startsWith('-NOAUTH')); }
     });
     socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
   });
@@ -63,6 +64,8 @@ export interface RedisServerOptions {
   dir?: string;
   /** AOF persistence with `appendfsync always` (every acknowledged write is on disk). Default: no persistence. */
   appendonly?: boolean;
+  /** More `redis-server` arguments, after the defaults (e.g. `['--requirepass', pw]`, cluster settings). */
+  args?: string[];
 }
 
 /**
@@ -76,10 +79,22 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'presence-sync-redis-'));
   const persistence = options.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  return launchRedisProcess(
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir,
+      '--maxmemory-policy', 'noeviction', '--loglevel', 'warning', ...(options.args ?? [])],
+    { port, dir, ownDir, timeoutMs: options.timeoutMs },
+  );
+}
+
+/**
+ * Runs `redis-server` with these arguments (a plain server, a cluster node or a Sentinel) until it answers on
+ * `where.port`. `ownDir`: the directory is removed on stop. Shared by the cluster and Sentinel starters.
+ */
+export async function launchRedisProcess(args: string[], where: { port: number; dir: string; ownDir: boolean; timeoutMs?: number }): Promise<RedisServerHandle> {
+  const { port, dir, ownDir } = where;
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir,
-      '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'],
+    args,
     // Its own process group: a Ctrl-C in the terminal reaches only our process, which stops Redis last, after
     // the daemon and the emulators (in the terminal's group Redis died first and the daemon's shutdown spewed
     // connection errors).
@@ -92,7 +107,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let stderr = '';
   child.stderr?.on('data', (c) => { stderr += c.toString(); });
   child.once('exit', () => { exited = true; process.removeListener('exit', killOnExit); });
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  const deadline = Date.now() + (where.timeoutMs ?? 10_000);
   while (!(await ping(port))) {
     if (exited) throw new Error(`redis-server exited at start on port ${port}: ${stderr.trim() || 'no output'}`);
     if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`redis-server did not answer on port ${port}`); }
