@@ -13,6 +13,10 @@ describe(loadConfig.name, () => {
     expect(c.sync.attempts).toBe(8);
     expect(c.salesforce.streamLeaseTtlMs).toBe(3_000);
     expect(loadConfig({ ...base, STREAM_LEASE_TTL_MS: '2000' }).salesforce.streamLeaseTtlMs).toBe(2000);
+    expect(c.salesforce.streamGiveUpMs).toBe(60_000);
+    expect(loadConfig({ ...base, STREAM_LEASE_GIVE_UP_MS: '0' }).salesforce.streamGiveUpMs).toBe(0);
+    expect(c.shutdownDrainMs).toBe(0);
+    expect(loadConfig({ ...base, SHUTDOWN_DRAIN_MS: '10000' }).shutdownDrainMs).toBe(10_000);
   });
 
   it('bounds rule files by default, and takes other bounds', () => {
@@ -32,6 +36,8 @@ describe(loadConfig.name, () => {
     [{ ...base, LOG_LEVEL: 'loud' }, /^invalid setting LOG_LEVEL: /],
     [{ ...base, STREAM_LEASE_TTL_MS: '500' }, /^invalid setting STREAM_LEASE_TTL_MS: .*got "500"/],
     [{ ...base, STREAM_LEASE_TTL_MS: 'soon' }, /^invalid setting STREAM_LEASE_TTL_MS: .*got "soon"/],
+    [{ ...base, STREAM_LEASE_GIVE_UP_MS: '500' }, /^invalid setting STREAM_LEASE_GIVE_UP_MS: must be 0 \(never\) or at least 1000; got "500"/],
+    [{ ...base, SHUTDOWN_DRAIN_MS: '-1' }, /^invalid setting SHUTDOWN_DRAIN_MS: .*got "-1"/],
     [{ ...base, RULES_MAX_DEPTH: '2' }, /^invalid setting RULES_MAX_DEPTH: .*got "2"/],
     [{ ...base, RULES_MAX_FILE_BYTES: '1mb' }, /^invalid setting RULES_MAX_FILE_BYTES: .*got "1mb"/],
     [{ ...base, RULES_MAX_ERRORS_SHOWN: '0' }, /^invalid setting RULES_MAX_ERRORS_SHOWN: .*got "0"/],

@@ -55,9 +55,13 @@ const schema = z.object({
   AUDIT_MAX_PER_AGENT: int(1, 100_000).default(200),
   INTAKE_DEDUP_TTL_SEC: int(60).default(86_400),
   SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
+  // On SIGTERM: not ready but still taking requests for this long, before the stop (a load balancer's lag).
+  SHUTDOWN_DRAIN_MS: int(0, 600_000).default(0),
   WORKER_LOCK_DURATION_MS: int(1000).default(5_000),
   WORKER_STALLED_INTERVAL_MS: int(500).default(1_000),
   STREAM_LEASE_TTL_MS: int(1000, 600_000).default(3_000),
+  // The stream's holder hands the lease on after its stream has been down this long (0: never).
+  STREAM_LEASE_GIVE_UP_MS: int(0, 3_600_000).refine((ms) => ms === 0 || ms >= 1000, 'must be 0 (never) or at least 1000').default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ADMIN_DASHBOARD: z.enum(['on', 'off']).default('on'),
   ADMIN_USER: optionalText,
@@ -116,15 +120,18 @@ export interface AppConfig {
    * `mode` is required to boot (`salesforceModeProblem`). `settings` is set in `live` mode (the jsforce adapter);
    * `memory` means a test embedding the daemon hands it an in-memory org of its own.
    * `streamLeaseTtlMs`: one replica at a time consumes the presence stream, holding a Redis lease of this TTL;
-   * a standby takes over within about TTL + TTL/3 after the active replica died.
+   * a standby takes over within about TTL + TTL/3 after the active replica died. `streamGiveUpMs`: the holder
+   * releases the lease once its stream has been down (not subscribed) this long, so another replica tries (0: never).
    */
-  salesforce: { mode?: 'memory' | 'live'; confirmTimeoutMs: number; confirmAttempts: number; commandTtlMs: number; consoleRecheckMs: number; streamLeaseTtlMs: number; settings?: SalesforceSettings };
+  salesforce: { mode?: 'memory' | 'live'; confirmTimeoutMs: number; confirmAttempts: number; commandTtlMs: number; consoleRecheckMs: number; streamLeaseTtlMs: number; streamGiveUpMs: number; settings?: SalesforceSettings };
   directory: { refreshIntervalMs: number; agentMapFile?: string };
   reconcile: { intervalMs: number };
   sync: { attempts: number; backoffMs: number; inboundConcurrency: number; syncConcurrency: number; echoWindowMs: number; burstWindowMs: number; deferredWindowMs: number; lockDurationMs: number; stalledIntervalMs: number };
   audit: { maxPerAgent: number };
   intake: { dedupTtlSec: number };
   shutdownTimeoutMs: number;
+  /** On SIGTERM, how long the daemon stays up not ready but taking requests before it stops (ms; 0: stop at once). */
+  shutdownDrainMs: number;
   logLevel: RawSettings['LOG_LEVEL'];
   /**
    * The queue dashboard at /admin/queues, behind HTTP basic auth with these credentials. `readOnly`: it shows
@@ -210,7 +217,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     salesforce: {
       mode: s.SALESFORCE_MODE, confirmTimeoutMs: s.SF_CONFIRM_TIMEOUT_MS, confirmAttempts: s.SF_CONFIRM_ATTEMPTS, commandTtlMs: s.SF_COMMAND_TTL_MS, consoleRecheckMs: s.SF_CONSOLE_RECHECK_MS,
-      streamLeaseTtlMs: s.STREAM_LEASE_TTL_MS,
+      streamLeaseTtlMs: s.STREAM_LEASE_TTL_MS, streamGiveUpMs: s.STREAM_LEASE_GIVE_UP_MS,
       settings: s.SALESFORCE_MODE === 'live' ? loadSalesforceSettings(env) : undefined,
     },
     directory: { refreshIntervalMs: s.DIRECTORY_REFRESH_INTERVAL_MS, agentMapFile: s.AGENT_MAP_FILE },
@@ -219,7 +226,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       lockDurationMs: s.WORKER_LOCK_DURATION_MS, stalledIntervalMs: s.WORKER_STALLED_INTERVAL_MS },
     audit: { maxPerAgent: s.AUDIT_MAX_PER_AGENT },
     intake: { dedupTtlSec: s.INTAKE_DEDUP_TTL_SEC },
-    shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
+    shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS, shutdownDrainMs: s.SHUTDOWN_DRAIN_MS,
     logLevel: s.LOG_LEVEL,
     admin: { dashboard: s.ADMIN_DASHBOARD === 'on', readOnly: s.ADMIN_DASHBOARD_READ_ONLY, user: s.ADMIN_USER, password: s.ADMIN_PASSWORD },
     // Same interface as the webhook unless told otherwise: inside a container 127.0.0.1 would be unreachable.
