@@ -25,7 +25,14 @@ class FakeFayeClient {
     this.extensions.push(ext);
   }
   setHeader(): void {}
-  bind(): void {}
+  private readonly transportListeners = new Map<string, (() => void)[]>();
+  bind(event: string, listener: () => void): void {
+    this.transportListeners.set(event, [...(this.transportListeners.get(event) ?? []), listener]);
+  }
+  /** faye's dispatcher: a request failed (`down`), or an answer came after a failure (`up`). */
+  transport(state: 'up' | 'down'): void {
+    for (const listener of this.transportListeners.get(`transport:${state}`) ?? []) listener();
+  }
 
   subscribe(channel: string, listener: (data: unknown) => void) {
     this.listener = listener;
@@ -328,6 +335,29 @@ describe(SalesforcePresenceStream.name, () => {
     const gapsAfter = t.gaps.length;
     await jest.advanceTimersByTimeAsync(5 * 60_000);
     expect(t.gaps).toHaveLength(gapsAfter);
+    expect(t.stream.subscribed).toBe(true);
+  });
+
+  it('is not subscribed while faye cannot reach Salesforce, and is again once it can; an old client\'s events are ignored', async () => {
+    const t = setup('20');
+    stop = () => t.stream.stop();
+    const started = t.start();
+    await settle(() => t.session.clients.length === 1, 'client');
+    const first = t.session.last;
+    first.subscribed();
+    await started;
+    expect(t.stream.subscribed).toBe(true);
+    first.transport('down');
+    expect(t.stream.subscribed).toBe(false);
+    first.transport('up');
+    expect(t.stream.subscribed).toBe(true);
+    // A rebuilt client starts with a working transport; the old one's late events change nothing.
+    first.transport('down');
+    t.session.newToken('token-from-rest');
+    await settle(() => t.session.clients.length === 2, 'a new client');
+    t.session.last.subscribed();
+    expect(t.stream.subscribed).toBe(true);
+    first.transport('down');
     expect(t.stream.subscribed).toBe(true);
   });
 

@@ -85,6 +85,8 @@ export class SalesforcePresenceStream extends ChangeSource {
   private everSubscribed = false;
   /** The current client's subscription was acknowledged. */
   private acked = false;
+  /** faye lost the connection to Salesforce (a request failed) and has not had an answer since. */
+  private transportDown = false;
   private limited = false;
   private handshakes = 0;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -106,9 +108,9 @@ export class SalesforcePresenceStream extends ChangeSource {
     this.checkpointKey = options.checkpointKey ?? `salesforce:replay:${this.channel}`;
   }
 
-  /** Whether the client is subscribed now (for health checks). */
+  /** Whether the client is subscribed now and Salesforce answers it (for health checks and the stream lease). */
   get subscribed(): boolean {
-    return this.running && !this.restarting && !this.limited && this.client !== undefined && this.acked;
+    return this.running && !this.restarting && !this.limited && this.client !== undefined && this.acked && !this.transportDown;
   }
 
   /**
@@ -201,6 +203,15 @@ export class SalesforcePresenceStream extends ChangeSource {
     this.clientToken = this.session.accessToken;
     this.handshakes = 0;
     this.acked = false;
+    this.transportDown = false;
+    // A failed request (network, proxy, Salesforce away) reaches no extension; faye retries it silently. Its
+    // transport events are the only sign, and a subscription that cannot be polled delivers nothing.
+    client.bind('transport:down', () => {
+      if (generation === this.generation) this.transportDown = true;
+    });
+    client.bind('transport:up', () => {
+      if (generation === this.generation) this.transportDown = false;
+    });
     if (replayFrom === REPLAY_NEW && this.everSubscribed) this.gap('resubscribed for new events only (replay id -1)');
     client.subscribe(this.channel, (data) => this.onData(data));
   }
