@@ -13,6 +13,8 @@ export interface LeasedSourceStatus {
   since: string;
   /** Whether this replica's stream is subscribed now (always false on a standby). */
   subscribed: boolean;
+  /** Since when this replica's running stream has been down (null: up, or not running here). */
+  downSince: string | null;
   leaseTtlMs: number;
   /** This replica's lease token, and the token of the replica holding the lease (null: nobody, or Redis unreachable). */
   replica: string;
@@ -34,6 +36,12 @@ export interface LeasedSourceOptions {
   source: ChangeSource;
   /** Whether the running source is connected now; a source without such a notion counts as connected. */
   connected?: () => boolean;
+  /**
+   * Once the running source has been down (`connected()` false) this long, the holder hands the lease back and
+   * keeps out of the election for one TTL, so another replica (whose network or session may work) tries.
+   * Undefined or 0: never.
+   */
+  giveUpAfterMs?: number;
   /** Told on every role change (a metric). */
   onRole?: (active: boolean) => void;
 }
@@ -50,6 +58,9 @@ export interface LeasedSourceOptions {
  *   checkpoint in Redis (a replay id, a poll watermark): what was emitted while nobody listened is not lost.
  * - A clean shutdown stops the source (so its last checkpoint is stored) and then releases the lease, so a
  *   standby takes over at its next attempt instead of waiting for the TTL.
+ * - A holder whose started source has been down for `giveUpAfterMs` (checked at every renewal) does the same
+ *   and stays out for one TTL: renewing the lease of a stream that delivers nothing would keep every other
+ *   replica from trying.
  * A holder frozen for longer than the TTL may briefly overlap with its successor; intake de-duplication on
  * event id absorbs that.
  */
@@ -69,6 +80,10 @@ export class LeasedSource {
   private stopped = false;
   /** After a failed start this replica leaves the source to the others for one TTL. */
   private notBefore = 0;
+  /** The term whose source finished starting (the down time counts only for a started source). */
+  private startedTerm = -1;
+  /** When the started source was first seen down, at a renewal (undefined: up). */
+  private downSince?: number;
   private sink?: InboundSink;
   private onGap?: (reason: string) => void;
 
@@ -141,6 +156,7 @@ export class LeasedSource {
     const holder = await withDeadline(this.lease.holder(), 500).catch(() => undefined);
     return {
       role: this.role, since: new Date(this.since).toISOString(), subscribed: this.subscribed,
+      downSince: this.downSince === undefined ? null : new Date(this.downSince).toISOString(),
       leaseTtlMs: this.lease.ttlMs, replica: this.lease.token, holder: holder ?? null,
     };
   }
@@ -150,8 +166,10 @@ export class LeasedSource {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
     try {
-      if (this.isActive) await this.renew();
-      else if (Date.now() >= this.notBefore && (await this.tryAcquire())) void this.run(this.term, false);
+      if (this.isActive) {
+        await this.renew();
+        await this.giveUpIfDown();
+      } else if (Date.now() >= this.notBefore && (await this.tryAcquire())) void this.run(this.term, false);
     } finally {
       this.ticking = false;
     }
@@ -192,6 +210,21 @@ export class LeasedSource {
     else this.lose(error ? `renewal failed: ${error}` : 'the lease expired or another replica holds it');
   }
 
+  /** Hands the lease on when the started source has been down for `giveUpAfterMs`. */
+  private async giveUpIfDown(): Promise<void> {
+    const limit = this.options.giveUpAfterMs ?? 0;
+    if (limit <= 0 || !this.isActive || this.stopped || this.startedTerm !== this.term) return;
+    if (this.options.connected?.() ?? true) {
+      this.downSince = undefined;
+      return;
+    }
+    const now = Date.now();
+    this.downSince ??= now;
+    if (now - this.downSince < limit) return;
+    this.logger.warn({ msg: `the ${this.what} has been down too long: handing the lease to another replica`, downMs: now - this.downSince, giveUpAfterMs: limit, retryInMs: this.lease.ttlMs, lease: this.lease.key });
+    await this.giveUp();
+  }
+
   /**
    * The lease counts from when the renewal was sent. If no renewal succeeds before it would have expired in
    * Redis, another replica may hold it now: stop without waiting for Redis to answer.
@@ -212,7 +245,10 @@ export class LeasedSource {
   private async run(term: number, boot: boolean): Promise<void> {
     try {
       await this.stream.start(this.sink as InboundSink, this.onGap);
-      if (term === this.term) this.logger.log({ msg: `this replica runs the ${this.what}`, lease: this.lease.key, ttlMs: this.lease.ttlMs });
+      if (term === this.term) {
+        this.startedTerm = term;
+        this.logger.log({ msg: `this replica runs the ${this.what}`, lease: this.lease.key, ttlMs: this.lease.ttlMs });
+      }
     } catch (e) {
       // Stopped on purpose while starting (lease lost, shutdown): nothing to undo.
       if (term !== this.term || this.stopped) return;
@@ -225,7 +261,7 @@ export class LeasedSource {
     }
   }
 
-  /** Hands the lease back after a failed start, and keeps out of the election for one TTL. */
+  /** Hands the lease back (a failed start, a source down too long), and keeps out of the election for one TTL. */
   private async giveUp(): Promise<void> {
     this.become('standby');
     this.notBefore = Date.now() + this.lease.ttlMs;
@@ -237,6 +273,7 @@ export class LeasedSource {
     this.term += 1;
     this.role = role;
     this.since = Date.now();
+    this.downSince = undefined;
     if (role === 'standby') clearTimeout(this.expiry);
     this.options.onRole?.(role === 'active');
   }

@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import type { AppConfig } from '@presence-sync/config';
 import { ChangeSource, type InboundSink } from '@presence-sync/domain';
 import { MetricsService } from './metrics.service';
+import { LeasedSource } from './leased-source';
 import { StreamLeader } from './stream-leader.service';
 
 const TTL_MS = 90;
@@ -53,6 +54,8 @@ class FakeRedis {
 /** A ChangeSource that records when it was started, failed and stopped. */
 class FakeStream extends ChangeSource {
   running = false;
+  /** Whether the running stream is connected (what `LeasedSourceOptions.connected` reports). */
+  connected = true;
   starts = 0;
   failStart?: Error;
   startedAt = 0;
@@ -181,5 +184,71 @@ describe(StreamLeader.name, () => {
     b.stream.failStart = undefined;
     await until(() => b.stream.running, 'the standby tries again later');
     expect(b.stream.startedAt - b.stream.failedAt).toBeGreaterThanOrEqual(TTL_MS);
+  });
+});
+
+describe(LeasedSource.name, () => {
+  const GIVE_UP_MS = 300;
+  const sources: LeasedSource[] = [];
+  let redis: FakeRedis;
+
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(() => {
+    redis = new FakeRedis();
+  });
+  afterEach(async () => {
+    for (const s of sources.splice(0)) await s.stop();
+  });
+
+  const replica = () => {
+    const stream = new FakeStream();
+    const source = new LeasedSource(redis as unknown as Redis, {
+      what: 'test stream', leaseKey: 'unit:lease:test', leaseTtlMs: TTL_MS, source: stream,
+      connected: () => stream.connected, giveUpAfterMs: GIVE_UP_MS,
+    });
+    sources.push(source);
+    return { source, stream };
+  };
+
+  it('keeps the lease through an outage shorter than giveUpAfterMs', async () => {
+    const a = replica();
+    await a.source.start(sink, () => undefined);
+    a.stream.connected = false;
+    await until(() => a.source.isActive && a.stream.running, 'still active');
+    await new Promise((r) => setTimeout(r, GIVE_UP_MS / 2));
+    expect((await a.source.status()).downSince).not.toBeNull();
+    a.stream.connected = true;
+    await new Promise((r) => setTimeout(r, GIVE_UP_MS * 2));
+    expect([a.source.isActive, a.stream.running, a.stream.starts]).toEqual([true, true, 1]);
+    expect((await a.source.status()).downSince).toBeNull();
+  });
+
+  it('hands the lease on once its started stream has been down for giveUpAfterMs; another replica takes it', async () => {
+    const a = replica();
+    const b = replica();
+    await a.source.start(sink, () => undefined);
+    await b.source.start(sink, () => undefined);
+    const downAt = Date.now();
+    a.stream.connected = false;
+    await until(() => b.source.isActive && b.stream.running, 'the other replica runs the stream', 3_000);
+    expect([a.source.isActive, a.stream.running]).toEqual([false, false]);
+    // Not before the stream was down for the whole give-up time; soon after it (a renewal every TTL/3).
+    expect(a.stream.stoppedAt - downAt).toBeGreaterThanOrEqual(GIVE_UP_MS);
+    expect(a.stream.stoppedAt - downAt).toBeLessThan(GIVE_UP_MS + TTL_MS + 200);
+    expect((await a.source.status()).holder).toBe((await b.source.status()).replica);
+    // The replica that gave up stays a standby while the other holds the lease.
+    await new Promise((r) => setTimeout(r, TTL_MS * 2));
+    expect([a.source.isActive, a.stream.starts, b.source.isActive]).toEqual([false, 1, true]);
+  });
+
+  it('alone, it gives up, stays out for one TTL and then starts its stream again', async () => {
+    const a = replica();
+    await a.source.start(sink, () => undefined);
+    a.stream.connected = false;
+    await until(() => !a.stream.running, 'the stream is given up');
+    const gaveUpAt = a.stream.stoppedAt;
+    a.stream.connected = true;
+    await until(() => a.stream.starts === 2 && a.source.isActive, 'the replica takes the lease again');
+    expect(a.stream.startedAt - gaveUpAt).toBeGreaterThanOrEqual(TTL_MS);
   });
 });

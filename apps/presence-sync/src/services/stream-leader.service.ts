@@ -28,6 +28,7 @@ export class StreamLeader extends LeasedSource {
       source: stream,
       // The live adapter's CometD subscription; the in-memory org has none to lose.
       connected: () => (stream instanceof JsforceSalesforceAdapter ? stream.stream.subscribed : true),
+      giveUpAfterMs: config.salesforce.streamGiveUpMs,
       onRole: (active) => metrics.setStreamActive(active),
     }, StreamLeader.name);
   }
