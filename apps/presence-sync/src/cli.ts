@@ -5,7 +5,7 @@ import { createContactCenter } from './contact-center.factory';
 import { ConfigError, type AcdState } from '@presence-sync/domain';
 import { connectRedis, parseAgentRecord, RedisKeys, RedisRefreshTokenStore } from '@presence-sync/redis';
 import { SalesforceSession } from '@presence-sync/salesforce';
-import { loadRuleSet, type Catalog } from '@presence-sync/rules';
+import { connectorLimits, loadRuleSet, type Catalog, type ConnectorLimits } from '@presence-sync/rules';
 import { runRulesExplain, runRulesValidate } from './cli/rules.commands';
 import { runSalesforceCheck, runSalesforceSetup } from './cli/salesforce.commands';
 import { readAllStdin, runSecretsEncrypt, runSecretsGenerateKey } from './cli/secrets.commands';
@@ -28,12 +28,12 @@ function optionalConfig(): AppConfig | undefined {
 }
 
 /** What the configured connector can set (its capabilities need no network), when the settings load. */
-function connectorLimits(): { name: string; settable: readonly string[] } | undefined {
+function configuredConnectorLimits(): ConnectorLimits | undefined {
   const config = optionalConfig();
   if (!config) return undefined;
   try {
     const connector = createContactCenter(config);
-    return { name: connector.name, settable: connector.capabilities.settable };
+    return connectorLimits(connector.name, connector.capabilities);
   } catch {
     return undefined;
   }
@@ -194,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('validate every rule file of a directory (default: RULES_DIR or rules/)')
     .option('--json', 'print a JSON report')
     .action(async (dir: string | undefined, opts: { json?: boolean }) => {
-      code = await runRulesValidate({ dir: dir ?? process.env.RULES_DIR ?? 'rules', json: opts.json, limits: loadRuleLimits(), connector: connectorLimits() }, io, loadCatalog);
+      code = await runRulesValidate({ dir: dir ?? process.env.RULES_DIR ?? 'rules', json: opts.json, limits: loadRuleLimits(), connector: configuredConnectorLimits() }, io, loadCatalog);
     });
   rules.command('explain')
     .description('what would happen if an agent\'s Salesforce status, ACD state or Omni-Channel work changed')

@@ -133,9 +133,13 @@ const isUnauthorized = (f: AwsFailure) => f.status === 401 || f.status === 403 |
  */
 export class AmazonConnectConnector extends ContactCenterPort {
   override readonly name = 'amazon-connect';
-  override readonly capabilities: ConnectorCapabilities = {
+  /** Fixed for the class: `rules validate` reads it from the connector's name alone (no settings, no network). */
+  static readonly capabilities: ConnectorCapabilities = {
     settable: ['Available', 'Unavailable', 'Offline'], onContact: 'deferred', echoesRequestId: false, afterWorkCodes: false,
+    // Connect has no Unavailable without a CUSTOM status: rows wanting plain Unavailable are refused by validation.
+    unavailableNeedsCode: true,
   };
+  override readonly capabilities = AmazonConnectConnector.capabilities;
   readonly connect: ConnectClient;
   readonly kinesis: KinesisClient;
   private readonly reader: AgentEventStreamReader;

@@ -155,9 +155,11 @@ function idText(value: unknown): string | undefined {
  */
 export class CxoneConnector extends ContactCenterPort {
   override readonly name = 'cxone';
-  override readonly capabilities: ConnectorCapabilities = {
-    settable: ['Available', 'Unavailable', 'Offline'], onContact: 'refused', echoesRequestId: false, afterWorkCodes: true,
+  /** Fixed for the class: `rules validate` reads it from the connector's name alone (no settings, no network). */
+  static readonly capabilities: ConnectorCapabilities = {
+    settable: ['Available', 'Unavailable', 'Offline'], onContact: 'refused', echoesRequestId: false, afterWorkCodes: true, unavailableNeedsCode: false,
   };
+  override readonly capabilities = CxoneConnector.capabilities;
   /** The HTTP transport (tests read its token count). */
   readonly api: CxoneApiClient;
   private readonly poller: CxoneStatePoller;

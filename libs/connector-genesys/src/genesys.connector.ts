@@ -96,9 +96,11 @@ export function viewOfUser(user: Record<string, unknown>): GenesysUserView {
  */
 export class GenesysConnector extends ContactCenterPort {
   override readonly name = 'genesys';
-  override readonly capabilities: ConnectorCapabilities = {
-    settable: ['Available', 'Unavailable', 'Offline'], onContact: 'deferred', echoesRequestId: false, afterWorkCodes: false,
+  /** Fixed for the class: `rules validate` reads it from the connector's name alone (no settings, no network). */
+  static readonly capabilities: ConnectorCapabilities = {
+    settable: ['Available', 'Unavailable', 'Offline'], onContact: 'deferred', echoesRequestId: false, afterWorkCodes: false, unavailableNeedsCode: false,
   };
+  override readonly capabilities = GenesysConnector.capabilities;
   readonly api: GenesysApiClient;
   /** API calls made, by kind (the cost figures in the docs come from these). */
   readonly calls = { reads: 0, writes: 0 };

@@ -100,14 +100,17 @@ class ReadFailure extends Error {
  */
 export class WebexConnector extends ContactCenterPort {
   override readonly name = 'webex';
-  override readonly capabilities: ConnectorCapabilities = {
+  /** Fixed for the class: `rules validate` reads it from the connector's name alone (no settings, no network). */
+  static readonly capabilities: ConnectorCapabilities = {
     settable: ['Available', 'Unavailable', 'Offline'],
     // Webex documents no next state for the REST state change; the engine holds the write until the contact ends.
     onContact: 'refused',
     echoesRequestId: false,
     // The wrap-up code is chosen when wrap-up ends, so AfterWork is reported without one.
     afterWorkCodes: false,
+    unavailableNeedsCode: false,
   };
+  override readonly capabilities = WebexConnector.capabilities;
   private readonly tokens: WebexTokenSource;
   private readonly api: WebexApiClient;
   private readonly intake?: WebexWebhookIntake;

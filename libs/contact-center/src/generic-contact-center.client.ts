@@ -106,9 +106,11 @@ const WRITE_FAILURES: Record<number, { reason: string; label: string }> = {
  */
 export class GenericContactCenterClient extends ContactCenterPort {
   override readonly name = 'generic';
-  override readonly capabilities: ConnectorCapabilities = {
-    settable: ['Available', 'Unavailable', 'Offline'], onContact: 'deferred', echoesRequestId: true, afterWorkCodes: true,
+  /** Fixed for the class: `rules validate` reads it from the connector's name alone (no settings, no network). */
+  static readonly capabilities: ConnectorCapabilities = {
+    settable: ['Available', 'Unavailable', 'Offline'], onContact: 'deferred', echoesRequestId: true, afterWorkCodes: true, unavailableNeedsCode: false,
   };
+  override readonly capabilities = GenericContactCenterClient.capabilities;
   private readonly intake?: GenericWebhookIntake;
   private readonly baseUrl: string;
   private readonly token: string;

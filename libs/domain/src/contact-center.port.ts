@@ -38,6 +38,11 @@ export interface ConnectorCapabilities {
   echoesRequestId: boolean;
   /** Whether `AfterWork` changes carry the vendor's wrap-up code. */
   afterWorkCodes: boolean;
+  /**
+   * Whether `Unavailable` can only be set with a code (the vendor has no plain Unavailable; the write would fail
+   * permanently with `code-required`). Validation then refuses rules that could want plain Unavailable.
+   */
+  unavailableNeedsCode: boolean;
 }
 
 /** What `/ready`, `/status` and `check` show of the connector. `detail` never holds a secret. */

@@ -30,11 +30,13 @@ export {
 } from './rule-explainer';
 export {
   CONFLICT_POLICIES,
+  connectorLimits,
   isPreviousTarget,
   type AgentIdentity,
   type Catalog,
   type CatalogAgent,
   type CompiledRule,
+  type ConnectorLimits,
   type ConflictPolicy,
   type PreviousAcdTarget,
   type PublisherRow,

@@ -3,7 +3,7 @@ import { CatalogIndex, identityKey } from './catalog-index';
 import type { IssueCollector } from './issue-collector';
 import { listForMessage, suggest, type JsonPath } from './rule-issue';
 import type { RuleFileJson, SchemaValidRuleFile } from './rule-file';
-import { isPreviousTarget, type RuleIssue } from './rule-types';
+import { isPreviousTarget, type ConnectorLimits, type RuleIssue } from './rule-types';
 
 export interface CheckOptions {
   /** Shown by directory-level issues (unreachable catalogs). */
@@ -11,12 +11,6 @@ export interface CheckOptions {
   defaultUnavailableCode?: string;
   /** What the chosen connector can set; a row that wants another state toward the contact center is an error. */
   connector?: ConnectorLimits;
-}
-
-/** The part of a connector's capabilities validation needs (`ConnectorCapabilities.settable`, and its name for messages). */
-export interface ConnectorLimits {
-  name: string;
-  settable: readonly string[];
 }
 
 /**
@@ -37,21 +31,40 @@ export function* checkRules(
   checkAcrossRules(files, catalog, issues);
   yield;
   checkAgainstCatalog(files, catalog, options, issues);
-  if (options.connector) for (const file of files) checkConnector(file, options.connector, issues);
+  if (options.connector) for (const file of files) checkConnector(file, options.connector, options.defaultUnavailableCode, issues);
 }
 
-/** Rows that want a state the connector cannot set would fail at every write: refused at validation instead. */
-function checkConnector({ doc, json }: SchemaValidRuleFile, connector: ConnectorLimits, issues: IssueCollector): void {
+/**
+ * Rows that want a state the connector cannot set would fail at every write: refused at validation instead. So is
+ * plain Unavailable toward a connector that needs a code: a row without a code (nothing fills one in: the engine
+ * sets a row's state as written), and the fallback of a rule that skips code validation when
+ * DEFAULT_UNAVAILABLE_CODE is not set (the fallback is then plain Unavailable).
+ */
+function checkConnector({ doc, json }: SchemaValidRuleFile, connector: ConnectorLimits, defaultCode: string | undefined, issues: IssueCollector): void {
   const refuse = (path: JsonPath, state: string) => issues.report(
     doc, path,
     `the ${connector.name} connector cannot set ${state} (it sets ${listForMessage(connector.settable)}); see docs/connectors for what its API allows`,
   );
+  const needsCode = (path: JsonPath) => issues.report(
+    doc, path,
+    `the ${connector.name} connector cannot set Unavailable without a code (the contact center has no plain Unavailable): give the row a code`,
+  );
   (json.subscriber ?? []).forEach((row, i) => {
-    if (!isPreviousTarget(row.acd) && !connector.settable.includes(row.acd.state)) refuse(['subscriber', i, 'acd', 'state'], row.acd.state);
+    if (isPreviousTarget(row.acd)) return;
+    if (!connector.settable.includes(row.acd.state)) refuse(['subscriber', i, 'acd', 'state'], row.acd.state);
+    else if (connector.unavailableNeedsCode && row.acd.state === 'Unavailable' && row.acd.code === undefined) needsCode(['subscriber', i, 'acd']);
   });
   (json.workload ?? []).forEach((row, i) => {
     if (!connector.settable.includes(row.acd.state)) refuse(['workload', i, 'acd', 'state'], row.acd.state);
+    else if (connector.unavailableNeedsCode && row.acd.state === 'Unavailable' && row.acd.code === undefined) needsCode(['workload', i, 'acd']);
   });
+  if (connector.unavailableNeedsCode && json.skipUnavailableCodeValidation && !defaultCode) {
+    issues.report(
+      doc,
+      ['skipUnavailableCodeValidation'],
+      `the ${connector.name} connector cannot set Unavailable without a code, and this rule falls back to plain Unavailable (DEFAULT_UNAVAILABLE_CODE is not set): set DEFAULT_UNAVAILABLE_CODE to one of its codes, or turn skipUnavailableCodeValidation off`,
+    );
+  }
 }
 
 /** Duplicate keys in a table (the second row is the error), codes where they mean nothing, empty rules. */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { AcdTeam } from '@presence-sync/domain';
-import { formatIssue, isRuleFileName, loadRuleSet, validateRuleFiles, type Catalog } from './index';
+import { connectorLimits, formatIssue, isRuleFileName, loadRuleSet, validateRuleFiles, type Catalog } from './index';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const EXAMPLES = join(ROOT, 'rules');
@@ -229,5 +229,50 @@ describe('validation against the connector', () => {
   it('accepts the same rows for a connector that can set them, and checks nothing without a connector', () => {
     expect(validateRuleFiles([{ file: 'r.json', text }], { connector: { name: 'webex', settable: ['Available', 'Unavailable', 'Offline'] } }).errors).toEqual([]);
     expect(validateRuleFiles([{ file: 'r.json', text }]).errors).toEqual([]);
+  });
+
+  describe('a connector with no plain Unavailable (unavailableNeedsCode)', () => {
+    const needsCode = connectorLimits('amazon-connect', { settable: ['Available', 'Unavailable', 'Offline'], unavailableNeedsCode: true });
+    const plain = (skip: boolean) => JSON.stringify({
+      name: 'r', skipUnavailableCodeValidation: skip, assign: { teams: ['Tier 1'] },
+      publisher: [{ acd: { state: 'Unavailable' }, salesforce: 'Away' }],
+      subscriber: [
+        { salesforce: 'Lunch', acd: { state: 'Unavailable', code: 'Lunch' } },
+        { salesforce: 'Away', acd: { state: 'Unavailable' } },
+        { salesforce: 'Chat_Done', acd: { previous: true } },
+      ],
+      workload: [{ atCapacity: true, acd: { state: 'Unavailable' } }],
+    }, null, 2);
+
+    it('refuses subscriber and workload rows that set Unavailable without a code (a publisher row only matches, so it may)', () => {
+      const result = validateRuleFiles([{ file: 'r.json', text: plain(false) }], { connector: needsCode });
+      expect(result.ruleSet).toBeUndefined();
+      expect(result.errors.map(formatIssue)).toEqual([
+        expect.stringMatching(/^r\.json:\d+:\d+ subscriber\[1\]\.acd: the amazon-connect connector cannot set Unavailable without a code .*give the row a code$/),
+        expect.stringMatching(/^r\.json:\d+:\d+ workload\[0\]\.acd: the amazon-connect connector cannot set Unavailable without a code /),
+      ]);
+    });
+
+    it('refuses a rule that skips code validation while DEFAULT_UNAVAILABLE_CODE is unset (its fallback is plain Unavailable), and accepts it once set', () => {
+      const text = JSON.stringify({
+        name: 'r', skipUnavailableCodeValidation: true, assign: { teams: ['Tier 1'] },
+        subscriber: [{ salesforce: 'Lunch', acd: { state: 'Unavailable', code: 'Lunch' } }],
+      }, null, 2);
+      const refused = validateRuleFiles([{ file: 'r.json', text }], { connector: needsCode });
+      expect(refused.errors.map(formatIssue)).toEqual([
+        expect.stringMatching(/^r\.json:\d+:\d+ skipUnavailableCodeValidation: the amazon-connect connector cannot set Unavailable without a code, and this rule falls back to plain Unavailable \(DEFAULT_UNAVAILABLE_CODE is not set\)/),
+      ]);
+      expect(validateRuleFiles([{ file: 'r.json', text }], { connector: needsCode, defaultUnavailableCode: 'Lunch' }).errors).toEqual([]);
+    });
+
+    it('DEFAULT_UNAVAILABLE_CODE does not fill in a row without a code: such rows stay refused', () => {
+      const result = validateRuleFiles([{ file: 'r.json', text: plain(true) }], { connector: needsCode, defaultUnavailableCode: 'Lunch' });
+      expect(result.errors.map((e) => e.path)).toEqual(['subscriber[1].acd', 'workload[0].acd']);
+    });
+
+    it('accepts plain Unavailable for a connector that has it', () => {
+      const other = connectorLimits('genesys', { settable: ['Available', 'Unavailable', 'Offline'], unavailableNeedsCode: false });
+      expect(validateRuleFiles([{ file: 'r.json', text: plain(false) }], { connector: other }).errors).toEqual([]);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import type { AcdState, AcdTeam, SettableAcdState } from '@presence-sync/domain';
+import type { AcdState, AcdTeam, ConnectorCapabilities, SettableAcdState } from '@presence-sync/domain';
 
 /** Who wins when a change arrives from one side while a sync toward that side is unconfirmed (rules.md). */
 export const CONFLICT_POLICIES = ['latest', 'acd', 'salesforce'] as const;
@@ -141,10 +141,24 @@ export interface RuleSetLoadOptions {
   /** Any limit left out takes its default. */
   limits?: Partial<RuleLimits>;
   /**
-   * The chosen connector's name and the states it can set (`ConnectorCapabilities.settable`): a subscriber or
-   * workload row that wants another state is an error. Omitted: not checked.
+   * What the chosen connector can set (`connectorLimits`): a subscriber or workload row that wants another state,
+   * or plain Unavailable from a connector that needs a code, is an error. Omitted: not checked.
    */
-  connector?: { name: string; settable: readonly string[] };
+  connector?: ConnectorLimits;
+}
+
+/** The part of a connector's capabilities validation needs, with its name for messages. */
+export interface ConnectorLimits {
+  name: string;
+  /** `ConnectorCapabilities.settable`. */
+  settable: readonly string[];
+  /** `ConnectorCapabilities.unavailableNeedsCode`; default false. */
+  unavailableNeedsCode?: boolean;
+}
+
+/** The limits of a connector, from its name and capabilities (an instance, or the class's static ones). */
+export function connectorLimits(name: string, capabilities: Pick<ConnectorCapabilities, 'settable' | 'unavailableNeedsCode'>): ConnectorLimits {
+  return { name, settable: capabilities.settable, unavailableNeedsCode: capabilities.unavailableNeedsCode };
 }
 
 export interface RuleFileText {

@@ -10,6 +10,7 @@ import {
   type AgentIdentity,
   type Catalog,
   type CatalogAgent,
+  type ConnectorLimits,
   type ExplainInput,
   type RuleIssue,
   type RuleLimits,
@@ -52,7 +53,7 @@ export interface RulesValidateOptions {
   /** As the daemon has them (RULES_MAX_*), so both accept the same files; defaults otherwise. */
   limits?: Partial<RuleLimits>;
   /** The configured connector's name and settable states: rows it could never carry out are errors, as in the daemon. */
-  connector?: { name: string; settable: readonly string[] };
+  connector?: ConnectorLimits;
 }
 
 /** `(and 950 more errors and 2 more warnings not shown)`, or nothing when every issue was shown. */

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from '@presence-sync/config';
+import { AmazonConnectConnector } from '@presence-sync/connector-amazon-connect';
+import type { ContactCenterPort } from '@presence-sync/domain';
 import type { Catalog } from '@presence-sync/rules';
 import type { DirectoryService } from './directory.service';
 import { RulesService } from './rules.service';
@@ -57,6 +59,16 @@ describe(RulesService.name, () => {
     await service.reload();
     expect(service.current()?.version).not.toBe(good);
     expect(service.status.errors).toEqual([]);
+  });
+
+  it('refuses plain Unavailable toward Amazon Connect at boot (its capabilities say a code is needed)', async () => {
+    const connect = { name: 'amazon-connect', capabilities: AmazonConnectConnector.capabilities } as ContactCenterPort;
+    const config = { rules: { dir, watch: false } } as AppConfig;
+    const toConnect = new RulesService(config, directory as unknown as DirectoryService, connect);
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ name: 'a', subscriber: [{ salesforce: 'Away', acd: { state: 'Unavailable' } }], assign: { teams: ['t'] } }));
+    await expect(toConnect.loadAtBoot()).rejects.toThrow(/subscriber\[0\]\.acd: the amazon-connect connector cannot set Unavailable without a code/);
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ name: 'a', subscriber: [{ salesforce: 'Away', acd: { state: 'Unavailable', code: 'Away' } }], assign: { teams: ['t'] } }));
+    await expect(toConnect.loadAtBoot()).resolves.toBeUndefined();
   });
 
   it('shows the first N errors and how many more, on the status and in the log', async () => {

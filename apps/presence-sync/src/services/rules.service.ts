@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { watch, type FSWatcher } from 'chokidar';
 import type { AppConfig } from '@presence-sync/config';
 import { ContactCenterPort } from '@presence-sync/domain';
-import { formatIssues, isRuleFileName, loadRuleSet, type RuleSet } from '@presence-sync/rules';
+import { connectorLimits, formatIssues, isRuleFileName, loadRuleSet, type ConnectorLimits, type RuleSet } from '@presence-sync/rules';
 import { RuleSetSource } from '@presence-sync/sync';
 import { APP_CONFIG } from '../tokens';
 import { DirectoryService } from './directory.service';
@@ -57,8 +57,8 @@ export class RulesService extends RuleSetSource {
   }
 
   /** What the connector can set: rules wanting anything else are refused (`rules validate` checks the same). */
-  private connectorLimits(): { name: string; settable: readonly string[] } | undefined {
-    return this.contactCenter ? { name: this.contactCenter.name, settable: this.contactCenter.capabilities.settable } : undefined;
+  private connectorLimits(): ConnectorLimits | undefined {
+    return this.contactCenter ? connectorLimits(this.contactCenter.name, this.contactCenter.capabilities) : undefined;
   }
 
   /** Loads the rules at boot; throws `RulesBootError` with one readable line when they are invalid. */
