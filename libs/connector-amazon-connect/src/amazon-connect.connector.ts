@@ -37,7 +37,12 @@ export interface StaticAwsCredentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+  /** When temporary credentials expire: the SDK asks the provider again shortly before. */
+  expiration?: Date;
 }
+
+/** A source of (temporary) credentials the SDK calls again before they expire, like the default chain does. */
+export type AwsCredentialProvider = () => Promise<StaticAwsCredentials>;
 
 /** Options of {@link AmazonConnectConnector}; the daemon builds them from the AMAZON_CONNECT_* settings. */
 export interface AmazonConnectConnectorOptions {
@@ -48,7 +53,7 @@ export interface AmazonConnectConnectorOptions {
   connectEndpoint?: string;
   kinesisEndpoint?: string;
   /** Omitted in production: the SDK's default credential chain. */
-  credentials?: StaticAwsCredentials;
+  credentials?: StaticAwsCredentials | AwsCredentialProvider;
   /** Shared by the replicas in the daemon (Redis); default: a bucket in this process of `requestsPerSecond` / `burst`. */
   limiter?: ConnectRateLimiter;
   /** Default 1.5. */

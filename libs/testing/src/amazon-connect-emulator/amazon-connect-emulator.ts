@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { AcdState } from '@presence-sync/domain';
 
 type AnyRequest = IncomingMessage | Http2ServerRequest;
 type AnyResponse = ServerResponse | Http2ServerResponse;
@@ -37,6 +38,9 @@ export interface AmazonConnectEmulatorOptions {
   shards?: number;
   /** Records per ListUsers / ListAgentStatuses page at most (paging is exercised). Default 1000. */
   pageSize?: number;
+  /** Ports on 127.0.0.1 of the Connect API and of the Kinesis endpoint. Default 0 (a free one each). */
+  port?: number;
+  kinesisPort?: number;
 }
 
 interface UserState extends Required<Pick<EmulatedUser, 'id' | 'username' | 'routingProfileId'>> {
@@ -74,11 +78,31 @@ export interface EmulatorRequest {
   api: 'connect' | 'kinesis';
   operation: string;
   status: number;
+  /** The user a Connect call names in its path (DescribeUser, PutUserStatus). */
+  userId?: string;
+}
+
+/** One user as the instance holds them, for pages and tests. */
+export interface EmulatedUserView {
+  id: string;
+  username: string;
+  email?: string;
+  routingProfileId: string;
+  routingProfileName: string;
+  /** The user's state as rules.md names it (see {@link AmazonConnectEmulator.acdStateOf}). */
+  state: AcdState;
+  /** Epoch ms since when `state` holds. */
+  since: number;
+  /** The status Connect sets when the agent's contacts end (a PutUserStatus during a contact), as a state. */
+  next?: AcdState;
 }
 
 type Fault = { status: number; retryAfterSec?: number };
 
 const ACCOUNT = '123456789012';
+
+/** Static AWS credentials for the emulator: any will do (SigV4 must be present, it is not verified). */
+export const AMAZON_CONNECT_EMULATOR_CREDENTIALS = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret-key' } as const;
 const MAX_HASH = (1n << 128n) - 1n;
 
 /**
@@ -105,16 +129,20 @@ export class AmazonConnectEmulator {
   private readonly users = new Map<string, UserState>();
   private readonly shards: EmulatedShard[] = [];
   private readonly pageSize: number;
+  private readonly ports: { connect: number; kinesis: number };
   private server?: Server;
   private kinesisServer?: Http2Server;
   private faults: Fault[] = [];
   private streamDown = false;
+  private readonly keysSeen = new Set<string>();
+  private readonly keysExpired = new Set<string>();
   private duplicate = false;
   private hold = false;
   private held?: { key: string; data: Buffer };
   private seqCounter = 0n;
   private shardCounter = 0;
   private lastEventAt = 0;
+  private readonly listeners: Array<(userId: string) => void> = [];
 
   constructor(options: AmazonConnectEmulatorOptions) {
     this.instanceId = options.instanceId ?? '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
@@ -123,6 +151,7 @@ export class AmazonConnectEmulator {
     this.statuses = options.statuses.map((s) => ({ state: 'ENABLED', ...s }));
     this.profiles = options.routingProfiles;
     this.pageSize = options.pageSize ?? 1000;
+    this.ports = { connect: options.port ?? 0, kinesis: options.kinesisPort ?? 0 };
     const routable = this.statuses.find((s) => s.type === 'ROUTABLE');
     const offline = this.statuses.find((s) => s.type === 'OFFLINE');
     if (!routable || !offline) throw new Error('AmazonConnectEmulator: a ROUTABLE and an OFFLINE status are required');
@@ -165,11 +194,11 @@ export class AmazonConnectEmulator {
   async start(): Promise<{ endpoint: string; kinesisEndpoint: string }> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await listen(server, this.ports.connect);
     const kinesis = createHttp2Server((req, res) => void this.handle(req, res));
     this.kinesisServer = kinesis;
     kinesis.on('session', (session) => this.sessions.add(session.once('close', () => this.sessions.delete(session))));
-    await new Promise<void>((resolve) => kinesis.listen(0, '127.0.0.1', resolve));
+    await listen(kinesis, this.ports.kinesis);
     return {
       endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       kinesisEndpoint: `http://127.0.0.1:${(kinesis.address() as AddressInfo).port}`,
@@ -235,6 +264,17 @@ export class AmazonConnectEmulator {
     });
   }
 
+  /**
+   * A status chosen while the agent is on a contact or in after-contact work (picked in the CCP, or set with
+   * PutUserStatus): Connect keeps it as the agent's next status and applies it when the contacts end.
+   */
+  setNextStatus(userId: string, statusId: string): void {
+    const u = this.user(userId);
+    this.status(statusId);
+    if (u.contacts.length === 0) throw new Error(`AmazonConnectEmulator: user ${userId} is not on a contact`);
+    this.change(u, 'STATE_CHANGE', () => (u.nextStatusId = statusId));
+  }
+
   startContact(userId: string): void {
     const u = this.user(userId);
     this.change(u, 'STATE_CHANGE', () => u.contacts.push({ id: randomUUID(), state: 'CONNECTED', since: Date.now() }));
@@ -256,7 +296,45 @@ export class AmazonConnectEmulator {
 
   heartbeat(userId: string): void {
     const u = this.user(userId);
-    this.emit(u, 'HEART_BEAT', this.snapshot(u), this.snapshot(u));
+    this.emit(u, 'HEART_BEAT', this.agentSnapshot(u), this.agentSnapshot(u));
+  }
+
+  /** Called with a user id whenever that user's status, login or contacts change, whoever changed them. */
+  onStateChange(listener: (userId: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * What the instance holds for the user, as the states of rules.md: logged out → Offline; a contact being handled
+   * → Busy; a contact in ENDED (after-contact work) → AfterWork; else the status: ROUTABLE → Available, OFFLINE →
+   * Offline, CUSTOM → Unavailable with the status name as the code.
+   */
+  acdStateOf(userId: string): AcdState {
+    const u = this.user(userId);
+    if (!u.loggedIn) return { state: 'Offline' };
+    if (u.contacts.some((c) => c.state === 'CONNECTED')) return { state: 'Busy' };
+    if (u.contacts.length > 0) return { state: 'AfterWork' };
+    return this.statusState(u.statusId);
+  }
+
+  /** Every user with their routing profile, state and next status. */
+  snapshot(): EmulatedUserView[] {
+    return [...this.users.values()].map((u) => {
+      const view: EmulatedUserView = {
+        id: u.id, username: u.username, email: u.email, routingProfileId: u.routingProfileId,
+        routingProfileName: this.profiles.find((p) => p.id === u.routingProfileId)?.name ?? u.routingProfileId,
+        state: this.acdStateOf(u.id), since: u.contacts.length > 0 ? Math.max(...u.contacts.map((c) => c.since)) : u.statusStart,
+      };
+      if (u.nextStatusId) view.next = this.statusState(u.nextStatusId);
+      return view;
+    });
+  }
+
+  private statusState(statusId: string): AcdState {
+    const s = this.status(statusId);
+    if (s.type === 'ROUTABLE') return { state: 'Available' };
+    if (s.type === 'OFFLINE') return { state: 'Offline' };
+    return { state: 'Unavailable', code: s.name };
   }
 
   private clearContacts(u: UserState): void {
@@ -269,6 +347,26 @@ export class AmazonConnectEmulator {
   }
 
   // ---- faults -----------------------------------------------------------------------------------------------
+
+  /**
+   * Temporary credentials expire: every access key that signed a request so far is refused from now on
+   * (`ExpiredTokenException`), as AWS refuses a session token past its expiration.
+   */
+  expireAccessKeys(): void {
+    for (const key of this.keysSeen) this.keysExpired.add(key);
+  }
+
+  /** The access key ids that signed requests, in first-use order. */
+  get accessKeysSeen(): string[] {
+    return [...this.keysSeen];
+  }
+
+  private keyIsCurrent(req: AnyRequest): boolean {
+    const key = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
+    if (this.keysExpired.has(key)) return false;
+    this.keysSeen.add(key);
+    return true;
+  }
 
   /** The next `count` Connect API calls answer with this status (429 as ThrottlingException). */
   failNext(count: number, status: number, retryAfterSec?: number): void {
@@ -361,9 +459,10 @@ export class AmazonConnectEmulator {
   }
 
   private change(u: UserState, type: string, apply: () => void): void {
-    const previous = u.loggedIn ? this.snapshot(u) : null;
+    const previous = u.loggedIn ? this.agentSnapshot(u) : null;
     apply();
-    this.emit(u, type, u.loggedIn ? this.snapshot(u) : null, previous);
+    this.emit(u, type, u.loggedIn ? this.agentSnapshot(u) : null, previous);
+    for (const listener of this.listeners) listener(u.id);
   }
 
   private emit(u: UserState, type: string, current: unknown, previous: unknown): void {
@@ -376,7 +475,7 @@ export class AmazonConnectEmulator {
     this.put(event.AgentARN, Buffer.from(JSON.stringify(event)));
   }
 
-  private snapshot(u: UserState): unknown {
+  private agentSnapshot(u: UserState): unknown {
     const s = this.status(u.statusId);
     const next = u.nextStatusId ? this.status(u.nextStatusId) : undefined;
     const profile = this.profiles.find((p) => p.id === u.routingProfileId);
@@ -409,8 +508,8 @@ export class AmazonConnectEmulator {
     (res as ServerResponse).end(JSON.stringify(body ?? {}));
   }
 
-  private connectError(res: AnyResponse, operation: string, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
-    this.requests.push({ api: 'connect', operation, status });
+  private connectError(res: AnyResponse, call: { operation: string; userId?: string }, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
+    this.requests.push({ api: 'connect', ...call, status });
     this.send(res, status, { message, Message: message }, { 'x-amzn-errortype': type, ...headers });
   }
 
@@ -419,21 +518,26 @@ export class AmazonConnectEmulator {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const method = req.method ?? 'GET';
     const route = routeOf(method, parts);
-    if (!route) return this.connectError(res, `${method} ${url.pathname}`, 404, 'UnknownOperationException', `no route ${method} ${url.pathname}`);
+    if (!route) return this.connectError(res, { operation: `${method} ${url.pathname}` }, 404, 'UnknownOperationException', `no route ${method} ${url.pathname}`);
+    const call: { operation: string; userId?: string } = { operation: route.op, ...(route.userAt !== undefined ? { userId: parts[route.userAt] } : {}) };
     if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) {
-      return this.connectError(res, route.op, 403, 'UnrecognizedClientException', 'missing SigV4 signature');
+      return this.connectError(res, call, 403, 'UnrecognizedClientException', 'missing SigV4 signature');
     }
+    if (!this.keyIsCurrent(req)) return this.connectError(res, call, 403, 'ExpiredTokenException', 'The security token included in the request is expired');
     const fault = this.faults.shift();
     if (fault) {
       if (fault.status === 429) {
-        return this.connectError(res, route.op, 429, 'ThrottlingException', 'Rate exceeded', fault.retryAfterSec !== undefined ? { 'retry-after': String(fault.retryAfterSec) } : {});
+        return this.connectError(res, call, 429, 'ThrottlingException', 'Rate exceeded', fault.retryAfterSec !== undefined ? { 'retry-after': String(fault.retryAfterSec) } : {});
       }
-      return this.connectError(res, route.op, fault.status, fault.status >= 500 ? 'InternalServiceException' : 'InvalidRequestException', 'injected fault');
+      return this.connectError(res, call, fault.status, fault.status >= 500 ? 'InternalServiceException' : 'InvalidRequestException', 'injected fault');
     }
-    if (parts[route.instanceAt] !== this.instanceId) return this.connectError(res, route.op, 404, 'ResourceNotFoundException', `instance ${parts[1]} not found`);
+    if (parts[route.instanceAt] !== this.instanceId) return this.connectError(res, call, 404, 'ResourceNotFoundException', `instance ${parts[1]} not found`);
     const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    const agents = (body.Filters as { Agents?: string[] } | undefined)?.Agents;
+    // GetCurrentUserData names its users in the body: one user is a write's read step, worth counting per user.
+    if (route.op === 'GetCurrentUserData' && agents?.length === 1) call.userId = agents[0];
     const ok = (value: unknown) => {
-      this.requests.push({ api: 'connect', operation: route.op, status: 200 });
+      this.requests.push({ api: 'connect', ...call, status: 200 });
       this.send(res, 200, value);
     };
     const page = <T>(items: T[]): { items: T[]; next?: string } => {
@@ -449,7 +553,7 @@ export class AmazonConnectEmulator {
       }
       case 'DescribeUser': {
         const u = this.users.get(parts[2]);
-        if (!u) return this.connectError(res, route.op, 404, 'ResourceNotFoundException', 'user not found');
+        if (!u) return this.connectError(res, call, 404, 'ResourceNotFoundException', 'user not found');
         return ok({ User: {
           Id: u.id, Arn: this.agentArn(u.id), Username: u.username, RoutingProfileId: u.routingProfileId, SecurityProfileIds: [], LastModifiedTime: u.modified,
           IdentityInfo: { FirstName: u.firstName, LastName: u.lastName, Email: u.email }, PhoneConfig: { PhoneType: 'SOFT_PHONE' },
@@ -461,7 +565,7 @@ export class AmazonConnectEmulator {
       }
       case 'DescribeAgentStatus': {
         const s = this.statuses.find((x) => x.id === parts[2]);
-        if (!s) return this.connectError(res, route.op, 404, 'ResourceNotFoundException', 'status not found');
+        if (!s) return this.connectError(res, call, 404, 'ResourceNotFoundException', 'status not found');
         return ok({ AgentStatus: { AgentStatusId: s.id, AgentStatusARN: this.statusArn(s.id), Name: s.name, Type: s.type, State: s.state, LastModifiedTime: 1_700_000_000 } });
       }
       case 'ListRoutingProfiles': {
@@ -469,8 +573,7 @@ export class AmazonConnectEmulator {
         return ok({ RoutingProfileSummaryList: p.items.map((r) => ({ Id: r.id, Arn: `${this.instanceArn}/routing-profile/${r.id}`, Name: r.name })), NextToken: p.next });
       }
       case 'GetCurrentUserData': {
-        const agents = ((body.Filters as { Agents?: string[] } | undefined)?.Agents ?? []);
-        if (agents.length === 0 || agents.length > 100) return this.connectError(res, route.op, 400, 'InvalidParameterException', 'Filters.Agents must hold 1 to 100 agents');
+        if (!agents || agents.length === 0 || agents.length > 100) return this.connectError(res, call, 400, 'InvalidParameterException', 'Filters.Agents must hold 1 to 100 agents');
         const found = agents.map((id) => this.users.get(id)).filter((u): u is UserState => !!u && u.loggedIn);
         const p = page(found);
         return ok({ UserDataList: p.items.map((u) => {
@@ -485,13 +588,11 @@ export class AmazonConnectEmulator {
       }
       case 'PutUserStatus': {
         const u = this.users.get(parts[2]);
-        if (!u) return this.connectError(res, route.op, 404, 'ResourceNotFoundException', 'user not found');
+        if (!u) return this.connectError(res, call, 404, 'ResourceNotFoundException', 'user not found');
         const s = this.statuses.find((x) => x.id === body.AgentStatusId);
-        if (!s || s.state === 'DISABLED') return this.connectError(res, route.op, 400, 'InvalidParameterException', 'AgentStatusId is not an enabled status');
-        if (u.contacts.length > 0) {
-          // On a contact (or in after-contact work) the status becomes the agent's next status.
-          this.change(u, 'STATE_CHANGE', () => (u.nextStatusId = s.id));
-        } else if (s.type === 'OFFLINE') this.agentLogout(u.id);
+        if (!s || s.state === 'DISABLED') return this.connectError(res, call, 400, 'InvalidParameterException', 'AgentStatusId is not an enabled status');
+        if (u.contacts.length > 0) this.setNextStatus(u.id, s.id);
+        else if (s.type === 'OFFLINE') this.agentLogout(u.id);
         else if (u.statusId !== s.id || !u.loggedIn) this.agentSetStatus(u.id, s.id);
         return ok({});
       }
@@ -505,6 +606,7 @@ export class AmazonConnectEmulator {
       this.send(res, status, { __type: type, message });
     };
     if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) return fail(400, 'MissingAuthenticationTokenException', 'missing SigV4 signature');
+    if (!this.keyIsCurrent(req)) return fail(400, 'ExpiredTokenException', 'The security token included in the request is expired');
     const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
     const ok = (value: unknown) => {
       this.requests.push({ api: 'kinesis', operation: op, status: 200 });
@@ -585,10 +687,21 @@ export class AmazonConnectEmulator {
   }
 }
 
-function routeOf(method: string, p: string[]): { op: string; instanceAt: number } | undefined {
+/** Listens on 127.0.0.1 (the port, or a free one with 0); a port in use rejects instead of throwing later. */
+function listen(server: Server | Http2Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function routeOf(method: string, p: string[]): { op: string; instanceAt: number; userAt?: number } | undefined {
   if (method === 'GET' && p[0] === 'users-summary' && p.length === 2) return { op: 'ListUsers', instanceAt: 1 };
-  if (method === 'GET' && p[0] === 'users' && p.length === 3) return { op: 'DescribeUser', instanceAt: 1 };
-  if (method === 'PUT' && p[0] === 'users' && p.length === 4 && p[3] === 'status') return { op: 'PutUserStatus', instanceAt: 1 };
+  if (method === 'GET' && p[0] === 'users' && p.length === 3) return { op: 'DescribeUser', instanceAt: 1, userAt: 2 };
+  if (method === 'PUT' && p[0] === 'users' && p.length === 4 && p[3] === 'status') return { op: 'PutUserStatus', instanceAt: 1, userAt: 2 };
   if (method === 'GET' && p[0] === 'agent-status' && p.length === 2) return { op: 'ListAgentStatuses', instanceAt: 1 };
   if (method === 'GET' && p[0] === 'agent-status' && p.length === 3) return { op: 'DescribeAgentStatus', instanceAt: 1 };
   if (method === 'GET' && p[0] === 'routing-profiles-summary' && p.length === 2) return { op: 'ListRoutingProfiles', instanceAt: 1 };

@@ -1,10 +1,24 @@
-import { AmazonConnectConnector } from '@presence-sync/connector-amazon-connect';
+import { AmazonConnectConnector, type AwsCredentialProvider } from '@presence-sync/connector-amazon-connect';
 import type { AcdState, SettableAcdState } from '@presence-sync/domain';
-import { AmazonConnectEmulator, type AmazonConnectEmulatorOptions } from '../amazon-connect-emulator/amazon-connect-emulator';
+import { AMAZON_CONNECT_EMULATOR_CREDENTIALS, AmazonConnectEmulator, type AmazonConnectEmulatorOptions } from '../amazon-connect-emulator/amazon-connect-emulator';
 import { RecordingSink, type ConformanceFault, type ConnectorHarness } from './connector-harness';
 import { MemoryCheckpointStore } from './cxone.harness';
 
-export const AMAZON_CONNECT_TEST_CREDENTIALS = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret-key' };
+/**
+ * Temporary credentials as the default chain hands them out (an assumed role, a pod identity): a new access key
+ * on each call, valid one minute. That is inside the SDK's five-minute refresh window, so the SDK asks again
+ * before each signing; a connector that resolved credentials once and kept them would sign with an old key.
+ */
+export function rotatingTestCredentials(): AwsCredentialProvider {
+  let issued = 0;
+  return async () => {
+    issued++;
+    return {
+      ...AMAZON_CONNECT_EMULATOR_CREDENTIALS, accessKeyId: `ASIAEMULATOR${String(issued).padStart(6, '0')}`,
+      sessionToken: `session-${issued}`, expiration: new Date(Date.now() + 60_000),
+    };
+  };
+}
 
 /** The Amazon Connect harness, with the emulator and the checkpoints for checks the suite does not make. */
 export interface AmazonConnectHarness extends ConnectorHarness {
@@ -48,7 +62,7 @@ export async function makeAmazonConnectHarness(options: Partial<AmazonConnectEmu
   const checkpoints = new MemoryCheckpointStore();
   const connector = new AmazonConnectConnector({
     instanceId: emulator.instanceId, region: emulator.region, agentEventStream: emulator.streamName,
-    connectEndpoint: endpoint, kinesisEndpoint, credentials: AMAZON_CONNECT_TEST_CREDENTIALS,
+    connectEndpoint: endpoint, kinesisEndpoint, credentials: rotatingTestCredentials(),
     requestsPerSecond: 50, burst: 50, pollIntervalMs: 40, checkpoints,
   });
   const received = new RecordingSink();
@@ -78,8 +92,9 @@ export async function makeAmazonConnectHarness(options: Partial<AmazonConnectEmu
     agents,
     unknownAgentId: 'a1b2c3d4-0000-4000-8000-000000000999',
     team: { teamId: PROFILE, codes: ['Lunch', 'Break'], disabledCode: 'Training' },
-    secrets: [AMAZON_CONNECT_TEST_CREDENTIALS.secretAccessKey],
+    secrets: [AMAZON_CONNECT_EMULATOR_CREDENTIALS.secretAccessKey],
     reportsLogout: true,
+    afterOutage: 'redelivers',
     async agentSets(agentId: string, state: SettableAcdState) {
       emulator.agentSetStatus(agentId, statusOf(state));
     },
@@ -93,20 +108,14 @@ export async function makeAmazonConnectHarness(options: Partial<AmazonConnectEmu
       emulator.endAcw(agentId);
     },
     async stateOf(agentId: string): Promise<AcdState> {
-      const u = emulator.user(agentId);
-      if (!u.loggedIn) return { state: 'Offline' };
-      if (u.contacts.some((c) => c.state === 'CONNECTED')) return { state: 'Busy' };
-      if (u.contacts.length > 0) return { state: 'AfterWork' };
-      const s = emulator.status(u.statusId);
-      if (s.type === 'ROUTABLE') return { state: 'Available' };
-      if (s.type === 'OFFLINE') return { state: 'Offline' };
-      return { state: 'Unavailable', code: s.name };
+      return emulator.acdStateOf(agentId);
     },
     failNext(count: number, fault: ConformanceFault) {
       emulator.failNext(count, fault.status, 'retryAfterSec' in fault ? fault.retryAfterSec : undefined);
     },
     expireToken() {
-      // AWS has no access token to revoke: SigV4 signs every request with the (refreshed by the SDK) credentials.
+      // AWS has no bearer token: the session credentials that signed so far expire, and the chain's renewal counts.
+      emulator.expireAccessKeys();
     },
     interruptDelivery() {
       emulator.interruptStream();

@@ -37,6 +37,12 @@ export interface ConnectorHarness {
    * an `Offline` change. Default true; a vendor whose events say nothing of logouts sets false.
    */
   readonly reportsLogout?: boolean;
+  /**
+   * What the vendor does with changes made while delivery was down: `redelivers` them (webhook retries, a
+   * retained stream, a poll from a checkpoint, a backfill through the API), or reports a `gap` the engine's drift
+   * repair must close.
+   */
+  readonly afterOutage: 'redelivers' | 'gap';
   /** The agent changes their own state at their desktop. */
   agentSets(agentId: string, state: SettableAcdState): Promise<void>;
   /** A contact is routed to the agent and connected (the vendor reports the agent as on a contact). */

@@ -96,6 +96,7 @@ export async function makeCxoneHarness(options: Partial<Omit<CxoneEmulatorOption
       return [c.clientSecret, c.accessKeySecret, ...emulator.liveTokens()];
     },
     reportsLogout: true,
+    afterOutage: 'redelivers',
     async agentSets(agentId: string, state: SettableAcdState) {
       if (state.state === 'Offline') emulator.agentLogout(id(agentId));
       else if (state.state === 'Available') emulator.agentSetState(id(agentId), { state: 'Available' });

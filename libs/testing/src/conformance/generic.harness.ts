@@ -155,6 +155,7 @@ export async function makeGenericHarness(): Promise<GenericHarness> {
     team: { teamId: TEAM.teamId, codes: ['Lunch', 'Break'], disabledCode: 'Training' },
     secrets: [token, secret],
     reportsLogout: true,
+    afterOutage: 'redelivers',
     async agentSets(agentId: string, state: SettableAcdState) {
       emulator.agentSetState(agentId, state);
     },

@@ -74,6 +74,7 @@ export async function makeGenesysHarness(options: { emulator?: Partial<GenesysEm
       return [c.clientSecret, ...emulator.liveTokens()];
     },
     reportsLogout: true,
+    afterOutage: 'redelivers',
     async agentSets(agentId: string, state: SettableAcdState) {
       emulator.agentSetsPresence(agentId, state.state === 'Available' ? 'ON_QUEUE' : state.state === 'Offline' ? 'OFFLINE' : (state.code ?? 'AWAY'));
     },

@@ -148,6 +148,7 @@ export async function makeWebexHarness(): Promise<WebexHarness> {
     team: { teamId, codes: ['Lunch', 'Break'], disabledCode: 'Training' },
     secrets: [emulator.credentials.clientSecret, emulator.credentials.refreshToken, secret],
     reportsLogout: true,
+    afterOutage: 'redelivers',
     async agentSets(agentId: string, state: SettableAcdState) {
       if (state.state === 'Offline') return emulator.agentLogout(agentId);
       if (state.state === 'Available') return emulator.agentSetState(agentId, { state: 'Available' });
