@@ -3,9 +3,9 @@ import type { InboundChange, InboundSink, IntakeResult } from '@presence-sync/do
 import Redis from 'ioredis';
 import { RecordingSink } from '../conformance/connector-harness';
 import { MemoryCheckpointStore } from '../conformance/cxone.harness';
-import { AMAZON_CONNECT_TEST_CREDENTIALS, amazonConnectSeed } from '../conformance/amazon-connect.harness';
+import { amazonConnectSeed } from '../conformance/amazon-connect.harness';
 import { startRedisServer, type RedisServerHandle } from '../redis-server';
-import { AmazonConnectEmulator } from './amazon-connect-emulator';
+import { AMAZON_CONNECT_EMULATOR_CREDENTIALS, AmazonConnectEmulator } from './amazon-connect-emulator';
 
 const ADA = 'a1b2c3d4-0000-4000-8000-000000000001';
 const BEN = 'a1b2c3d4-0000-4000-8000-000000000002';
@@ -47,7 +47,7 @@ describe(AmazonConnectConnector.name, () => {
   const make = (checkpoints = new MemoryCheckpointStore(), extra: Partial<ConstructorParameters<typeof AmazonConnectConnector>[0]> = {}) => {
     const c = new AmazonConnectConnector({
       instanceId: emulator.instanceId, region: emulator.region, agentEventStream: emulator.streamName,
-      connectEndpoint: endpoints.endpoint, kinesisEndpoint: endpoints.kinesisEndpoint, credentials: AMAZON_CONNECT_TEST_CREDENTIALS,
+      connectEndpoint: endpoints.endpoint, kinesisEndpoint: endpoints.kinesisEndpoint, credentials: AMAZON_CONNECT_EMULATOR_CREDENTIALS,
       requestsPerSecond: 100, burst: 100, pollIntervalMs: 20, checkpoints, ...extra,
     });
     connectors.push(c);
