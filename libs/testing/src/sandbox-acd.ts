@@ -27,6 +27,12 @@ export interface SandboxAcd {
   start(catalog: { teams: EmulatorTeam[]; agents: EmulatorAgentSeed[] }): Promise<void>;
   /** The settings that point the daemon's connector at this emulator (ACD_CONNECTOR and the vendor's own). */
   daemonEnv(): Record<string, string>;
+  /**
+   * Variables the vendor's SDK reads from the process environment itself, not through the daemon's config (the
+   * AWS credential chain); `undefined` unsets one. The sandbox sets them before the daemon starts and puts the
+   * previous values back on stop.
+   */
+  sdkEnv?(): Record<string, string | undefined>;
   /** The daemon listens at `daemonUrl`: a webhook vendor delivers its events there from now on. */
   daemonListening(daemonUrl: string): Promise<void>;
   agents(): SandboxAcdAgent[];
