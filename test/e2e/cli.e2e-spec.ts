@@ -220,6 +220,17 @@ describe('the presence-sync CLI (built bin)', () => {
       expect(r.stderr).toMatch(/^presence-sync: invalid setting [A-Z_]+: /);
     });
 
+    it('with several bad settings: exit 1 and one line naming each of them, no stack trace', async () => {
+      const r = await cli(['start'], settings({ HTTP_PORT: 'abc', LOG_LEVEL: 'loud', SYNC_ATTEMPTS: '0' }));
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(lines(r.stderr)).toEqual([
+        expect.stringMatching(/^presence-sync: invalid setting HTTP_PORT: .*; got "abc"$/),
+        expect.stringMatching(/^presence-sync: invalid setting SYNC_ATTEMPTS: .*; got "0"$/),
+        expect.stringMatching(/^presence-sync: invalid setting LOG_LEVEL: .*; got "loud"$/),
+      ]);
+    });
+
     it('without SALESFORCE_MODE: exit 1 and one line naming the setting, its values and the sandbox', async () => {
       const r = await cli(['start'], without('SALESFORCE_MODE'));
       expect(r.code).toBe(1);

@@ -18,6 +18,12 @@ import { RulesBootError } from './services/rules.service';
 
 const io = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
 
+/** Bad settings: one line per setting (the error names each), never a stack; exit code 1. */
+function settingsError(e: ConfigError): number {
+  for (const line of e.message.split('\n')) io.err(`presence-sync: ${line}`);
+  return 1;
+}
+
 /** The config if the environment has one; the CLI's rule commands work without it (catalogs are then warnings). */
 function optionalConfig(): AppConfig | undefined {
   try {
@@ -79,7 +85,7 @@ async function withSalesforceSettings(run: (settings: ReturnType<typeof loadSale
   try {
     settings = loadSalesforceSettings();
   } catch (e) {
-    if (e instanceof ConfigError) { io.err(`presence-sync: ${e.message}`); return 1; }
+    if (e instanceof ConfigError) return settingsError(e);
     throw e;
   }
   return run(settings);
@@ -137,7 +143,7 @@ async function start(): Promise<number> {
   try {
     config = loadConfig();
   } catch (e) {
-    if (e instanceof ConfigError) { io.err(`presence-sync: ${e.message}`); return 1; }
+    if (e instanceof ConfigError) return settingsError(e);
     throw e;
   }
   // Before anything connects: start never runs against an org it made up (SALESFORCE_MODE unset or memory).
@@ -243,7 +249,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     // A bad setting is the user's to fix: one line, never a stack.
-    if (e instanceof ConfigError) { io.err(`presence-sync: ${e.message}`); return 1; }
+    if (e instanceof ConfigError) return settingsError(e);
     throw e;
   }
   return code;

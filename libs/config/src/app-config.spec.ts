@@ -1,5 +1,5 @@
 import { ConfigError } from '@presence-sync/domain';
-import { loadConfig, redactConfig, salesforceModeProblem } from './app-config';
+import { loadConfig, loadRuleCheckSettings, redactConfig, salesforceModeProblem } from './app-config';
 import { encryptSecret, parseSecretsKey } from './secrets';
 
 const base = { ACD_BASE_URL: 'http://cc.example:8080/v1/', ACD_TOKEN: 'tok-secret', ACD_WEBHOOK_SECRET: 'whsec-0123456789abcdef' };
@@ -44,6 +44,22 @@ describe(loadConfig.name, () => {
   ])('rejects a bad setting with one readable line (%#)', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('names every bad setting, one line each (a secret by name only), instead of counting the others', () => {
+    let message = '';
+    try {
+      loadConfig({ ...base, HTTP_PORT: 'abc', LOG_LEVEL: 'loud', REDIS_URL: 'http://:pw-in-url-123@x' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.split('\n')).toEqual([
+      expect.stringMatching(/^invalid setting REDIS_URL: must start with redis:\/\/ or rediss:\/\/; the value given is not valid$/),
+      expect.stringMatching(/^invalid setting HTTP_PORT: .*; got "abc"$/),
+      expect.stringMatching(/^invalid setting LOG_LEVEL: .*; got "loud"$/),
+    ]);
+    expect(message).not.toContain('more setting problem');
+    expect(message).not.toContain('pw-in-url');
   });
 
   it('refuses an INTAKE_DEDUP_TTL_SEC too short to outlive a replay inside the signature window', () => {
@@ -157,5 +173,25 @@ describe(salesforceModeProblem.name, () => {
 
   it('rejects another value with one line', () => {
     expect(() => loadConfig({ ...base, SALESFORCE_MODE: 'fake' })).toThrow(/^invalid setting SALESFORCE_MODE: must be live or memory; got "fake"/);
+  });
+});
+
+describe(loadRuleCheckSettings.name, () => {
+  it('reads what rule validation needs without the daemon\'s other settings, and whether each side names a catalog to read', () => {
+    expect(loadRuleCheckSettings({})).toEqual({
+      dir: 'rules', defaultUnavailableCode: undefined, limits: { maxFileBytes: 1_048_576, maxDepth: 32, maxIssues: 50 }, connector: 'generic',
+      contactCenterConfigured: false, salesforceConfigured: false,
+    });
+    expect(loadRuleCheckSettings({ ACD_CONNECTOR: 'amazon-connect', DEFAULT_UNAVAILABLE_CODE: 'System', SALESFORCE_MODE: 'live', RULES_DIR: 'r' })).toMatchObject({
+      dir: 'r', defaultUnavailableCode: 'System', connector: 'amazon-connect', contactCenterConfigured: true, salesforceConfigured: true,
+    });
+    expect(loadRuleCheckSettings({ ACD_TOKEN: 't' }).contactCenterConfigured).toBe(true);
+    expect(loadRuleCheckSettings({ SALESFORCE_MODE: 'memory' }).salesforceConfigured).toBe(false);
+  });
+
+  it('refuses a bad value in one line per setting, like loadConfig', () => {
+    expect(() => loadRuleCheckSettings({ ACD_CONNECTOR: 'avaya', RULES_MAX_DEPTH: '2' })).toThrow(
+      /^invalid setting RULES_MAX_DEPTH: .*got "2"\ninvalid setting ACD_CONNECTOR: must be one of generic, .*; got "avaya"$/,
+    );
   });
 });

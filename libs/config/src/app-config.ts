@@ -146,9 +146,26 @@ export interface AppConfig {
 }
 
 /**
- * Reads and validates the settings. Throws `ConfigError` with one readable line naming the setting, what
- * was expected and (for non-secrets) what was given.
+ * One line per problem, `invalid setting KEY: what is expected; what was given` (a secret's value is never
+ * shown), so a start with several bad settings names every one of them.
  */
+function settingProblems(issues: readonly z.core.$ZodIssue[], input: Readonly<Record<string, string>>): string {
+  const lines = issues.map((issue) => {
+    const key = String(issue.path[0] ?? 'settings');
+    const given = input[key];
+    const shown = given === undefined ? 'it is not set' : SECRET_SETTINGS.includes(key) ? 'the value given is not valid' : `got "${given}"`;
+    return `invalid setting ${key}: ${given === undefined ? 'required' : issue.message}; ${shown}`;
+  });
+  return [...new Set(lines)].join('\n');
+}
+
+/** The given (non-empty) values of the settings a schema names. */
+function givenSettings(keys: readonly string[], env: Record<string, string | undefined>): Record<string, string> {
+  const input: Record<string, string> = {};
+  for (const key of keys) if (env[key] !== undefined && env[key] !== '') input[key] = env[key] as string;
+  return input;
+}
+
 const ruleLimitsSchema = schema.pick({ RULES_MAX_FILE_BYTES: true, RULES_MAX_DEPTH: true, RULES_MAX_ERRORS_SHOWN: true });
 
 /**
@@ -156,17 +173,56 @@ const ruleLimitsSchema = schema.pick({ RULES_MAX_FILE_BYTES: true, RULES_MAX_DEP
  * A bad value is a `ConfigError` naming the setting, like `loadConfig`.
  */
 export function loadRuleLimits(env: Record<string, string | undefined> = process.env): AppConfig['rules']['limits'] {
-  const input: Record<string, string> = {};
-  for (const key of Object.keys(ruleLimitsSchema.shape)) if (env[key] !== undefined && env[key] !== '') input[key] = env[key] as string;
+  const input = givenSettings(Object.keys(ruleLimitsSchema.shape), env);
   const parsed = ruleLimitsSchema.safeParse(input);
-  if (!parsed.success) {
-    const key = String(parsed.error.issues[0].path[0]);
-    throw new ConfigError(`invalid setting ${key}: ${parsed.error.issues[0].message}; got "${input[key]}"`);
-  }
-  const s = parsed.data;
+  if (!parsed.success) throw new ConfigError(settingProblems(parsed.error.issues, input));
+  return ruleLimitsOf(parsed.data);
+}
+
+function ruleLimitsOf(s: Pick<RawSettings, 'RULES_MAX_FILE_BYTES' | 'RULES_MAX_DEPTH' | 'RULES_MAX_ERRORS_SHOWN'>): AppConfig['rules']['limits'] {
   return { maxFileBytes: s.RULES_MAX_FILE_BYTES, maxDepth: s.RULES_MAX_DEPTH, maxIssues: s.RULES_MAX_ERRORS_SHOWN };
 }
 
+const ruleCheckSchema = schema.pick({
+  RULES_DIR: true, RULES_MAX_FILE_BYTES: true, RULES_MAX_DEPTH: true, RULES_MAX_ERRORS_SHOWN: true, DEFAULT_UNAVAILABLE_CODE: true,
+  ACD_CONNECTOR: true, SALESFORCE_MODE: true,
+});
+
+/** The settings rule validation depends on besides the catalogs: what `rules validate` needs even offline. */
+export interface RuleCheckSettings {
+  dir: string;
+  defaultUnavailableCode?: string;
+  limits: AppConfig['rules']['limits'];
+  /** The connector the daemon would use (its capabilities bound what rules may set). */
+  connector: ConnectorName;
+  /** Whether the settings name a contact center to read: ACD_CONNECTOR, or one of the generic connector's settings. */
+  contactCenterConfigured: boolean;
+  /** Whether Salesforce's catalogs can be read with the SALESFORCE_* settings (SALESFORCE_MODE=live). */
+  salesforceConfigured: boolean;
+}
+
+/**
+ * The rule-check settings alone, without the daemon's others (credentials, Redis): the `rules` commands read
+ * these first, so they check the same limits, default code and connector as the daemon even with no catalog.
+ * A bad value is a `ConfigError` naming it, like `loadConfig`.
+ */
+export function loadRuleCheckSettings(env: Record<string, string | undefined> = process.env): RuleCheckSettings {
+  const input = givenSettings(Object.keys(ruleCheckSchema.shape), env);
+  const parsed = ruleCheckSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(settingProblems(parsed.error.issues, input));
+  const s = parsed.data;
+  const genericGiven = Object.keys(givenSettings(['ACD_BASE_URL', 'ACD_TOKEN', 'ACD_WEBHOOK_SECRET'], env)).length > 0;
+  return {
+    dir: s.RULES_DIR, defaultUnavailableCode: s.DEFAULT_UNAVAILABLE_CODE, limits: ruleLimitsOf(s), connector: s.ACD_CONNECTOR,
+    contactCenterConfigured: input.ACD_CONNECTOR !== undefined || genericGiven,
+    salesforceConfigured: s.SALESFORCE_MODE === 'live',
+  };
+}
+
+/**
+ * Reads and validates the settings. Throws `ConfigError` naming each setting that is wrong, one line each, with
+ * what was expected and (for non-secrets) what was given.
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
@@ -175,15 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (value !== undefined && value !== '') input[key] = SECRET_SETTINGS.includes(key) ? revealSetting(key, value, env) ?? value : value;
   }
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = String(issue.path[0] ?? 'settings');
-    const given = input[key];
-    const secret = SECRET_SETTINGS.includes(key);
-    const shown = given === undefined ? 'it is not set' : secret ? 'the value given is not valid' : `got "${given}"`;
-    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more setting problem${parsed.error.issues.length > 2 ? 's' : ''})` : '';
-    throw new ConfigError(`invalid setting ${key}: ${given === undefined ? 'required' : issue.message}; ${shown}${more}`);
-  }
+  if (!parsed.success) throw new ConfigError(settingProblems(parsed.error.issues, input));
   const s = parsed.data;
   // A signed request passes while its timestamp is within the tolerance of server time, and it may be stamped
   // up to the tolerance ahead: a replay can come 2 x tolerance after the event id was first seen.
@@ -204,7 +252,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     http: { host: s.HTTP_HOST, port: s.HTTP_PORT },
     rules: {
       dir: s.RULES_DIR, watch: s.RULES_WATCH, defaultUnavailableCode: s.DEFAULT_UNAVAILABLE_CODE,
-      limits: { maxFileBytes: s.RULES_MAX_FILE_BYTES, maxDepth: s.RULES_MAX_DEPTH, maxIssues: s.RULES_MAX_ERRORS_SHOWN },
+      limits: ruleLimitsOf(s),
     },
     acd: {
       connector: s.ACD_CONNECTOR, webhookToleranceSec: s.ACD_WEBHOOK_TOLERANCE_SEC,
