@@ -107,7 +107,7 @@ describe(`${SalesforceEmulator.name} agent consoles and the push resource`, () =
 
     expect(dropped).toEqual(['expired', 'foreign', 'malformed', 'version', 'malformed', 'duplicate', 'unknown-status']);
     expect(emulator.consoleStats(AGENTS[0])).toEqual({
-      received: 8, applied: 1, unchanged: 0,
+      received: 8, applied: 1, unchanged: 0, failed: 0,
       dropped: { expired: 1, foreign: 1, malformed: 2, version: 1, duplicate: 1, 'unknown-status': 1 },
     });
     expect(emulator.statusOf(AGENTS[0])).toBe('Available_All');

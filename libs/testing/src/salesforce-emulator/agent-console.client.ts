@@ -7,6 +7,8 @@ import type { CommandDropReason, ConsoleCommand, ConsoleStats } from './salesfor
 export interface OmniToolkit {
   currentStatusId(userId: string): string | undefined;
   statusExists(statusId: string): boolean;
+  /** Whether the user was given access to the status through its profile or a permission set. */
+  hasStatusAccess(userId: string, statusId: string): boolean;
   setServicePresenceStatus(userId: string, statusId: string): 'changed' | 'unchanged';
   logout(userId: string): 'changed' | 'unchanged';
 }
@@ -22,6 +24,8 @@ export interface AgentConsoleOptions {
   toolkit: OmniToolkit;
   onApplied(command: ConsoleCommand, outcome: 'changed' | 'unchanged'): void;
   onDropped(reason: CommandDropReason, payload: unknown): void;
+  /** The toolkit refused the command; `message` is what the relay logs. */
+  onFailed(command: ConsoleCommand, message: string): void;
   /** Counters to add to (kept by the emulator across reopenings of the console). */
   stats: ConsoleStats;
 }
@@ -31,7 +35,7 @@ const REMEMBERED_IDS = 200;
 const OPEN_TIMEOUT_MS = 10_000;
 
 export function emptyConsoleStats(): ConsoleStats {
-  return { received: 0, applied: 0, unchanged: 0, dropped: { malformed: 0, version: 0, foreign: 0, expired: 0, duplicate: 0, 'unknown-status': 0 } };
+  return { received: 0, applied: 0, unchanged: 0, failed: 0, dropped: { malformed: 0, version: 0, foreign: 0, expired: 0, duplicate: 0, 'unknown-status': 0 } };
 }
 
 type Checked = { ok: true; command: ConsoleCommand } | { ok: false; reason: CommandDropReason };
@@ -134,6 +138,10 @@ export class AgentConsole {
     if (command.type === 'setStatus') {
       const statusId = command.statusId as string;
       if (!toolkit.statusExists(statusId)) return this.drop('unknown-status', payload);
+      // The Console Developer Guide: "Agents must be given access to this presence status through their associated
+      // profile or permission set." The toolkit refuses any other (its promise rejects); the relay reports the
+      // command `failed` and does not remember it, so the daemon's re-send is tried again.
+      if (!toolkit.hasStatusAccess(userId, statusId)) return this.fail(command, 'the agent has no access to this presence status (Service Presence Status Access in a profile or permission set)');
       outcome = sameId(toolkit.currentStatusId(userId), statusId) ? 'unchanged' : toolkit.setServicePresenceStatus(userId, statusId);
     } else {
       outcome = toolkit.currentStatusId(userId) === undefined ? 'unchanged' : toolkit.logout(userId);
@@ -143,6 +151,11 @@ export class AgentConsole {
     this.stats.applied++;
     if (outcome === 'unchanged') this.stats.unchanged++;
     this.options.onApplied(command, outcome);
+  }
+
+  private fail(command: ConsoleCommand, message: string): void {
+    this.stats.failed++;
+    this.options.onFailed(command, message);
   }
 
   private drop(reason: CommandDropReason, payload: unknown): void {

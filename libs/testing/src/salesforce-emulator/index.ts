@@ -1,4 +1,5 @@
 export { SalesforceEmulator } from './salesforce-emulator';
+export { DEFAULT_AGENT_PROFILE, DEFAULT_INTEGRATION_PROFILE } from './emulator-org.store';
 export {
   salesforceEmulatorSandboxSeed, SANDBOX_CAPACITY, SANDBOX_SALESFORCE, SANDBOX_SERVICE_CHANNELS, type SandboxSeedOptions,
 } from './salesforce-emulator.seed';

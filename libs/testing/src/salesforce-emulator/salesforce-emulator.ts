@@ -19,7 +19,7 @@ import { describeObject, type SObjectDescribe, type SObjectRecord } from './sobj
 import { StreamingEventLog, type LoggedEvent, type ReplayStart } from './streaming-event.log';
 import type {
   AgentWorkRow, CommandDropReason, ConsoleStats, InjectedRestFault, PushRecord, SalesforceEmulatorCredentials, SalesforceEmulatorEvents,
-  SalesforceEmulatorOptions, SalesforceEmulatorPermissions, StreamEvent, StreamingClientInfo, UspRow,
+  SalesforceEmulatorOptions, SalesforceEmulatorPermissions, SalesforceEmulatorProfileSeed, StreamEvent, StreamingClientInfo, UspRow,
 } from './salesforce-emulator.types';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -118,6 +118,8 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
       users: options.users,
       integrationUser: options.integrationUser,
       statuses: options.statuses ?? SANDBOX_STATUSES.map((s) => ({ id: s.id, developerName: s.developerName, label: s.label, isAway: !s.developerName.startsWith('Available') })),
+      profiles: options.profiles,
+      permissionSets: options.permissionSets,
       serviceChannels: options.serviceChannels ?? SANDBOX_SERVICE_CHANNELS.map((c) => ({ ...c })),
       now: this.now,
       statusChangeOrder: options.statusChangeOrder ?? 'close-first',
@@ -171,6 +173,7 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
         clients: this.engine.all().filter((c) => c.userId !== undefined).length,
       }),
       canRead: (userId, objectName, ownerId) => this.org.canRead(userId, objectName, ownerId),
+      canAccessObject: (userId, objectName) => this.org.canAccessObject(userId, objectName),
       batchSize: options.queryBatchSize ?? 2000,
     });
     this.provision();
@@ -311,19 +314,57 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
 
   /**
    * The agent picks a status in the Omni-Channel widget (`Offline` logs out). Returns whether anything was
-   * written (picking the current status writes nothing).
+   * written (picking the current status writes nothing). The widget offers only the statuses the agent has
+   * access to: picking another is an error of the test.
    */
   agentSetStatus(userRef: string, developerNameOrOffline: string): 'changed' | 'unchanged' {
     const userId = this.userId(userRef);
     if (developerNameOrOffline === SALESFORCE_OFFLINE) return this.org.logout(userId, 'agent');
     const status = this.org.statusByDeveloperName(developerNameOrOffline);
     if (!status) throw new Error(`SalesforceEmulator: no presence status ${developerNameOrOffline}`);
+    if (!this.org.hasStatusAccess(userId, status.Id as string)) {
+      throw new Error(`SalesforceEmulator: ${userRef} has no access to presence status ${developerNameOrOffline}: the Omni-Channel widget does not offer it`);
+    }
     return this.org.setStatus(userId, status.Id as string, 'agent');
   }
 
+  // ---- presence status access (Service Presence Status Access of profiles and permission sets) --------------
+
+  /** Whether the user may use the status (DeveloperName): its profile or one of its permission sets grants it. */
+  hasStatusAccess(userRef: string, developerName: string): boolean {
+    const status = this.org.statusByDeveloperName(developerName);
+    return status !== undefined && this.org.hasStatusAccess(this.userId(userRef), status.Id as string);
+  }
+
+  /** An admin sets a profile's Service Presence Status Access to exactly these statuses; every user of the profile is affected. */
+  setProfileStatuses(profile: string, developerNames: readonly string[]): void {
+    this.org.setProfileStatuses(profile, developerNames);
+  }
+
+  /** An admin creates a profile (by default with access to every status), or redefines one. */
+  addProfile(profile: SalesforceEmulatorProfileSeed): void {
+    this.org.addProfile(profile);
+  }
+
+  /** An admin moves a user to another profile. */
+  setUserProfile(userRef: string, profile: string): void {
+    this.org.setUserProfile(this.userId(userRef), profile);
+  }
+
+  /** An admin sets the statuses a permission set grants (creating the permission set if needed). */
+  setPermissionSetStatuses(name: string, developerNames: readonly string[], label?: string): void {
+    this.org.setPermissionSetStatuses(name, developerNames, label);
+  }
+
+  /** An admin assigns a permission set to a user (`assigned` false removes the assignment). */
+  assignPermissionSet(userRef: string, name: string, assigned = true): void {
+    this.org.assignPermissionSet(this.userId(userRef), name, assigned);
+  }
+
   /**
-   * An admin changes what a user may read: View All Data (profile) and View All on UserServicePresence
-   * (permission set). Takes effect for the next query and the next PushTopic event.
+   * An admin changes what a user may read: View All Data (on the user's profile, so for all of its users) and
+   * View All on UserServicePresence or AgentWork (permission sets). Takes effect for the next query and the
+   * next PushTopic event.
    */
   setPermissions(userRef: string, permissions: SalesforceEmulatorPermissions): void {
     this.org.setPermissions(this.userId(userRef), permissions);
@@ -375,7 +416,8 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
   }
 
   /** Records of an object (for assertions), e.g. `records('PushTopic')`. */
-  records(objectName: 'User' | 'ServicePresenceStatus' | 'UserServicePresence' | 'PushTopic' | 'StreamingChannel' | 'ServiceChannel' | 'AgentWork'): SObjectRecord[] {
+  records(objectName: 'User' | 'ServicePresenceStatus' | 'UserServicePresence' | 'PushTopic' | 'StreamingChannel' | 'ServiceChannel' | 'AgentWork'
+    | 'Profile' | 'PermissionSet' | 'PermissionSetAssignment' | 'SetupEntityAccess'): SObjectRecord[] {
     return this.org.records(objectName);
   }
 
@@ -406,11 +448,13 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
       toolkit: {
         currentStatusId: (id) => this.org.currentRow(id)?.ServicePresenceStatusId as string | undefined,
         statusExists: (statusId) => this.org.statusById(statusId) !== undefined,
+        hasStatusAccess: (id, statusId) => this.org.hasStatusAccess(id, statusId),
         setServicePresenceStatus: (id, statusId) => this.org.setStatus(id, statusId, 'command'),
         logout: (id) => this.org.logout(id, 'command'),
       },
       onApplied: (command, outcome) => this.emit('command-applied', userId, command, outcome),
       onDropped: (reason: CommandDropReason, payload) => this.emit('command-dropped', userId, reason, payload),
+      onFailed: (command, message) => this.emit('command-failed', userId, command, message),
     });
     this.consoles.set(userId, agentConsole);
     try {
@@ -441,6 +485,7 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
       total.received += s.received;
       total.applied += s.applied;
       total.unchanged += s.unchanged;
+      total.failed += s.failed;
       for (const reason of Object.keys(total.dropped) as CommandDropReason[]) total.dropped[reason] += s.dropped[reason];
     }
     return total;
@@ -612,7 +657,7 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
   waitFor(predicate: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
     if (predicate()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const names = ['usp', 'push', 'stream-event', 'command-applied', 'command-dropped'] as const;
+      const names = ['usp', 'push', 'stream-event', 'command-applied', 'command-dropped', 'command-failed'] as const;
       const check = (): void => {
         let ok = false;
         try {

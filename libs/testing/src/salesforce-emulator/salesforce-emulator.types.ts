@@ -25,10 +25,17 @@ export interface SalesforceEmulatorUserSeed {
   /** `User.UserType` (the licence category): `Standard`, `PowerPartner`, `CsnOnly`, `AutomatedProcess`… Default `Standard`. */
   userType?: string;
   /**
-   * The "View All Data" permission (on the user's profile permission set). Without it, or `viewAllPresence`, the
-   * user reads only the UserServicePresence rows it owns (its own presence): the object supports no sharing
-   * rules. Default: true for `integrationUser` (an integration user set up as the setup guide says), false for
-   * agents.
+   * The user's profile, one of `SalesforceEmulatorOptions.profiles` or a default one. Default: `DEFAULT_AGENT_PROFILE`
+   * (every presence status) for agents, `DEFAULT_INTEGRATION_PROFILE` (View All Data, no status) for `integrationUser`.
+   */
+  profile?: string;
+  /** API names of permission sets (of `SalesforceEmulatorOptions.permissionSets`) assigned to the user. */
+  permissionSets?: string[];
+  /**
+   * The "View All Data" permission of the user's profile (every user of that profile has it or none: users of
+   * one profile must not disagree). Without it, or `viewAllPresence`, the user reads only the
+   * UserServicePresence rows it owns (its own presence): the object supports no sharing rules. Default: the
+   * profile's (`DEFAULT_INTEGRATION_PROFILE` has it, `DEFAULT_AGENT_PROFILE` not).
    */
   viewAllData?: boolean;
   /** "View All" on UserServicePresence (object permission in a permission set): reads every presence row. Default false. */
@@ -40,11 +47,38 @@ export interface SalesforceEmulatorUserSeed {
   viewAllAgentWork?: boolean;
 }
 
-/** What `SalesforceEmulator.setPermissions` grants (each omitted permission is left as it is). */
+/**
+ * What `SalesforceEmulator.setPermissions` grants (each omitted permission is left as it is). `viewAllData` is
+ * a permission of the user's profile, so it changes for every user of that profile.
+ */
 export interface SalesforceEmulatorPermissions {
   viewAllData?: boolean;
   viewAllPresence?: boolean;
   viewAllAgentWork?: boolean;
+}
+
+/** A profile of the emulated org: what its owned permission set grants. */
+export interface SalesforceEmulatorProfileSeed {
+  name: string;
+  /**
+   * DeveloperNames of the presence statuses its users may use (Service Presence Status Access in the profile).
+   * Default: every status of the catalog.
+   */
+  statuses?: string[];
+  /** Default false. */
+  viewAllData?: boolean;
+  /** "View Setup and Configuration" (needed to read SetupEntityAccess). Default true. */
+  viewSetup?: boolean;
+}
+
+/** A permission set of the emulated org (not owned by a profile). */
+export interface SalesforceEmulatorPermissionSetSeed {
+  /** API name (`PermissionSet.Name`): letters, digits and underscores. */
+  name: string;
+  /** Default: the name with underscores as spaces. */
+  label?: string;
+  /** DeveloperNames of the presence statuses it grants. Default none. */
+  statuses?: string[];
 }
 
 /** An Omni-Channel service channel (`ServiceChannel`) and the capacity its work items take. */
@@ -93,6 +127,13 @@ export interface SalesforceEmulatorOptions {
   integrationUser?: SalesforceEmulatorUserSeed;
   /** The Omni-Channel status catalog. Default: the sandbox catalog (`SANDBOX_STATUSES`). */
   statuses?: SalesforceEmulatorStatusSeed[];
+  /**
+   * Profiles beyond (or redefining) the two default ones, `DEFAULT_AGENT_PROFILE` (every status) and
+   * `DEFAULT_INTEGRATION_PROFILE` (View All Data, no status).
+   */
+  profiles?: SalesforceEmulatorProfileSeed[];
+  /** Permission sets users can be assigned (user seeds' `permissionSets`, `assignPermissionSet`). */
+  permissionSets?: SalesforceEmulatorPermissionSetSeed[];
   /** Omni-Channel service channels. Default `SANDBOX_SERVICE_CHANNELS`: `sfdc_liveagent` (chat, weight 1) and `sfdc_case` (case, weight 2). */
   serviceChannels?: SalesforceEmulatorServiceChannelSeed[];
   /** The connected app's consumer key and secret. */
@@ -253,6 +294,11 @@ export interface ConsoleStats {
   applied: number;
   /** Applied commands that changed nothing (already in that status / already logged out). */
   unchanged: number;
+  /**
+   * Commands the Omni-Channel toolkit refused (the relay's `failed` outcome): a status the user has no access
+   * to. Not remembered, so a re-send is tried again.
+   */
+  failed: number;
   dropped: Record<CommandDropReason, number>;
 }
 
@@ -291,6 +337,8 @@ export interface SalesforceEmulatorEvents {
   'stream-event': [event: StreamEvent];
   'command-applied': [userId: string, command: ConsoleCommand, outcome: 'changed' | 'unchanged'];
   'command-dropped': [userId: string, reason: CommandDropReason, payload: unknown];
+  /** The toolkit refused the command (`message` is the reason the console logs). */
+  'command-failed': [userId: string, command: ConsoleCommand, message: string];
   /** A CometD client subscribed to a channel (e.g. to check that only one replica listens to a PushTopic). */
   subscribe: [client: StreamingClientInfo, channel: string];
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DmlOutcome, EmulatorOrg } from './emulator-org.store';
 import { KEY_PREFIX, looksLikeId, toId18 } from './salesforce-id.util';
 import { SCHEMA, describeObject, toJsonValue, type SObjectDescribe, type SObjectRecord } from './sobject.schema';
-import { compileSoql, runSoql, type SalesforceApiError, type SoqlQuery } from './soql.parser';
+import { compileSoql, invalidType, runSoql, type SalesforceApiError, type SoqlRelation } from './soql.parser';
 
 export interface RestAnswer {
   status: number;
@@ -48,6 +48,8 @@ export interface SalesforceRestDeps {
   streaming(): StreamingLimits;
   /** Whether a user may read a record of an object owned by `ownerId` (queries return only readable rows). */
   canRead(userId: string, objectName: string, ownerId: string | undefined): boolean;
+  /** Whether a user may query an object at all (SetupEntityAccess needs "View Setup and Configuration"). */
+  canAccessObject(userId: string, objectName: string): boolean;
 }
 
 export interface StreamingLimits {
@@ -158,17 +160,25 @@ export class SalesforceRestRouter {
 
   /**
    * A query row: the selected fields, then each parent selected through a lookup as a nested record (`null` when
-   * the lookup is empty or the parent cannot be read), as the REST API answers `SELECT ServiceChannel.DeveloperName`.
+   * the lookup is empty or the parent cannot be read), as the REST API answers `SELECT ServiceChannel.DeveloperName`;
+   * a parent's own parents (`Parent.Profile.Name`) nest the same way inside it.
    */
-  private formatRow(query: SoqlQuery, record: SObjectRecord, version: string, userId: string): Record<string, unknown> {
-    const out = this.format(query.object, record, query.fields.map((f) => f.name), version);
-    for (const relation of query.relations) {
+  private formatRow(object: SObjectDescribe, fields: string[], relations: SoqlRelation[], record: SObjectRecord, version: string, userId: string): Record<string, unknown> {
+    const out = this.format(object, record, fields, version);
+    for (const relation of relations) {
       const parentId = record[relation.via.name];
       const parent = typeof parentId === 'string' ? this.deps.org.retrieve(relation.target.name, parentId) : undefined;
       const readable = parent && this.deps.canRead(userId, relation.target.name, typeof parent.OwnerId === 'string' ? parent.OwnerId : undefined);
-      out[relation.name] = readable ? this.format(relation.target, parent, relation.fields.map((f) => f.name), version) : null;
+      out[relation.name] = readable
+        ? this.formatRow(relation.target, relation.fields.map((f) => f.name), relation.relations, parent, version, userId)
+        : null;
     }
     return out;
+  }
+
+  /** Records of an object as the user may read them: objects it cannot access have none, and owner-only rows are filtered. */
+  private readable(objectName: string, userId: string): SObjectRecord[] {
+    return this.deps.org.records(objectName).filter((r) => this.deps.canRead(userId, objectName, typeof r.OwnerId === 'string' ? r.OwnerId : undefined));
   }
 
   /** A record as the REST API writes it: `attributes` first, then the requested fields in order. */
@@ -196,10 +206,13 @@ export class SalesforceRestRouter {
     const compiled = compileSoql(text);
     if (!compiled.ok) return { status: 400, body: [compiled.error] };
     const query = compiled.value;
+    const objects = [query.object.name, ...query.where.flatMap((c) => (c.subquery ? [c.subquery.object.name] : []))];
+    const denied = objects.find((name) => !this.deps.canAccessObject(req.userId, name));
+    // An object the user may not access is answered like one that does not exist.
+    if (denied) return { status: 400, body: [invalidType(denied)] };
     // Record access applies to queries as to everything else: rows the user may not read do not exist for it.
-    const readable = this.deps.org.records(query.object.name)
-      .filter((r) => this.deps.canRead(req.userId, query.object.name, typeof r.OwnerId === 'string' ? r.OwnerId : undefined));
-    const rows = runSoql(readable, query).map((r) => this.formatRow(query, r, req.version, req.userId));
+    const rows = runSoql(this.readable(query.object.name, req.userId), query, (name) => this.readable(name, req.userId))
+      .map((r) => this.formatRow(query.object, query.fields.map((f) => f.name), query.relations, r, req.version, req.userId));
     return { status: 200, body: this.batch(rows, 0, this.batchSize(req), req.version) };
   }
 

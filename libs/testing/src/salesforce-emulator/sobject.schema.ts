@@ -75,6 +75,15 @@ export const SCHEMA: readonly SObjectDescribe[] = [
       field('FederationIdentifier', 'string', { c: true, u: true, n: true, length: 512 }),
       field('IsActive', 'boolean', { c: true, u: true }),
       field('UserType', 'picklist'),
+      field('ProfileId', 'reference', { c: true, u: true, to: 'Profile' }),
+      ...AUDIT_FIELDS,
+    ],
+  },
+  {
+    name: 'Profile', label: 'Profile', keyPrefix: KEY_PREFIX.profile, createable: false, updateable: false, deletable: false, queryable: true,
+    fields: [
+      field('Id', 'id'),
+      field('Name', 'string', { length: 255 }),
       ...AUDIT_FIELDS,
     ],
   },
@@ -175,9 +184,11 @@ export const SCHEMA: readonly SObjectDescribe[] = [
       ...AUDIT_FIELDS,
     ],
   },
-  // Who may read what (the visibility of UserServicePresence rows): every profile owns a permission set
-  // (IsOwnedByProfile), and both profile and extra permission sets are linked to users by assignments. Read-only
-  // here: the emulator's tests grant permissions through `SalesforceEmulator.setPermissions`.
+  // Who may do what. Every profile owns a permission set (IsOwnedByProfile, ProfileId); users are linked to their
+  // profile's permission set and to their other permission sets by assignments. A permission set's children say
+  // what it grants: ObjectPermissions (e.g. View All on UserServicePresence) and SetupEntityAccess (access to
+  // setup entities such as presence statuses: "Service Presence Status Access"). Read-only through the API
+  // here: the emulator's tests change them through `SalesforceEmulator.setPermissions`, `setProfileStatuses` etc.
   {
     name: 'PermissionSet', label: 'Permission Set', keyPrefix: KEY_PREFIX.permissionSet,
     createable: false, updateable: false, deletable: false, queryable: true,
@@ -186,6 +197,7 @@ export const SCHEMA: readonly SObjectDescribe[] = [
       field('Name', 'string', { length: 80 }),
       field('Label', 'string', { length: 80 }),
       field('IsOwnedByProfile', 'boolean'),
+      field('ProfileId', 'reference', { n: true, to: 'Profile' }),
       field('PermissionsViewAllData', 'boolean'),
       field('PermissionsModifyAllData', 'boolean'),
       field('PermissionsViewSetup', 'boolean'),
@@ -197,9 +209,24 @@ export const SCHEMA: readonly SObjectDescribe[] = [
     createable: false, updateable: false, deletable: false, queryable: true,
     fields: [
       field('Id', 'id'),
-      field('AssigneeId', 'reference'),
-      field('PermissionSetId', 'reference'),
+      field('AssigneeId', 'reference', { to: 'User' }),
+      field('PermissionSetId', 'reference', { to: 'PermissionSet' }),
       ...AUDIT_FIELDS,
+    ],
+  },
+  // Object Reference, SetupEntityAccess: ParentId is the permission set (relationship `Parent`), SetupEntityId the
+  // entity access is enabled for (polymorphic: no relationship here), SetupEntityType its kind. The object has no
+  // created/modified audit fields, only SystemModstamp. Since Spring '20 only users with "View Setup and
+  // Configuration" can access it.
+  {
+    name: 'SetupEntityAccess', label: 'Setup Entity Access', keyPrefix: KEY_PREFIX.setupEntityAccess,
+    createable: false, updateable: false, deletable: false, queryable: true,
+    fields: [
+      field('Id', 'id'),
+      field('ParentId', 'reference', { to: 'PermissionSet' }),
+      field('SetupEntityId', 'reference'),
+      field('SetupEntityType', 'picklist', { n: true }),
+      field('SystemModstamp', 'datetime'),
     ],
   },
   {
@@ -207,7 +234,7 @@ export const SCHEMA: readonly SObjectDescribe[] = [
     createable: false, updateable: false, deletable: false, queryable: true,
     fields: [
       field('Id', 'id'),
-      field('ParentId', 'reference'),
+      field('ParentId', 'reference', { to: 'PermissionSet' }),
       field('SobjectType', 'picklist'),
       field('PermissionsRead', 'boolean'),
       field('PermissionsViewAllRecords', 'boolean'),

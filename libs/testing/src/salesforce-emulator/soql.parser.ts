@@ -23,7 +23,8 @@ export type SoqlLiteral =
 
 export type SoqlOperator = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not in';
 
-interface ParsedCondition { field: string; op: SoqlOperator; values: SoqlLiteral[] }
+/** `values` for a plain comparison; `subquery` for a semi-join (`IN (SELECT …)`) or anti-join (`NOT IN (SELECT …)`). */
+interface ParsedCondition { field: string; op: SoqlOperator; values: SoqlLiteral[]; subquery?: ParsedSoql }
 interface ParsedOrder { field: string; descending: boolean; nullsLast: boolean }
 
 /** A query as written (names not yet checked against the schema). */
@@ -35,9 +36,18 @@ export interface ParsedSoql {
   limit?: number;
 }
 
-export interface SoqlCondition { field: FieldDescribe; op: SoqlOperator; values: SoqlLiteral[] }
+export interface SoqlCondition {
+  field: FieldDescribe;
+  op: SoqlOperator;
+  values: SoqlLiteral[];
+  /** A semi-join (`op` = `in`) or anti-join (`not in`): the ids the subquery selects, evaluated when the query runs. */
+  subquery?: SoqlQuery;
+}
 
-/** Fields of a parent record selected through a lookup (`ServiceChannel.DeveloperName`): one level, SELECT only. */
+/**
+ * Fields of a parent record selected through a lookup (`ServiceChannel.DeveloperName`), in SELECT only. A path
+ * may go on to the parent's parents (`Parent.Profile.Name`): those are `relations` of this one.
+ */
 export interface SoqlRelation {
   /** The relationship name, as the JSON answer names the nested record (`ServiceChannel`). */
   name: string;
@@ -45,6 +55,7 @@ export interface SoqlRelation {
   via: FieldDescribe;
   target: SObjectDescribe;
   fields: FieldDescribe[];
+  relations: SoqlRelation[];
 }
 
 /** A query checked against the schema, with canonical object and field names. */
@@ -72,7 +83,11 @@ type Token =
  * The grammar the emulator understands, a small honest subset of SOQL: anything else is answered with
  * MALFORMED_QUERY rather than guessed at.
  */
-const SUPPORTED = 'the emulator supports SELECT f, Parent.f, … FROM Object [WHERE f = v AND f > v AND f IN (…) …] [ORDER BY f [ASC|DESC]] [LIMIT n]';
+const SUPPORTED = 'the emulator supports SELECT f, Parent.f, Parent.Grandparent.f, … FROM Object [WHERE f = v AND f > v AND f IN (…) AND f [NOT] IN (SELECT g FROM Other [WHERE …]) …] [ORDER BY f [ASC|DESC]] [LIMIT n]';
+
+/** SOQL's bounds: five levels of child-to-parent relationship per path, two semi-/anti-joins per query. */
+const MAX_RELATIONSHIP_LEVELS = 5;
+const MAX_SEMI_JOINS = 2;
 
 const RANGE_OPS = new Set<SoqlOperator>(['<', '<=', '>', '>=']);
 
@@ -223,6 +238,11 @@ class Parser {
     }
     this.keyword('IN');
     if (!this.punct('(')) this.fail();
+    if (this.isKeyword('SELECT')) {
+      const subquery = this.select(true);
+      if (!this.punct(')')) this.fail();
+      return { field, op, values: [], subquery };
+    }
     const values = [this.literal()];
     while (this.punct(',')) values.push(this.literal());
     if (!this.punct(')')) this.fail();
@@ -230,6 +250,13 @@ class Parser {
   }
 
   parse(): ParsedSoql {
+    const query = this.select(false);
+    if (this.peek().t !== 'eof') this.fail();
+    return query;
+  }
+
+  /** One SELECT; a nested one (a semi-join's) ends before its closing parenthesis. */
+  private select(nested: boolean): ParsedSoql {
     this.keyword('SELECT');
     const fields = [this.ident()];
     while (this.punct(',')) fields.push(this.ident());
@@ -276,7 +303,8 @@ class Parser {
       this.i++;
       limit = token.v;
     }
-    if (this.peek().t !== 'eof') this.fail();
+    const end = this.peek();
+    if (nested ? !(end.t === 'punct' && end.v === ')') : end.t !== 'eof') this.fail();
     return { fields, object, where, orderBy, ...(limit !== undefined ? { limit } : {}) };
   }
 }
@@ -290,6 +318,14 @@ export function parseSoql(text: string): Outcome<ParsedSoql> {
     if (error instanceof SoqlSyntaxError) return { ok: false, error: error.apiError };
     throw error;
   }
+}
+
+/** How the API answers a query of an object that does not exist, or that the user may not access. */
+export function invalidType(objectName: string): SalesforceApiError {
+  return {
+    errorCode: 'INVALID_TYPE',
+    message: `sObject type '${objectName}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`,
+  };
 }
 
 function noSuchColumn(name: string, object: SObjectDescribe): SalesforceApiError {
@@ -328,16 +364,14 @@ function checkLiteral(field: FieldDescribe, literal: SoqlLiteral): SalesforceApi
 
 /** Checks a parsed query against the schema and gives every name its canonical spelling. */
 export function resolveSoql(parsed: ParsedSoql): Outcome<SoqlQuery> {
+  return resolveSelect(parsed, false);
+}
+
+const isIdField = (field: FieldDescribe): boolean => field.type === 'id' || field.type === 'reference';
+
+function resolveSelect(parsed: ParsedSoql, nested: boolean): Outcome<SoqlQuery> {
   const object = describeObject(parsed.object);
-  if (!object) {
-    return {
-      ok: false,
-      error: {
-        errorCode: 'INVALID_TYPE',
-        message: `sObject type '${parsed.object}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`,
-      },
-    };
-  }
+  if (!object) return { ok: false, error: invalidType(parsed.object) };
   const resolve = (name: string): Outcome<FieldDescribe> => {
     if (name.includes('.')) return { ok: false, error: malformed(`relationship field '${name}' is not supported (${SUPPORTED})`) };
     const described = describeField(object, name);
@@ -360,6 +394,12 @@ export function resolveSoql(parsed: ParsedSoql): Outcome<SoqlQuery> {
   for (const condition of parsed.where) {
     const f = resolve(condition.field);
     if (!f.ok) return f;
+    if (condition.subquery) {
+      const joined = resolveSemiJoin(f.value, condition.subquery, nested, where.filter((w) => w.subquery).length);
+      if (!joined.ok) return joined;
+      where.push({ field: f.value, op: condition.op, values: [], subquery: joined.value });
+      continue;
+    }
     for (const literal of condition.values) {
       const wrong = checkLiteral(f.value, literal);
       if (wrong) return { ok: false, error: wrong };
@@ -385,23 +425,59 @@ export function resolveSoql(parsed: ParsedSoql): Outcome<SoqlQuery> {
   };
 }
 
-/** `Rel.Field` in SELECT: finds the lookup named `Rel` and the parent's field, and files it under its relation. */
+/**
+ * `field [NOT] IN (SELECT g FROM Other …)`, with SOQL's rules for semi- and anti-joins: the left operand is an
+ * id or a reference field, the subquery selects exactly one id or reference field, a subquery has no
+ * semi-join of its own, no ORDER BY and no LIMIT, and a query has at most two of them.
+ */
+function resolveSemiJoin(left: FieldDescribe, parsed: ParsedSoql, nested: boolean, earlier: number): Outcome<SoqlQuery> {
+  if (nested) return { ok: false, error: malformed('semi-join and anti-join sub-selects cannot be nested') };
+  if (earlier >= MAX_SEMI_JOINS) return { ok: false, error: malformed(`a query may have at most ${MAX_SEMI_JOINS} semi-joins or anti-joins`) };
+  if (!isIdField(left)) {
+    return { ok: false, error: malformed(`the left operand of a semi-join or anti-join must be an id or reference field, not '${left.name}'`) };
+  }
+  const sub = resolveSelect(parsed, true);
+  if (!sub.ok) return sub;
+  const [selected] = sub.value.fields;
+  if (sub.value.fields.length !== 1 || sub.value.relations.length > 0) {
+    return { ok: false, error: malformed('a semi-join or anti-join sub-select must select exactly one id or reference field') };
+  }
+  if (!isIdField(selected)) {
+    return { ok: false, error: malformed(`semi join sub selects can only query id fields, cannot use: '${selected.name}'`) };
+  }
+  if (sub.value.hasOrderOrLimit) return { ok: false, error: malformed('ORDER BY and LIMIT are not allowed in a semi-join or anti-join sub-select') };
+  return sub;
+}
+
+/**
+ * `Rel.Field` or `Rel.Rel2.Field` in SELECT: follows each lookup (at most five) to the parent's object and
+ * files the field under the innermost relation.
+ */
 function resolveRelated(object: SObjectDescribe, path: string, relations: SoqlRelation[]): Outcome<FieldDescribe> {
   const parts = path.split('.');
-  const via = object.fields.find((f) => f.relationshipName !== undefined && f.relationshipName.toLowerCase() === parts[0].toLowerCase());
-  const target = via?.referenceTo ? describeObject(via.referenceTo[0]) : undefined;
-  // Relationships the emulator does not model (User.Profile…) and deeper paths are refused, never guessed at.
-  if (parts.length !== 2 || !via || !target) {
-    return { ok: false, error: malformed(`relationship field '${path}' is not supported (${SUPPORTED})`) };
+  if (parts.length - 1 > MAX_RELATIONSHIP_LEVELS) {
+    return { ok: false, error: malformed(`relationship path '${path}' has more than ${MAX_RELATIONSHIP_LEVELS} levels`) };
   }
-  const field = describeField(target, parts[1]);
-  if (!field) return { ok: false, error: noSuchColumn(parts[1], target) };
-  let relation = relations.find((r) => r.via === via);
-  if (!relation) {
-    relation = { name: via.relationshipName as string, via, target, fields: [] };
-    relations.push(relation);
+  let current = object;
+  let level = relations;
+  let relation: SoqlRelation | undefined;
+  for (const part of parts.slice(0, -1)) {
+    const via = current.fields.find((f) => f.relationshipName !== undefined && f.relationshipName.toLowerCase() === part.toLowerCase());
+    const target = via?.referenceTo ? describeObject(via.referenceTo[0]) : undefined;
+    // Relationships the emulator does not model (User.CreatedBy…) are refused, never guessed at.
+    if (!via || !target) return { ok: false, error: malformed(`relationship field '${path}' is not supported (${SUPPORTED})`) };
+    relation = level.find((r) => r.via === via);
+    if (!relation) {
+      relation = { name: via.relationshipName as string, via, target, fields: [], relations: [] };
+      level.push(relation);
+    }
+    current = target;
+    level = relation.relations;
   }
-  if (relation.fields.includes(field)) return { ok: false, error: malformed(`duplicate field selected: ${relation.name}.${field.name}`) };
+  const last = parts[parts.length - 1];
+  const field = describeField(current, last);
+  if (!field || !relation) return { ok: false, error: noSuchColumn(last, current) };
+  if (relation.fields.includes(field)) return { ok: false, error: malformed(`duplicate field selected: ${path}`) };
   relation.fields.push(field);
   return { ok: true, value: field };
 }
@@ -427,9 +503,20 @@ function inRange(value: FieldValue | undefined, op: SoqlOperator, literal: SoqlL
   return op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
 }
 
-export function matchesWhere(record: SObjectRecord, where: SoqlCondition[]): boolean {
-  return where.every(({ field, op, values }) => {
+/**
+ * Whether a record passes the WHERE conditions. `joined` holds, per semi-/anti-join condition, the ids its
+ * subquery selected (first 15 characters); `runSoql` computes them.
+ */
+export function matchesWhere(record: SObjectRecord, where: SoqlCondition[], joined?: ReadonlyMap<SoqlCondition, ReadonlySet<string>>): boolean {
+  return where.every((condition) => {
+    const { field, op, values } = condition;
     const value = record[field.name];
+    if (condition.subquery) {
+      const ids = joined?.get(condition);
+      if (!ids) throw new Error(`soql: the sub-select on ${condition.subquery.object.name} was not evaluated`);
+      const hit = typeof value === 'string' && ids.has(value.slice(0, 15));
+      return op === 'in' ? hit : !hit;
+    }
     if (RANGE_OPS.has(op)) return inRange(value, op, values[0]);
     const hit = values.some((literal) => equals(field, value, literal));
     return op === '=' || op === 'in' ? hit : !hit;
@@ -443,9 +530,25 @@ function compare(a: FieldValue | undefined, b: FieldValue | undefined): number {
   return 0;
 }
 
-/** Filters, sorts and limits records for a query (the selection of fields is the caller's). */
-export function runSoql(records: Iterable<SObjectRecord>, query: SoqlQuery): SObjectRecord[] {
-  const rows = [...records].filter((r) => matchesWhere(r, query.where));
+/**
+ * Filters, sorts and limits records for a query (the selection of fields is the caller's). `recordsOf` gives
+ * the records a semi-join's subquery runs over (those the user may read); a query with one needs it.
+ */
+export function runSoql(records: Iterable<SObjectRecord>, query: SoqlQuery, recordsOf?: (objectName: string) => Iterable<SObjectRecord>): SObjectRecord[] {
+  const joined = new Map<SoqlCondition, Set<string>>();
+  for (const condition of query.where) {
+    const sub = condition.subquery;
+    if (!sub) continue;
+    if (!recordsOf) throw new Error(`soql: a semi-join on ${sub.object.name} needs the records to run it over`);
+    const selected = sub.fields[0].name;
+    const ids = new Set<string>();
+    for (const row of runSoql(recordsOf(sub.object.name), sub)) {
+      const id = row[selected];
+      if (typeof id === 'string') ids.add(id.slice(0, 15));
+    }
+    joined.set(condition, ids);
+  }
+  const rows = [...records].filter((r) => matchesWhere(r, query.where, joined));
   if (query.orderBy.length > 0) {
     rows.sort((x, y) => {
       for (const { field, descending, nullsLast } of query.orderBy) {
