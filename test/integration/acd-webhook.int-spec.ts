@@ -112,6 +112,20 @@ describe('POST /v1/acd/events (generic connector v1)', () => {
     expect((await fetch(`${h.url}/v1/agents/nobody/audit`)).status).toBe(404);
   });
 
+  it('answers a bad ?limit= of the audit trail with 400 and the reason, never some other number of records', async () => {
+    for (const limit of ['abc', '0', '10001', '-1', '2.5']) {
+      const res = await fetch(`${h.url}/v1/agents/a-1001/audit?limit=${limit}`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ statusCode: 400, message: expect.stringMatching(/^limit must be a whole number from 1 to 10000 \(default 50\); got /) });
+    }
+    const twice = await fetch(`${h.url}/v1/agents/a-1001/audit?limit=1&limit=2`);
+    expect(twice.status).toBe(400);
+    expect((await fetch(`${h.url}/v1/agents/${'x'.repeat(300)}/audit`)).status).toBe(400);
+    const one = await fetch(`${h.url}/v1/agents/a-1001/audit?limit=1`);
+    expect(one.status).toBe(200);
+    expect(((await one.json()) as { records: unknown[] }).records.length).toBeLessThanOrEqual(1);
+  });
+
   it('reports readiness and status without secrets', async () => {
     const ready = await fetch(`${h.url}/ready`);
     expect(ready.status).toBe(200);
