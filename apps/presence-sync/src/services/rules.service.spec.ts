@@ -26,13 +26,15 @@ describe(RulesService.name, () => {
   let directory: FakeDirectory;
   let service: RulesService;
   let logged: unknown[];
+  let info: unknown[];
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'presence-rules-service-'));
     directory = new FakeDirectory();
     logged = [];
     jest.spyOn(Logger.prototype, 'error').mockImplementation((entry: unknown) => void logged.push(entry));
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    info = [];
+    jest.spyOn(Logger.prototype, 'log').mockImplementation((entry: unknown) => void info.push(entry));
     const config = { rules: { dir, watch: false } } as AppConfig;
     service = new RulesService(config, directory as unknown as DirectoryService);
   });
@@ -69,6 +71,29 @@ describe(RulesService.name, () => {
     await expect(toConnect.loadAtBoot()).rejects.toThrow(/subscriber\[0\]\.acd: the amazon-connect connector cannot set Unavailable without a code/);
     writeFileSync(join(dir, 'a.json'), JSON.stringify({ name: 'a', subscriber: [{ salesforce: 'Away', acd: { state: 'Unavailable', code: 'Away' } }], assign: { teams: ['t'] } }));
     await expect(toConnect.loadAtBoot()).resolves.toBeUndefined();
+  });
+
+  it('logs each reload that changes something in one info line (files, rules, which files changed), and stays quiet otherwise', async () => {
+    const config = { rules: { dir, watch: true } } as AppConfig;
+    const watched = new RulesService(config, directory as unknown as DirectoryService);
+    try {
+      writeFileSync(join(dir, 'a.json'), rule('a', 'Available_Chat'));
+      writeFileSync(join(dir, 'b.json'), rule('b', 'Busy').replace('"t"', '"u"'));
+      await watched.loadAtBoot();
+      expect(info).toEqual([expect.objectContaining({ msg: 'rules loaded', rules: 2, files: 2 })]);
+      const first = watched.status.version;
+
+      writeFileSync(join(dir, 'a.json'), rule('a', 'Busy'));
+      const deadline = Date.now() + 8000;
+      while (!info.some((e) => (e as { msg?: string }).msg === 'rules reloaded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(info[1]).toEqual({ msg: 'rules reloaded', version: watched.status.version, previousVersion: first, rules: 2, files: 2, changed: ['a.json'], warnings: 3 });
+
+      // (The 3 warnings: no catalog here.) The reload after a directory refresh that changes nothing writes no line.
+      await watched.reload();
+      expect(info).toHaveLength(2);
+    } finally {
+      await watched.stop();
+    }
   });
 
   it('shows the first N errors and how many more, on the status and in the log', async () => {

@@ -27,6 +27,9 @@ export interface RulesStatus {
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** File names a reload's log line lists at most (a bulk copy of hundreds of files is then counted). */
+const MAX_CHANGED_NAMES = 20;
+
 /** A rules directory that is invalid at boot. */
 export class RulesBootError extends Error {}
 
@@ -41,6 +44,10 @@ export class RulesService extends RuleSetSource {
   private watcher?: FSWatcher;
   private reloadTimer?: NodeJS.Timeout;
   private reloading: Promise<void> = Promise.resolve();
+  /** Rule files the watcher saw change since the last reload (names), for the reload's log line. */
+  private readonly changedFiles = new Set<string>();
+  /** The warnings last logged: a reload that finds the same ones does not log them again. */
+  private loggedWarnings = '';
   readonly status: RulesStatus;
 
   constructor(
@@ -70,7 +77,9 @@ export class RulesService extends RuleSetSource {
       // Not a mistake in the rules (those are issues): still one line that names the directory.
       throw new RulesBootError(`rules in ${this.config.rules.dir} could not be loaded: ${errorMessage(error)}`);
     }
-    if (!ok) {
+    if (ok) {
+      this.logger.log({ msg: 'rules loaded', dir: this.config.rules.dir, version: this.status.version, rules: this.status.rules, files: this.status.files.length, warnings: this.status.warningCount });
+    } else {
       const first = this.status.errors[0] ?? 'unknown error';
       const more = this.status.errorCount > 1 ? ` (and ${this.status.errorCount - 1} more)` : '';
       throw new RulesBootError(`rules in ${this.config.rules.dir} are invalid: ${first}${more}; run "npx presence-sync rules validate ${this.config.rules.dir}" for every error`);
@@ -90,11 +99,12 @@ export class RulesService extends RuleSetSource {
       this.status.errorCount = result.errorCount;
       return false;
     }
-    const changed = result.ruleSet.version !== this.ruleSet?.version;
     this.ruleSet = result.ruleSet;
     Object.assign(this.status, { version: result.ruleSet.version, rules: result.ruleSet.rules.length, files: result.ruleSet.files, loadedAt: Date.now(), errors: [], errorCount: 0 });
-    if (changed) this.logger.log({ msg: 'rules loaded', version: result.ruleSet.version, rules: result.ruleSet.rules.length, warnings: result.warningCount });
-    for (const w of this.status.warnings) this.logger.warn({ msg: 'rules warning', warning: w });
+    // The periodic reload after each directory refresh finds the same warnings again: they are logged once.
+    const warnings = this.status.warnings.join('\n');
+    if (warnings !== this.loggedWarnings) for (const w of this.status.warnings) this.logger.warn({ msg: 'rules warning', warning: w });
+    this.loggedWarnings = warnings;
     return true;
   }
 
@@ -110,8 +120,20 @@ export class RulesService extends RuleSetSource {
   }
 
   private async reloadOnce(): Promise<void> {
+    const changed = [...this.changedFiles].sort();
+    this.changedFiles.clear();
+    const before = this.ruleSet?.version;
     try {
       const ok = await this.load();
+      // One line per reload that changed something (an edit, or rules that now compile differently); the reload
+      // after each directory refresh that changes nothing stays quiet.
+      if (ok && (changed.length > 0 || this.status.version !== before)) {
+        this.logger.log({
+          msg: 'rules reloaded', version: this.status.version, previousVersion: before, rules: this.status.rules, files: this.status.files.length,
+          changed: changed.length > MAX_CHANGED_NAMES ? [...changed.slice(0, MAX_CHANGED_NAMES), `(and ${changed.length - MAX_CHANGED_NAMES} more)`] : changed,
+          warnings: this.status.warningCount,
+        });
+      }
       if (!ok) this.logger.error({ msg: 'rules reload rejected; the last good rules stay in force', version: this.ruleSet?.version, errors: this.status.errors, errorCount: this.status.errorCount });
     } catch (error) {
       // A fault (not bad rules, which are issues): the last good rules stay, and the status says why.
@@ -126,6 +148,7 @@ export class RulesService extends RuleSetSource {
     this.watcher = watch(this.config.rules.dir, { ignoreInitial: true, depth: 0, awaitWriteFinish: { stabilityThreshold: 150, pollInterval: 50 } });
     this.watcher.on('all', (_event, path) => {
       if (!isRuleFileName(basename(path))) return;
+      this.changedFiles.add(basename(path));
       clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => void this.reload(), 100);
     });
