@@ -166,10 +166,7 @@ async function start(): Promise<number> {
   io.err(`presence-sync: listening on http://${config.http.host}:${port} (rules in ${config.rules.dir})${opsNote}`);
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      io.err(`presence-sync: ${signal}: stopping (intake, then workers, then Redis)`);
+    const close = (signal: string) => {
       // Whatever hangs (Redis away, a hook of a library), the process exits within SHUTDOWN_TIMEOUT_MS.
       const ms = config.shutdownTimeoutMs;
       // A little before the limit: writing the last line and exiting take a moment too.
@@ -182,6 +179,16 @@ async function start(): Promise<number> {
         }
         resolve(1);
       });
+    };
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      const drainMs = config.shutdownDrainMs;
+      // First not ready but still taking changes (SHUTDOWN_DRAIN_MS): a load balancer or Kubernetes takes the
+      // replica out a moment after the signal, and requests routed here meanwhile must not be refused.
+      if (drainMs > 0) io.err(`presence-sync: ${signal}: draining for ${drainMs} ms (not ready, still taking changes), then stopping (intake, then workers, then Redis)`);
+      else io.err(`presence-sync: ${signal}: stopping (intake, then workers, then Redis)`);
+      void app.get(LifecycleService).drain(drainMs).then(() => close(signal));
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));

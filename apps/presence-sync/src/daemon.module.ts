@@ -18,6 +18,7 @@ import { createContactCenter } from './contact-center.factory';
 import { AcdWebhookController } from './http/acd-webhook.controller';
 import { AgentsController } from './http/agents.controller';
 import { ContactCenterProbe } from './http/contact-center.probe';
+import { EventLoopWatcher } from './services/event-loop.watcher';
 import { ConsoleReturnWatcher } from './services/console-return.watcher';
 import { HealthController } from './http/health.controller';
 import { StatusController } from './http/status.controller';
@@ -159,6 +160,7 @@ export class DaemonModule {
       DirectoryService,
       RulesService,
       IntakeGate,
+      EventLoopWatcher,
       MetricsService,
       ContactCenterProbe,
       StreamLeader,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@presence-sync/config';
 import { ConfigError } from '@presence-sync/domain';
 import { createDaemon } from '../../../apps/presence-sync/src/daemon.bootstrap';
+import { InboundProcessor } from '../../../apps/presence-sync/src/processors/inbound.processor';
 import { DaemonHarness, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
 
 const at = (ms: number) => new Date(ms).toISOString();
@@ -24,18 +25,31 @@ describe('ops surface: health, readiness, metrics, queue dashboard', () => {
   beforeAll(async () => { h = await DaemonHarness.start({ env: ADMIN }); });
   afterAll(async () => { await h.stop(); });
 
-  it('/health is 200 (liveness)', async () => {
+  it('/health is 200 (liveness): the event loop is on time and every worker takes jobs', async () => {
     const r = await get(`${h.url}/health`);
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.text)).toMatchObject({ status: 'ok' });
+    const body = JSON.parse(r.text) as { status: string; details: Record<string, { status: string; lagMs?: number }> };
+    expect(body.status).toBe('ok');
+    expect(Object.keys(body.details).sort()).toEqual(['eventLoop', 'workers']);
+    expect(body.details.eventLoop.lagMs).toBeLessThan(5_000);
+    expect(body.details.workers.status).toBe('up');
   });
 
-  it('/ready is 200 with every check up', async () => {
+  it('/ready is 200 and checks only what intake needs: Redis and the intake gate', async () => {
     const r = await get(`${h.url}/ready`);
     expect(r.status).toBe(200);
     const body = JSON.parse(r.text) as { status: string; details: Record<string, { status: string }> };
     expect(body.status).toBe('ok');
-    for (const check of ['redis', 'salesforceStream', 'contactCenter', 'rules', 'intake']) expect(body.details[check]?.status).toBe('up');
+    expect(Object.keys(body.details).sort()).toEqual(['intake', 'redis']);
+    expect(body.details.intake).toEqual({ status: 'up', state: 'open' });
+  });
+
+  it('/dependencies is 200 with Redis, the Salesforce stream, the contact center and the rules up', async () => {
+    const r = await get(`${h.url}/dependencies`);
+    expect(r.status).toBe(200);
+    const body = JSON.parse(r.text) as { status: string; details: Record<string, { status: string }> };
+    expect(Object.keys(body.details).sort()).toEqual(['contactCenter', 'redis', 'rules', 'salesforceStream']);
+    for (const check of Object.values(body.details)) expect(check.status).toBe('up');
   });
 
   it('/metrics has the latency histogram per direction after syncs both ways', async () => {
@@ -108,23 +122,48 @@ describe('ops surface: health, readiness, metrics, queue dashboard', () => {
   });
 });
 
-describe('readiness when the contact center is down', () => {
+describe('the contact center down', () => {
   let h: DaemonHarness;
   beforeAll(async () => { h = await DaemonHarness.start(); });
   afterAll(async () => { await h.stop(); });
 
-  it('/ready is 503 naming the contact-center check; the others stay up', async () => {
-    // Stopped before the first /ready: the probe has no cached result, so the answer reflects the outage now.
+  it('/ready stays 200 and the webhook takes changes; /dependencies and /v1/status name the contact center', async () => {
+    // Stopped before the first probe: no cached result, so the answers reflect the outage now.
     await h.cc.stop();
-    const r = await get(`${h.url}/ready`);
-    expect(r.status).toBe(503);
-    const body = JSON.parse(r.text) as { status: string; error: Record<string, { status: string; message?: string }>; info: Record<string, unknown> };
+    const deps = await get(`${h.url}/dependencies`);
+    expect(deps.status).toBe(503);
+    const body = JSON.parse(deps.text) as { status: string; error: Record<string, { status: string; message?: string }>; info: Record<string, unknown> };
     expect(body.status).toBe('error');
     expect(Object.keys(body.error)).toEqual(['contactCenter']);
     expect(body.error.contactCenter.message).toBeTruthy();
-    expect(Object.keys(body.info)).toEqual(expect.arrayContaining(['redis', 'salesforceStream', 'rules', 'intake']));
-    // Liveness does not depend on the vendor.
+    expect(Object.keys(body.info)).toEqual(expect.arrayContaining(['redis', 'salesforceStream', 'rules']));
+    const status = JSON.parse((await get(`${h.url}/v1/status`)).text) as { contactCenter: { api: { up: boolean; error: string | null } } };
+    expect(status.contactCenter.api.up).toBe(false);
+    expect(status.contactCenter.api.error).toBeTruthy();
+    // An outage of a vendor takes no replica out of the load balancer, and restarts none.
+    expect((await get(`${h.url}/ready`)).status).toBe(200);
     expect((await get(`${h.url}/health`)).status).toBe(200);
+    const posted = await h.postEvents({ eventId: randomUUID(), occurredAt: at(Date.now()), agentId: 'a-1003', state: { state: 'Unavailable', code: 'Lunch' } });
+    expect(posted.status).toBe(202);
+  });
+});
+
+describe('liveness when a worker stopped taking jobs', () => {
+  let h: DaemonHarness;
+  beforeAll(async () => { h = await DaemonHarness.start(); });
+  afterAll(async () => { await h.stop(); });
+
+  it('/health is 503 naming the worker; /ready is not affected', async () => {
+    expect((await get(`${h.url}/health`)).status).toBe(200);
+    // Closed by something other than the stop: the process no longer takes inbound jobs, so a restart helps.
+    await h.app.get(InboundProcessor).worker.close();
+    const r = await get(`${h.url}/health`);
+    expect(r.status).toBe(503);
+    const body = JSON.parse(r.text) as { error: Record<string, { stopped?: string[]; message?: string }>; info: Record<string, unknown> };
+    expect(Object.keys(body.error)).toEqual(['workers']);
+    expect(body.error.workers.stopped).toEqual(['inbound']);
+    expect(Object.keys(body.info)).toEqual(['eventLoop']);
+    expect((await get(`${h.url}/ready`)).status).toBe(200);
   });
 });
 

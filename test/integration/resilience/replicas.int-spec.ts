@@ -127,10 +127,11 @@ describe('a clean stop hands the stream over at once (in-process replicas, in-me
     expect(standby).toMatchObject({ role: 'standby', subscribed: false });
     expect(standby.holder).toBe((await streamStatus(first.url)).replica);
     expect([await streamGauge(first.url), await streamGauge(second.url)]).toEqual([1, 0]);
-    // A standby is ready: not consuming the stream is its job, not a fault.
-    const ready = await getJson<{ details: Record<string, { status: string; role?: string }> }>(`${second.url}/ready`);
-    expect(ready.status).toBe(200);
-    expect(ready.body.details.salesforceStream).toEqual({ status: 'up', role: 'standby' });
+    // A standby is ready and healthy: not consuming the stream is its job, not a fault.
+    expect((await getJson<unknown>(`${second.url}/ready`)).status).toBe(200);
+    const deps = await getJson<{ details: Record<string, { status: string; role?: string }> }>(`${second.url}/dependencies`);
+    expect(deps.status).toBe(200);
+    expect(deps.body.details.salesforceStream).toEqual({ status: 'up', role: 'standby' });
 
     const closedAt = Date.now();
     await first.app.close();

@@ -5,7 +5,9 @@ import type { Queue } from 'bullmq';
 import type { Response } from 'express';
 import type Redis from 'ioredis';
 import { QUEUES } from '@presence-sync/redis';
+import { EVENT_LOOP_LAG_LIMIT_MS, EventLoopWatcher } from '../services/event-loop.watcher';
 import { IntakeGate } from '../services/intake-gate.service';
+import { LifecycleService } from '../services/lifecycle.service';
 import { MetricsService } from '../services/metrics.service';
 import { RulesService } from '../services/rules.service';
 import { StreamLeader } from '../services/stream-leader.service';
@@ -14,8 +16,16 @@ import { withDeadline } from '../deadline';
 import { ContactCenterProbe } from './contact-center.probe';
 
 /**
- * Liveness (/health), readiness (/ready: 503 listing the failing checks under `error`) and Prometheus
- * metrics (/metrics), for load balancers, orchestrators and scrapers.
+ * Liveness (/health), readiness (/ready), the external dependencies (/dependencies) and Prometheus metrics
+ * (/metrics), for load balancers, orchestrators, monitoring and scrapers. Each check endpoint answers 503
+ * listing the failing checks under `error`.
+ *
+ * - /health fails when this process is wedged (event loop far behind, a worker that stopped taking jobs), so
+ *   restarting it helps; nothing outside the process counts, so a Redis or vendor outage never restarts it.
+ * - /ready fails when the webhook cannot take changes here: Redis away, or intake not open (starting,
+ *   draining, stopping). A contact-center or Salesforce outage does not count: webhook intake needs Redis only,
+ *   and an outage of a vendor would take every replica out of the load balancer at once.
+ * - /dependencies shows the vendors and the rules (and Redis): for monitoring, not for routing.
  */
 @Controller()
 export class HealthController {
@@ -30,6 +40,8 @@ export class HealthController {
     private readonly metrics: MetricsService,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly streamLeader: StreamLeader,
+    private readonly lifecycle: LifecycleService,
+    private readonly eventLoop: EventLoopWatcher,
     @Inject(getQueueToken(QUEUES.inbound)) inbound: Queue,
     @Inject(getQueueToken(QUEUES.syncAcd)) syncAcd: Queue,
     @Inject(getQueueToken(QUEUES.syncSalesforce)) syncSalesforce: Queue,
@@ -37,22 +49,35 @@ export class HealthController {
     this.queues = [inbound, syncAcd, syncSalesforce];
   }
 
-  /** Liveness: the process answers HTTP. Nothing external is checked, so a Redis outage never restarts it. */
+  /** Liveness: the process is not wedged. Nothing external is checked, so a Redis outage never restarts it. */
   @Get('health')
   @HealthCheck()
   live() {
-    return this.health.check([]);
+    return this.health.check([
+      () => this.eventLoopOnTime(),
+      () => this.workersRunning(),
+    ]);
   }
 
+  /** Readiness for intake: Redis and the intake gate only. */
   @Get('ready')
   @HealthCheck()
   ready() {
     return this.health.check([
       () => this.redisUp(),
+      () => this.intakeOpen(),
+    ]);
+  }
+
+  /** The external dependencies and the rules, for monitoring: 503 while any of them is down. */
+  @Get('dependencies')
+  @HealthCheck()
+  dependencies() {
+    return this.health.check([
+      () => this.redisUp(),
       () => this.salesforceStreamUp(),
       () => this.contactCenterUp(),
       () => this.rulesLoaded(),
-      () => this.intakeOpen(),
     ]);
   }
 
@@ -92,9 +117,24 @@ export class HealthController {
     return this.rules.current() ? check.up() : check.down({ message: 'no valid rules loaded' });
   }
 
-  /** Closed while starting and shutting down: traffic should go to another replica. */
+  /** Not ready while starting, draining and stopping: traffic should go to another replica. */
   private intakeOpen(): HealthIndicatorResult {
     const check = this.indicator.check('intake');
-    return this.gate.isOpen ? check.up() : check.down({ message: 'the daemon is starting or shutting down' });
+    const state = this.gate.state;
+    if (this.gate.isReady) return check.up({ state });
+    const message = state === 'draining' ? 'the daemon is stopping: still taking changes routed here, send new ones elsewhere' : `the daemon is ${state === 'closed' ? 'stopping' : 'starting'}`;
+    return check.down({ state, message });
+  }
+
+  private eventLoopOnTime(): HealthIndicatorResult {
+    const check = this.indicator.check('eventLoop');
+    const lagMs = Math.round(this.eventLoop.lagMs());
+    return lagMs <= EVENT_LOOP_LAG_LIMIT_MS ? check.up({ lagMs }) : check.down({ lagMs, message: `the event loop runs ${lagMs} ms late (limit ${EVENT_LOOP_LAG_LIMIT_MS} ms)` });
+  }
+
+  private workersRunning(): HealthIndicatorResult {
+    const check = this.indicator.check('workers');
+    const stopped = this.lifecycle.stoppedWorkers();
+    return stopped.length === 0 ? check.up() : check.down({ stopped, message: `workers not taking jobs: ${stopped.join(', ')}` });
   }
 }

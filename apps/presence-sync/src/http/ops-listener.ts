@@ -9,11 +9,16 @@ import { APP_CONFIG } from '../tokens';
 /** The webhook's path: the one endpoint the contact center needs. */
 const WEBHOOK_PATH = '/v1/acd/events';
 
+/**
+ * Liveness and readiness, served on the webhook port too: a load balancer in front of the webhook needs
+ * readiness to route it, and an orchestrator probes the port the traffic uses.
+ */
+export const PROBE_PATHS: readonly string[] = ['/health', '/ready'];
+
 /** What the webhook port still serves when the operator endpoints have their own listener. */
 function isPublic(req: Request): boolean {
   if (req.path === WEBHOOK_PATH) return req.method === 'POST';
-  // A load balancer in front of the webhook needs readiness to route it.
-  return (req.path === '/health' || req.path === '/ready') && (req.method === 'GET' || req.method === 'HEAD');
+  return PROBE_PATHS.includes(req.path) && (req.method === 'GET' || req.method === 'HEAD');
 }
 
 /**

@@ -5,6 +5,7 @@ import { RulesService } from '../services/rules.service';
 import { AcdSourceLeader } from '../services/acd-source.leader';
 import { StreamLeader } from '../services/stream-leader.service';
 import { ContactCenterPort } from '@presence-sync/domain';
+import { ContactCenterProbe } from './contact-center.probe';
 
 /** The operator's status page data (liveness, readiness and metrics are in HealthController). */
 @Controller()
@@ -16,12 +17,14 @@ export class StatusController {
     private readonly streamLeader: StreamLeader,
     private readonly acdSource: AcdSourceLeader,
     private readonly contactCenter: ContactCenterPort,
+    private readonly probe: ContactCenterProbe,
   ) {}
 
   @Get('v1/status')
   async status(): Promise<unknown> {
     const dir = this.directory.current();
     const ruleSet = this.rules.current();
+    const api = await this.probe.check();
     let unassigned = 0;
     if (ruleSet) for (const a of dir.agents()) if (!ruleSet.ruleFor(a)) unassigned++;
     return {
@@ -29,7 +32,13 @@ export class StatusController {
       // Several replicas: which one consumes the Salesforce presence stream (the others stand by).
       salesforceStream: await this.streamLeader.status(),
       // The contact-center connector; `source` only for one that polls or streams (null: webhook-fed).
-      contactCenter: { connector: this.contactCenter.name, intake: this.contactCenter.webhook ? `webhook ${this.contactCenter.webhook.path}` : 'source', source: await this.acdSource.status() },
+      // `api`: whether its API answers (the probe /dependencies uses, at most once per 5 s); not part of /ready.
+      contactCenter: {
+        connector: this.contactCenter.name, intake: this.contactCenter.webhook ? `webhook ${this.contactCenter.webhook.path}` : 'source', source: await this.acdSource.status(),
+        api: { up: api.up, checkedAt: new Date(api.checkedAt).toISOString(), error: api.up ? null : api.reason },
+      },
+      // This replica's intake: `open`, or `draining` / `closed` while it stops.
+      intake: this.gate.state,
       lastEvent: {
         acd: this.gate.lastEvent.acd ? new Date(this.gate.lastEvent.acd).toISOString() : null,
         salesforce: this.gate.lastEvent.salesforce ? new Date(this.gate.lastEvent.salesforce).toISOString() : null,

@@ -36,6 +36,9 @@ const DRAIN_SHARE = 0.7;
 export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(LifecycleService.name);
   private stopping?: Promise<void>;
+  private draining?: Promise<void>;
+  /** The workers were started (boot) and are expected to take jobs until the stop. */
+  private workersStarted = false;
   private reconciling = false;
   /** What the shutdown is still waiting for, for the line that says what could not be closed. */
   private readonly closing = new OpenResources();
@@ -88,6 +91,7 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
       worker.on('failed', (job, e) => this.logger.warn({ msg: 'job failed', queue: worker.name, jobId: job?.id, job: job?.name, agentId: (job?.data as { agentId?: string } | undefined)?.agentId, attempts: job?.attemptsMade, error: e.message }));
       void worker.run().catch((e: Error) => this.logger.error({ msg: 'worker stopped', queue: worker.name, error: e.message }));
     }
+    this.workersStarted = true;
     // Changes queued before a crash whose ingest job was lost are taken up now.
     const woken = await this.sink.recover();
     if (woken > 0) this.logger.log({ msg: 'resuming changes queued before the last stop', inboxes: woken });
@@ -160,6 +164,31 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
       },
       recover: () => sink.recover(),
     };
+  }
+
+  /**
+   * The first step of a stop by signal (SIGTERM), before `shutdown()`: readiness fails at once so the load
+   * balancer takes this replica out, while intake stays open for `ms` (SHUTDOWN_DRAIN_MS) for the requests
+   * routed here before it noticed; the workers go on meanwhile. Nothing to do before boot, after the stop began,
+   * or with 0. Safe to call twice.
+   */
+  drain(ms = this.config.shutdownDrainMs): Promise<void> {
+    if (this.draining) return this.draining;
+    if (ms <= 0 || !this.gate.isReady || this.stopping) return Promise.resolve();
+    this.gate.drain();
+    this.logger.log({ msg: 'draining: not ready any more, still taking changes until the stop', ms });
+    this.draining = new Promise((resolve) => setTimeout(resolve, ms));
+    return this.draining;
+  }
+
+  /**
+   * Workers that should be taking jobs but are not: a worker whose loop ended (a `worker stopped` line), or one
+   * closed by something other than the stop. Empty before the workers start and once the stop began. A Redis
+   * outage does not end a worker's loop (it retries), so it does not show here.
+   */
+  stoppedWorkers(): string[] {
+    if (!this.workersStarted || this.stopping) return [];
+    return this.workers.filter((w) => !w.isRunning()).map((w) => w.name);
   }
 
   /** Stops intake, drains the workers, closes Redis. Safe to call twice. */
