@@ -6,6 +6,7 @@ import { loadWebexSettings, redactWebexSettings, WEBEX_SECRET_SETTINGS, WEBEX_SE
 import { loadAmazonConnectSettings, type AmazonConnectSettings } from './amazon-connect-settings';
 import { GENESYS_SECRET_SETTINGS, GENESYS_SETTING_NAMES, loadGenesysSettings, redactGenesysSettings, type GenesysSettings } from './genesys-settings';
 import { CXONE_SECRET_SETTINGS, CXONE_SETTING_NAMES, loadCxoneSettings, redactCxoneSettings, type CxoneSettings } from './cxone-settings';
+import { loadRedisSettings, redactRedisSettings, REDIS_SECRET_SETTINGS, REDIS_SETTING_NAMES, type RedisSettings } from './redis-settings';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -47,6 +48,9 @@ const schema = z.object({
   SYNC_CONCURRENCY: int(1, 1000).default(16),
   ECHO_WINDOW_MS: int(1000).default(600_000),
   SYNC_BURST_WINDOW_MS: int(0, 60_000).default(300),
+  SYNC_PARTITIONS: int(1, 1024).default(8),
+  PARTITION_HEARTBEAT_MS: int(100, 60_000).default(1_000),
+  PARTITION_TTL_MS: int(500, 300_000).default(5_000),
   ACD_DEFERRED_WINDOW_MS: int(60_000).default(28_800_000),
   SF_CONFIRM_TIMEOUT_MS: int(100).default(15_000),
   SF_CONFIRM_ATTEMPTS: int(1, 20).default(3),
@@ -74,7 +78,7 @@ const schema = z.object({
 export type RawSettings = z.infer<typeof schema>;
 
 /** Settings whose values are secrets: never logged, never in job payloads, never in error messages. */
-export const SECRET_SETTINGS: readonly string[] = ['REDIS_URL', 'ACD_TOKEN', 'ACD_WEBHOOK_SECRET', 'ADMIN_PASSWORD', SECRETS_KEY_SETTING, ...SALESFORCE_SECRET_SETTINGS, ...CXONE_SECRET_SETTINGS, ...WEBEX_SECRET_SETTINGS, ...GENESYS_SECRET_SETTINGS];
+export const SECRET_SETTINGS: readonly string[] = ['REDIS_URL', 'ACD_TOKEN', 'ACD_WEBHOOK_SECRET', 'ADMIN_PASSWORD', SECRETS_KEY_SETTING, ...REDIS_SECRET_SETTINGS, ...SALESFORCE_SECRET_SETTINGS, ...CXONE_SECRET_SETTINGS, ...WEBEX_SECRET_SETTINGS, ...GENESYS_SECRET_SETTINGS];
 
 /** The generic connector's settings (contract v1, docs/architecture.md). */
 export interface GenericConnectorSettings {
@@ -92,7 +96,8 @@ function genericSettings(s: RawSettings): GenericConnectorSettings {
 }
 
 export interface AppConfig {
-  redis: { url: string; prefix: string };
+  /** Single server, Cluster or Sentinel (`RedisSettings`, libs/config/src/redis-settings.ts). */
+  redis: RedisSettings;
   http: { host: string; port: number };
   /** `limits`: see `RuleLimits` in libs/rules (bytes, levels, issues kept per severity). */
   rules: { dir: string; watch: boolean; defaultUnavailableCode?: string; limits: { maxFileBytes: number; maxDepth: number; maxIssues: number } };
@@ -126,7 +131,11 @@ export interface AppConfig {
   salesforce: { mode?: 'memory' | 'live'; confirmTimeoutMs: number; confirmAttempts: number; commandTtlMs: number; consoleRecheckMs: number; streamLeaseTtlMs: number; streamGiveUpMs: number; settings?: SalesforceSettings };
   directory: { refreshIntervalMs: number; agentMapFile?: string };
   reconcile: { intervalMs: number };
-  sync: { attempts: number; backoffMs: number; inboundConcurrency: number; syncConcurrency: number; echoWindowMs: number; burstWindowMs: number; deferredWindowMs: number; lockDurationMs: number; stalledIntervalMs: number };
+  sync: { attempts: number; backoffMs: number; inboundConcurrency: number; syncConcurrency: number; echoWindowMs: number; burstWindowMs: number; deferredWindowMs: number; lockDurationMs: number; stalledIntervalMs: number;
+    /** Agents are spread over this many partitions (SYNC_PARTITIONS); fixed for a deployment's Redis. */
+    partitions: number;
+    /** Partition ownership: heartbeat period and how long a silent replica keeps its partitions (ms). */
+    partitionHeartbeatMs: number; partitionTtlMs: number };
   audit: { maxPerAgent: number };
   intake: { dedupTtlSec: number };
   shutdownTimeoutMs: number;
@@ -248,7 +257,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('invalid setting OPS_PORT: required when OPS_HOST is set (the operator endpoints need their own port); it is not set');
   }
   return {
-    redis: { url: s.REDIS_URL, prefix: s.REDIS_PREFIX },
+    redis: loadRedisSettings(env, s.REDIS_URL, s.REDIS_PREFIX, input.REDIS_URL !== undefined),
     http: { host: s.HTTP_HOST, port: s.HTTP_PORT },
     rules: {
       dir: s.RULES_DIR, watch: s.RULES_WATCH, defaultUnavailableCode: s.DEFAULT_UNAVAILABLE_CODE,
@@ -271,7 +280,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     directory: { refreshIntervalMs: s.DIRECTORY_REFRESH_INTERVAL_MS, agentMapFile: s.AGENT_MAP_FILE },
     reconcile: { intervalMs: s.RECONCILE_INTERVAL_MS },
     sync: { attempts: s.SYNC_ATTEMPTS, backoffMs: s.SYNC_BACKOFF_MS, inboundConcurrency: s.INBOUND_CONCURRENCY, syncConcurrency: s.SYNC_CONCURRENCY, echoWindowMs: s.ECHO_WINDOW_MS, burstWindowMs: s.SYNC_BURST_WINDOW_MS, deferredWindowMs: s.ACD_DEFERRED_WINDOW_MS,
-      lockDurationMs: s.WORKER_LOCK_DURATION_MS, stalledIntervalMs: s.WORKER_STALLED_INTERVAL_MS },
+      lockDurationMs: s.WORKER_LOCK_DURATION_MS, stalledIntervalMs: s.WORKER_STALLED_INTERVAL_MS,
+      partitions: s.SYNC_PARTITIONS, partitionHeartbeatMs: s.PARTITION_HEARTBEAT_MS, partitionTtlMs: s.PARTITION_TTL_MS },
     audit: { maxPerAgent: s.AUDIT_MAX_PER_AGENT },
     intake: { dedupTtlSec: s.INTAKE_DEDUP_TTL_SEC },
     shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS, shutdownDrainMs: s.SHUTDOWN_DRAIN_MS,
@@ -319,7 +329,7 @@ export function salesforceModeProblem(config: AppConfig, orgSupplied: boolean): 
 export function redactConfig(config: AppConfig): AppConfig {
   return {
     ...config,
-    redis: { ...config.redis, url: config.redis.url.replace(/\/\/([^@/]*)@/, '//***@') },
+    redis: redactRedisSettings(config.redis),
     acd: { ...config.acd, generic: config.acd.generic && { ...config.acd.generic, token: '***', webhookSecret: '***' }, cxone: config.acd.cxone && redactCxoneSettings(config.acd.cxone), webex: config.acd.webex && redactWebexSettings(config.acd.webex), genesys: config.acd.genesys && redactGenesysSettings(config.acd.genesys) },
     admin: { ...config.admin, password: config.admin.password && '***' },
     salesforce: { ...config.salesforce, settings: config.salesforce.settings && redactSalesforceSettings(config.salesforce.settings) },
@@ -327,4 +337,4 @@ export function redactConfig(config: AppConfig): AppConfig {
 }
 
 /** The names of the settings, for docs and `--help`. */
-export const SETTING_NAMES = [...Object.keys(schema.shape), ...SALESFORCE_SETTING_NAMES, SECRETS_KEY_SETTING, ...CXONE_SETTING_NAMES, ...WEBEX_SETTING_NAMES, ...GENESYS_SETTING_NAMES];
+export const SETTING_NAMES = [...Object.keys(schema.shape), ...REDIS_SETTING_NAMES, ...SALESFORCE_SETTING_NAMES, SECRETS_KEY_SETTING, ...CXONE_SETTING_NAMES, ...WEBEX_SETTING_NAMES, ...GENESYS_SETTING_NAMES];

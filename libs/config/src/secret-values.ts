@@ -23,7 +23,7 @@ export function secretValuesOf(config: AppConfig): string[] {
   const candidates = [
     config.acd.generic?.token, config.acd.generic?.webhookSecret, config.acd.cxone?.clientSecret, config.acd.cxone?.accessKeySecret,
     config.acd.webex?.clientSecret, config.acd.webex?.refreshToken, config.acd.webex?.webhookSecret, config.acd.genesys?.clientSecret, config.admin.password,
-    ...userInfoOf(config.redis.url), ...userInfoOf(config.salesforce.settings?.proxyUrl),
+    ...userInfoOf(config.redis.url), config.redis.password, config.redis.sentinel?.password, ...userInfoOf(config.salesforce.settings?.proxyUrl),
     ...['clientSecret', 'password', 'securityToken', 'privateKey', 'refreshToken'].map((field) => auth?.[field]),
   ];
   const values = new Set<string>();
