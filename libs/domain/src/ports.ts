@@ -46,6 +46,14 @@ export abstract class SalesforcePort {
   abstract sendStatus(command: PresenceCommand): Promise<PresenceWriteResult>;
 
   /**
+   * The Omni-Channel service channels' DeveloperNames (what workload rows name), or `undefined` when this adapter
+   * cannot read them; rule validation then warns that channels were not checked. Throws when the read fails.
+   */
+  async listServiceChannels(): Promise<string[] | undefined> {
+    return undefined;
+  }
+
+  /**
    * True when the adapter watches consoles it found closed and announces their return (`onConsoleOnline`): the
    * engine then holds a write to a closed console instead of spending retries on it.
    */

@@ -10,7 +10,7 @@ import { classifySalesforceError, salesforceErrorCode, salesforceErrorMessage, t
 import { SILENT_SALESFORCE_LOGGER, type SalesforceLogger } from './salesforce-logger';
 import { SalesforcePresenceStream, type PresenceStreamOptions } from './salesforce-presence.stream';
 import { SalesforceSession, type SalesforceIdentity } from './salesforce-session';
-import { CURRENT_PRESENCE_SOQL, queryAll, soqlString, STATUS_CATALOG_SOQL, USERS_SOQL, usersChangedSinceSoql } from './soql';
+import { CURRENT_PRESENCE_SOQL, queryAll, SERVICE_CHANNELS_SOQL, soqlString, STATUS_CATALOG_SOQL, USERS_SOQL, usersChangedSinceSoql } from './soql';
 import { StatusCatalog } from './status-catalog';
 
 interface StatusRow { Id: string; DeveloperName: string; MasterLabel: string }
@@ -110,6 +110,14 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
   /** The catalog, queried now (the directory refresh); the cache used to decode events is refreshed with it. */
   async listStatuses(): Promise<SalesforceStatusDefinition[]> {
     return this.read('status catalog query', () => this.catalog.refresh());
+  }
+
+  /** The service channels' DeveloperNames (the directory refresh), so workload rows are checked against them. */
+  override async listServiceChannels(): Promise<string[]> {
+    return this.read('service channel query', async () => {
+      const rows = await queryAll<{ DeveloperName: string }>(this.session, SERVICE_CHANNELS_SOQL, this.settings.requestTimeoutMs);
+      return rows.map((r) => r.DeveloperName);
+    });
   }
 
   /**

@@ -4,6 +4,8 @@ import type { SalesforceSession } from './salesforce-session';
 export const CURRENT_PRESENCE_SOQL =
   'SELECT Id, UserId, ServicePresenceStatusId, StatusStartDate, ConfiguredCapacity FROM UserServicePresence WHERE IsCurrentState = true';
 export const STATUS_CATALOG_SOQL = 'SELECT Id, DeveloperName, MasterLabel FROM ServicePresenceStatus';
+/** The Omni-Channel service channels, named as workload rows name them. */
+export const SERVICE_CHANNELS_SOQL = 'SELECT DeveloperName FROM ServiceChannel';
 /** The fields of a user the directory needs, plus what the incremental refresh needs (`UserType`, `SystemModstamp`). */
 const USER_FIELDS = 'Id, Username, Email, FederationIdentifier, IsActive, UserType, SystemModstamp';
 /**

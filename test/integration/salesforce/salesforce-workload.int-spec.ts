@@ -66,6 +66,12 @@ describe('capacity-driven sync: the Salesforce side', () => {
     expect(new Set(sink.eventIds()).size).toBe(5);
   });
 
+  it('reads the service channels by DeveloperName, for checking the workload rows', async () => {
+    const emulator = await emulatorWith();
+    const channels = await adapterFor(emulator).listServiceChannels();
+    expect([...channels].sort()).toEqual(['sfdc_case', 'sfdc_liveagent']);
+  });
+
   it('gives every snapshot row its workload from one query of all open work', async () => {
     const emulator = await emulatorWith();
     const adapter = adapterFor(emulator);

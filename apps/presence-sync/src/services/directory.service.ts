@@ -19,6 +19,9 @@ export class DirectoryService extends DirectorySource {
   lastError?: string;
   /** The status catalog as last read, or undefined if Salesforce could not be reached. */
   private statuses?: SalesforceStatusDefinition[];
+  /** Service channel DeveloperNames as last read, or undefined if they could not be read. */
+  private serviceChannels?: string[];
+  private channelError?: string;
   private catalogsReachable = { acd: false, salesforce: false };
 
   constructor(
@@ -40,6 +43,7 @@ export class DirectoryService extends DirectorySource {
       salesforceStatuses: this.catalogsReachable.salesforce ? this.statuses?.map((s) => s.developerName) : undefined,
       teams: this.catalogsReachable.acd ? d.teams : undefined,
       agents: this.catalogsReachable.acd ? [...d.agents()].map((a) => ({ agentId: a.agentId, email: a.email, teamId: a.teamId })) : undefined,
+      serviceChannels: this.catalogsReachable.salesforce ? this.serviceChannels : undefined,
     };
   }
 
@@ -57,10 +61,11 @@ export class DirectoryService extends DirectorySource {
 
   private async doRefresh(): Promise<boolean> {
     const started = Date.now();
-    const [acd, sf, map] = await Promise.allSettled([
+    const [acd, sf, map, channels] = await Promise.allSettled([
       Promise.all([this.contactCenter.listAgents(), this.contactCenter.listTeams()]),
       Promise.all([this.salesforce.listUsers(), this.salesforce.listStatuses()]),
       this.readMap(),
+      this.salesforce.listServiceChannels(),
     ]);
     const problems: string[] = [];
     if (acd.status === 'rejected') problems.push(`contact center: ${reason(acd.reason)}`);
@@ -75,6 +80,13 @@ export class DirectoryService extends DirectorySource {
     const [users, statuses] = sf.value;
     this.directory = new AgentDirectory({ agents, teams, users, statuses, explicitMap: map.value });
     this.statuses = statuses;
+    // Only workload rows need them: unreadable channels (Omni-Channel off, no access) leave the rule check's
+    // warning in place and fail nothing else.
+    this.serviceChannels = channels.status === 'fulfilled' ? channels.value : undefined;
+    const channelError = channels.status === 'rejected' ? reason(channels.reason) : undefined;
+    // Once per cause, not on every refresh: an org without Omni-Channel access would repeat it forever.
+    if (channelError && channelError !== this.channelError) this.logger.warn({ msg: 'service channels could not be read; workload rows are not checked against them', error: channelError });
+    this.channelError = channelError;
     this.catalogsReachable = { acd: true, salesforce: true };
     this.lastError = undefined;
     const s = this.directory.stats;
