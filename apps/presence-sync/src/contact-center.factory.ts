@@ -6,7 +6,7 @@ import { CxoneConnector } from '@presence-sync/connector-cxone';
 import { AmazonConnectConnector, RedisTokenBucket } from '@presence-sync/connector-amazon-connect';
 import { GenesysConnector } from '@presence-sync/connector-genesys';
 import { WebexConnector } from '@presence-sync/connector-webex';
-import { ConfigError, type ConnectorLogger, type ContactCenterPort } from '@presence-sync/domain';
+import { ConfigError, type ConnectorCapabilities, type ConnectorLogger, type ConnectorName, type ContactCenterPort } from '@presence-sync/domain';
 import { RedisCheckpointStore, RedisKeys, RedisRefreshTokenStore } from '@presence-sync/redis';
 
 /**
@@ -68,6 +68,25 @@ export function createContactCenter(config: AppConfig, deps: ConnectorDeps = {})
         checkpoints: deps.redis && deps.keys ? new RedisCheckpointStore(deps.redis, deps.keys) : undefined,
       });
     }
+  }
+}
+
+/**
+ * What the connector `ACD_CONNECTOR` names can do, without building it (no settings, no network): `rules validate`
+ * checks rules against it even offline, exactly as the daemon does with the connector it built.
+ */
+export function connectorCapabilities(name: ConnectorName): ConnectorCapabilities {
+  switch (name) {
+    case 'generic':
+      return GenericContactCenterClient.capabilities;
+    case 'cxone':
+      return CxoneConnector.capabilities;
+    case 'webex':
+      return WebexConnector.capabilities;
+    case 'genesys':
+      return GenesysConnector.capabilities;
+    case 'amazon-connect':
+      return AmazonConnectConnector.capabilities;
   }
 }
 
