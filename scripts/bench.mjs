@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm run bench [-- --agents N --rate R --duration S]`: the benchmark (apps/bench). Redis (throw-away unless
-// REDIS_URL is set), the two emulators, the daemon as its own process, and the bare BullMQ baseline; prints the
-// figures and writes bench/results/<timestamp>.json. See docs/performance.md.
+// `npm run bench [-- --agents N --rate R --duration S --replicas N --cluster]`: the benchmark (apps/bench). Redis
+// (throw-away unless REDIS_URL is set; a throw-away 3-master cluster with --cluster), the two emulators, the
+// daemons as their own processes behind one webhook address, and the bare BullMQ baseline; prints the figures,
+// the Redis commands and daemon CPU per change, and writes bench/results/<timestamp>.json. See docs/performance.md.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';

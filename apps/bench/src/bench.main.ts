@@ -1,21 +1,24 @@
-import { spawn, fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { cpus, freemem, totalmem, tmpdir } from 'node:os';
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { Queue } from 'bullmq';
-import Redis from 'ioredis';
-import { acdStateKey, type AcdState, type AuditRecord } from '@presence-sync/domain';
-import { QUEUES, RedisKeys } from '@presence-sync/redis';
+import Redis, { Cluster } from 'ioredis';
+import { acdStateKey, type AcdState } from '@presence-sync/domain';
+import { QUEUES, RedisAuditLog, RedisKeys } from '@presence-sync/redis';
 import { USP_PUSH_TOPIC_QUERY } from '@presence-sync/salesforce';
 import {
-  ContactCenterEmulator, SalesforceEmulator, freePort, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES, startRedisServer,
+  ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES, startRedisServer,
   type EmulatorWrite, type PushRecord, type RedisServerHandle,
 } from '@presence-sync/testing';
 import {
   AGENT_STATUSES, BENCH_TEAMS, DESKTOP_STATES, benchAgents, publish, subscribe, writeBenchRules, type BenchAgent,
 } from './bench-model';
-import { ProcessMonitor, paced, preciseNow, summarize, type LatencySummary } from './bench-stats';
+import { ProcessMonitor, paced, preciseNow, sampleProcess, summarize, type LatencySummary } from './bench-stats';
+import { daemonCpuMs, exitedDaemon, startDaemon, stopDaemons, whenReady, type BenchDaemon } from './bench-daemons';
+import { BacklogProbe, backlogKeys, readRedisUsage, usageBetween, type RedisUsage } from './redis-usage';
+import { WebhookForwarder } from './webhook-forwarder';
 
 /*
  * `npm run bench`: the daemon as its own process (`presence-sync start`) on its own Redis, between the two
@@ -32,7 +35,13 @@ const USP_QUERY = USP_PUSH_TOPIC_QUERY;
 const PREFIX = 'ps-bench';
 const STATUS_BY_ID = new Map(SANDBOX_STATUSES.map((s) => [s.id.slice(0, 15), s.developerName]));
 const MB = 1024 * 1024;
-const auditKey = (agentId: string) => `${PREFIX}:audit:{${agentId}}`;
+const KEYS = new RedisKeys(PREFIX);
+/** More daemon processes than this on one machine measure the scheduler, not the daemon. */
+const MAX_REPLICAS = 16;
+/** The audit records read per agent (the daemons keep this many: AUDIT_MAX_PER_AGENT). */
+const AUDIT_KEPT = 2000;
+
+type BenchRedis = Redis | Cluster;
 
 interface Options {
   agents: number;
@@ -43,6 +52,8 @@ interface Options {
   warmup: number;
   drainTimeout: number;
   out: string;
+  replicas: number;
+  cluster: boolean;
   callShare: number;
 }
 
@@ -74,10 +85,14 @@ function parseOptions(argv: string[]): Options {
     .option('--warmup <s>', 'seconds of load before measuring', positiveInt('--warmup', 0), 3)
     .option('--drain-timeout <s>', 'how long to wait for the last writes after the load', positiveInt('--drain-timeout'), 15)
     .option('--out <dir>', 'where the JSON result goes', join(ROOT, 'bench', 'results'))
+    .option('--replicas <n>', `daemon processes behind one webhook address (at most ${MAX_REPLICAS})`, positiveInt('--replicas'), 1)
+    .option('--cluster', 'run on a local 3-master Redis Cluster the benchmark starts (REDIS_URL must not be set)', false)
     .showHelpAfterError()
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   program.parse(argv);
-  const o = program.opts<{ agents: number; rate: number; duration: number; active?: number; rules: number; warmup: number; drainTimeout: number; out: string }>();
+  const o = program.opts<{ agents: number; rate: number; duration: number; active?: number; rules: number; warmup: number; drainTimeout: number; out: string; replicas: number; cluster: boolean }>();
+  if (o.replicas > MAX_REPLICAS) program.error(`error: --replicas must be at most ${MAX_REPLICAS}`, { exitCode: 2 });
+  if (o.cluster && process.env.REDIS_URL) program.error('error: --cluster starts its own Redis Cluster: unset REDIS_URL', { exitCode: 2 });
   // Each active agent changes about every active/rate seconds: room for the slowest syncs before it is picked again.
   const active = Math.min(o.agents, o.active ?? Math.max(500, 2 * o.rate));
   return { ...o, active, rules: Math.min(o.rules, o.agents + 1), callShare: 0.25 };
@@ -270,22 +285,6 @@ class Driver {
   }
 }
 
-function startDaemon(env: Record<string, string>, logFile: string): ChildProcess {
-  const out = openSync(logFile, 'a');
-  // BENCH_DAEMON_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": to profile the daemon under load.
-  const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'presence-sync.js'), 'start'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
-}
-
-async function stopProcess(child: ChildProcess | undefined, timeoutMs = 15_000): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
-}
-
 interface Legs {
   /** Emitted by one emulator → received by the daemon. */
   inbound: number[];
@@ -299,15 +298,13 @@ interface Legs {
  * Reads the daemon's audit of the measured writes and splits each sync into its legs. The daemon's clock is
  * Date.now() (whole milliseconds), so a leg is exact to about a millisecond.
  */
-async function syncLegs(redis: Redis, agents: BenchAgent[], writes: Map<string, { emittedAt: number; arrivedAt: number }>): Promise<Record<Direction, Legs>> {
+async function syncLegs(audit: RedisAuditLog, agents: BenchAgent[], writes: Map<string, { emittedAt: number; arrivedAt: number }>): Promise<Record<Direction, Legs>> {
   const out: Record<Direction, Legs> = { 'acd->salesforce': { inbound: [], daemon: [], outbound: [] }, 'salesforce->acd': { inbound: [], daemon: [], outbound: [] } };
   const seen = new Set<string>();
+  // Agent by agent (their audit trails may sit on different cluster nodes), 200 at a time.
   for (let i = 0; i < agents.length; i += 200) {
-    const pipeline = redis.pipeline();
-    for (const a of agents.slice(i, i + 200)) pipeline.lrange(auditKey(a.agentId), 0, -1);
-    for (const [, raw] of (await pipeline.exec()) ?? []) {
-      for (const line of (raw as string[] | null) ?? []) {
-        const r = JSON.parse(line) as AuditRecord;
+    for (const records of await Promise.all(agents.slice(i, i + 200).map((a) => audit.list(a.agentId, AUDIT_KEPT)))) {
+      for (const r of records) {
         const w = r.writeId ? writes.get(r.writeId) : undefined;
         if (!w || !r.timings || seen.has(r.writeId as string)) continue;
         if (r.outcome !== 'applied' && r.outcome !== 'sent' && r.outcome !== 'deferred') continue;
@@ -327,22 +324,41 @@ interface BaselineResult {
   sent: number;
   received: number;
   throughputPerSec: number;
+  /** Redis commands per job (the producer's add and the worker's moves, with what runs inside their scripts). */
+  redisCommandsPerJob: number | null;
+  /** The worker process's CPU per job, ms (the producer shares the benchmark's process and is not counted). */
+  workerCpuMsPerJob: number | null;
 }
 
-/** A bare BullMQ producer (here) → worker (its own process) hop on the same Redis, at the same rate. */
-async function runBaseline(redisUrl: string, rate: number, seconds: number, concurrency: number): Promise<BaselineResult> {
+/** Where the benchmark's Redis is: one server, or the nodes of a cluster. */
+interface RedisTarget {
+  url?: string;
+  clusterNodes?: { host: string; port: number }[];
+}
+
+/**
+ * A bare BullMQ producer (here) → worker (its own process) hop on the same Redis, at the same rate. On a cluster
+ * its keys carry one hash tag, as BullMQ requires.
+ */
+async function runBaseline(target: RedisTarget, redis: BenchRedis, rate: number, seconds: number, concurrency: number): Promise<BaselineResult> {
   const queueName = 'bench-baseline';
-  const url = new URL(redisUrl);
-  const connection = { host: url.hostname, port: Number(url.port || 6379), maxRetriesPerRequest: null };
-  const queue = new Queue(queueName, { connection, prefix: `${PREFIX}-baseline` });
+  const prefix = target.clusterNodes ? `{${PREFIX}-baseline}` : `${PREFIX}-baseline`;
+  const connection = redis.duplicate();
+  const queue = new Queue(queueName, { connection, prefix });
   await queue.obliterate({ force: true }).catch(() => undefined);
   const worker = fork(join(__dirname, 'baseline.worker.js'), [], {
-    env: { ...process.env, BENCH_REDIS_URL: redisUrl, BENCH_QUEUE: queueName, BENCH_CONCURRENCY: String(concurrency), BENCH_PREFIX: `${PREFIX}-baseline` },
+    env: {
+      ...process.env, BENCH_REDIS_URL: target.url ?? '', BENCH_REDIS_CLUSTER_NODES: (target.clusterNodes ?? []).map((n) => `${n.host}:${n.port}`).join(','),
+      BENCH_QUEUE: queueName, BENCH_CONCURRENCY: String(concurrency), BENCH_PREFIX: prefix,
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const messages: { type: string; samples?: number[]; firstAt?: number; lastAt?: number }[] = [];
   worker.on('message', (m) => messages.push(m as (typeof messages)[number]));
   await waitUntil('the baseline worker', () => messages.some((m) => m.type === 'ready'), 15_000);
+  const probe = new BacklogProbe(redis);
+  const usageBefore = await readRedisUsage(redis);
+  const cpuBefore = sampleProcess(worker.pid as number)?.cpuMs;
   let sent = 0;
   const adds: Promise<unknown>[] = [];
   const started = Date.now();
@@ -356,15 +372,66 @@ async function runBaseline(redisUrl: string, rate: number, seconds: number, conc
   await new Promise((r) => setTimeout(r, seconds * 1000));
   pacer.stop();
   await Promise.all(adds);
-  const busy = async () => Object.values(await queue.getJobCounts('wait', 'active')).reduce((a, b) => a + b, 0);
-  await waitUntil('the baseline worker to catch up', async () => (await busy()) === 0, 30_000, 100).catch(() => undefined);
+  const backlog = async () => (await probe.depths([backlogKeys(queue.keys)]))[0];
+  await waitUntil('the baseline worker to catch up', async () => (await backlog()) === 0, 30_000, 100).catch(() => undefined);
+  const usage = usageBetween(usageBefore, await readRedisUsage(redis));
+  const cpuAfter = sampleProcess(worker.pid as number)?.cpuMs;
   worker.send({ type: 'stop' });
   await waitUntil('the baseline result', () => messages.some((m) => m.type === 'result'), 15_000);
   const result = messages.find((m) => m.type === 'result') as { samples: number[]; firstAt: number; lastAt: number };
   await queue.obliterate({ force: true }).catch(() => undefined);
   await queue.close();
+  connection.disconnect();
   const window = Math.max(seconds * 1000, result.lastAt - result.firstAt);
-  return { latency: summarize(result.samples), sent, received: result.samples.length, throughputPerSec: Math.round((result.samples.length / window) * 1000) };
+  const jobs = result.samples.length;
+  return {
+    latency: summarize(result.samples), sent, received: jobs, throughputPerSec: Math.round((jobs / window) * 1000),
+    redisCommandsPerJob: perChange(usage.commands - probe.commandsSent, jobs),
+    workerCpuMsPerJob: cpuBefore !== undefined && cpuAfter !== undefined ? perChange(cpuAfter - cpuBefore, jobs) : null,
+  };
+}
+
+/** `total / count` to two decimals; null when nothing was counted. */
+function perChange(total: number, count: number): number | null {
+  return count > 0 ? Math.round((total / count) * 100) / 100 : null;
+}
+
+/** The benchmark's Redis: a throw-away server, the one in REDIS_URL, or a throw-away cluster. */
+interface BenchRedisSetup {
+  target: RedisTarget;
+  /** Settings that put the daemons on it. */
+  daemonEnv: Record<string, string>;
+  /** What the report says it ran on. */
+  shown: string;
+  stop(): Promise<void>;
+}
+
+async function startBenchCluster(): Promise<BenchRedisSetup> {
+  throw new Error('--cluster: the local Redis Cluster starter is not there yet');
+}
+
+async function startBenchRedis(o: Options): Promise<BenchRedisSetup> {
+  if (o.cluster) return startBenchCluster();
+  if (process.env.REDIS_URL) {
+    log('using REDIS_URL (flush it yourself between runs: the benchmark uses the ps-bench prefix; other clients\' commands count in its Redis figures)');
+    return { target: { url: process.env.REDIS_URL }, daemonEnv: { REDIS_URL: process.env.REDIS_URL }, shown: 'REDIS_URL', stop: async () => undefined };
+  }
+  const server: RedisServerHandle = await startRedisServer();
+  return { target: { url: server.url }, daemonEnv: { REDIS_URL: server.url }, shown: 'one redis-server', stop: () => server.stop() };
+}
+
+function connectBenchRedis(target: RedisTarget): BenchRedis {
+  if (target.clusterNodes) return new Cluster(target.clusterNodes, { redisOptions: { maxRetriesPerRequest: null } });
+  return new Redis(target.url as string, { maxRetriesPerRequest: null });
+}
+
+/** What the daemons and Redis had done at one moment of the run. */
+interface CostSnapshot {
+  redis: RedisUsage;
+  /** Commands the benchmark itself had sent to read queue depths. */
+  ownCommands: number;
+  daemonCpuMs: number[];
+  synced: number;
 }
 
 async function main(): Promise<void> {
@@ -373,31 +440,35 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'presence-sync-bench-'));
   mkdirSync(o.out, { recursive: true });
   const stamp = runStarted.toISOString().replace(/[:.]/g, '-');
-  const daemonLog = join(o.out, `${stamp}.daemon.log`);
-  let redisServer: RedisServerHandle | undefined;
-  let daemon: ChildProcess | undefined;
+  const logOf = (i: number) => join(o.out, `${stamp}.daemon-${i}.log`);
+  const logsShown = o.replicas === 1 ? relative(process.cwd(), logOf(1)) : relative(process.cwd(), join(o.out, `${stamp}.daemon-*.log`));
+  let benchRedis: BenchRedisSetup | undefined;
+  const daemons: BenchDaemon[] = [];
+  let forwarder: WebhookForwarder | undefined;
   let cc: ContactCenterEmulator | undefined;
   let org: SalesforceEmulator | undefined;
-  let redis: Redis | undefined;
+  let redis: BenchRedis | undefined;
   const cleanup = async () => {
-    await stopProcess(daemon);
+    await stopDaemons(daemons);
+    await forwarder?.stop().catch(() => undefined);
     await org?.stop().catch(() => undefined);
     await cc?.stop().catch(() => undefined);
     redis?.disconnect();
-    await redisServer?.stop();
+    await benchRedis?.stop();
     rmSync(work, { recursive: true, force: true });
   };
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
   try {
-    log(`${o.agents} agents (${o.active} active), ${o.rules} rule files, ${o.rate} changes/s for ${o.warmup} + ${o.duration} s; ${cpus().length} cores`);
+    log(`${o.agents} agents (${o.active} active), ${o.rules} rule files, ${o.rate} changes/s for ${o.warmup} + ${o.duration} s; ${o.replicas} daemon${o.replicas === 1 ? '' : 's'}${o.cluster ? ' on a Redis Cluster' : ''}; ${cpus().length} cores`);
     const agents = benchAgents(o.agents);
     const rulesDir = writeBenchRules(join(work, 'rules'), o.rules, agents);
-    if (process.env.REDIS_URL) log('using REDIS_URL (flush it yourself between runs: the benchmark uses the ps-bench prefix)');
-    else redisServer = await startRedisServer();
-    const redisUrl = process.env.REDIS_URL ?? (redisServer as RedisServerHandle).url;
-    redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    const stale = await redis.keys(`${PREFIX}*`);
-    for (let i = 0; i < stale.length; i += 1000) await redis.del(...stale.slice(i, i + 1000));
+    benchRedis = await startBenchRedis(o);
+    redis = connectBenchRedis(benchRedis.target);
+    if (!benchRedis.target.clusterNodes) {
+      const single = redis as Redis;
+      const stale = await single.keys(`${PREFIX}*`);
+      for (let i = 0; i < stale.length; i += 1000) await single.del(...stale.slice(i, i + 1000));
+    }
 
     cc = new ContactCenterEmulator({ token: TOKEN, teams: BENCH_TEAMS, agents, pageSize: 1000 });
     const { baseUrl: ccUrl } = await cc.start();
@@ -410,78 +481,134 @@ async function main(): Promise<void> {
       progress.show(`[bench] opening consoles ${Math.min(i + 50, active.length)}/${active.length}`);
     }
 
-    const port = await freePort();
-    const daemonUrl = `http://127.0.0.1:${port}`;
-    const bootStarted = Date.now();
-    daemon = startDaemon({
-      REDIS_URL: redisUrl, REDIS_PREFIX: PREFIX, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port),
+    const daemonEnv = {
+      ...benchRedis.daemonEnv, REDIS_PREFIX: PREFIX,
       ACD_BASE_URL: ccUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET, RULES_DIR: rulesDir, RULES_WATCH: 'false',
       DEFAULT_UNAVAILABLE_CODE: 'System', RECONCILE_INTERVAL_MS: '0', DIRECTORY_REFRESH_INTERVAL_MS: '0',
-      AUDIT_MAX_PER_AGENT: '2000', LOG_LEVEL: 'warn', ADMIN_DASHBOARD: 'off',
+      AUDIT_MAX_PER_AGENT: String(AUDIT_KEPT), LOG_LEVEL: 'warn', ADMIN_DASHBOARD: 'off',
       SALESFORCE_MODE: 'live', SALESFORCE_LOGIN_URL: org.baseUrl, SALESFORCE_AUTH: 'password',
       SALESFORCE_CLIENT_ID: SANDBOX_SALESFORCE.clientId, SALESFORCE_CLIENT_SECRET: SANDBOX_SALESFORCE.clientSecret,
       SALESFORCE_USERNAME: SANDBOX_SALESFORCE.username, SALESFORCE_PASSWORD: SANDBOX_SALESFORCE.password,
       SALESFORCE_SECURITY_TOKEN: SANDBOX_SALESFORCE.securityToken,
-    }, daemonLog);
-    const child = daemon;
-    await waitUntil('the daemon to be ready (see its log)', async () => {
-      if (child.exitCode !== null) throw new Error(`the daemon exited with code ${child.exitCode}: see ${relative(process.cwd(), daemonLog)}`);
-      const res = await fetch(`${daemonUrl}/ready`).catch(() => undefined);
-      return res?.status === 200;
-    }, 120_000);
+    };
+    // All at once, as a deployment rolls out: boot is until the last one is ready.
+    const bootStarted = Date.now();
+    for (let i = 1; i <= o.replicas; i++) daemons.push(await startDaemon(ROOT, i, daemonEnv, logOf(i)));
+    let ready = 0;
+    await Promise.all(daemons.map(async (d) => {
+      await whenReady(d, 120_000, relative(process.cwd(), d.logFile));
+      ready++;
+      if (o.replicas > 1) progress.show(`[bench] daemons ready ${ready}/${o.replicas} (${Date.now() - bootStarted} ms)`);
+    }));
     const bootMs = Date.now() - bootStarted;
-    const monitor = new ProcessMonitor(daemon.pid as number);
-    monitor.start();
+    const monitors = daemons.map((d) => new ProcessMonitor(d.pid));
+    for (const m of monitors) m.start();
     await new Promise((r) => setTimeout(r, 1000));
-    const rssAfterBoot = monitor.stop().lastRssBytes;
-    log(`daemon ready in ${bootMs} ms (RSS ${Math.round(rssAfterBoot / MB)} MB)`);
-    // Contact centers deliver webhooks concurrently; one agent's events still go one after another.
-    cc.setWebhook({ url: `${daemonUrl}/v1/acd/events`, secret: SECRET, concurrency: 64 });
+    const rssAfterBoot = monitors.map((m) => m.stop().lastRssBytes);
+    log(`${o.replicas === 1 ? 'daemon' : `${o.replicas} daemons`} ready in ${bootMs} ms (RSS ${rssAfterBoot.map((b) => Math.round(b / MB)).join(' + ')} MB)`);
+    // One webhook address in front of the daemons, as a load balancer is (with one daemon too, so that runs
+    // with 1, 2 and 3 compare). Contact centers deliver webhooks concurrently; one agent's events in order.
+    forwarder = new WebhookForwarder(daemons.map((d) => d.url));
+    const webhookUrl = await forwarder.start();
+    cc.setWebhook({ url: `${webhookUrl}/v1/acd/events`, secret: SECRET, concurrency: 64 });
 
     const driver = new Driver(cc, org, active, o.callShare);
-    const load = new ProcessMonitor(daemon.pid as number);
+    const load = daemons.map((d) => new ProcessMonitor(d.pid));
     const loadStarted = Date.now();
-    // The daemon's queue depths, for the progress line: where a backlog builds up.
-    const keys = new RedisKeys(PREFIX);
-    const queues = Object.values(QUEUES).map((name) => new Queue(name, { connection: redis as Redis, prefix: keys.queuePrefix }));
+    // The daemons' queue depths, for the progress line: where a backlog builds up. Read with counted plain
+    // commands, one read at a time, and never while the Redis figures are taken, so they can be taken out.
+    const probe = new BacklogProbe(redis);
+    const queueKeys = Object.values(QUEUES).map((name) => {
+      const q = new Queue(name, { connection: redis as BenchRedis, prefix: KEYS.queuePrefix });
+      const keys = backlogKeys(q.keys);
+      void q.close();
+      return { name, keys };
+    });
+    let serial: Promise<unknown> = Promise.resolve();
+    const inTurn = <T>(task: () => Promise<T>): Promise<T> => {
+      const next = serial.then(task);
+      serial = next.catch(() => undefined);
+      return next;
+    };
+    const snapshot = () => inTurn(async (): Promise<CostSnapshot> => ({
+      redis: await readRedisUsage(redis as BenchRedis), ownCommands: probe.commandsSent, daemonCpuMs: daemonCpuMs(daemons), synced: driver.matched,
+    }));
     let depths = '';
     const depthTimer = setInterval(() => {
-      void Promise.all(queues.map(async (q) => `${q.name} ${Object.values(await q.getJobCounts('waiting', 'active')).reduce((a, b) => a + b, 0)}`))
-        .then((d) => { depths = d.join(', '); }, () => undefined);
+      void inTurn(() => probe.depths(queueKeys.map((q) => q.keys)))
+        .then((d) => { depths = d.map((n, i) => `${queueKeys[i].name} ${n}`).join(', '); }, () => undefined);
     }, 1000);
+    let failure: string | undefined;
     const pacer = paced(o.rate, (n) => driver.emit(n));
     const ticker = setInterval(() => {
       const s = Math.floor((Date.now() - loadStarted) / 1000);
       const phase = driver.measuring ? `load ${s - o.warmup}/${o.duration} s` : `warm-up ${s}/${o.warmup} s`;
-      progress.show(`[bench] ${phase} · changes ${driver.emitted} · synced ${driver.matched} · in flight ${driver.pending.size} · e2e p99 ${driver.recentP99()} ms · queued: ${depths} · daemon CPU ${load.cpuNowPct}% RSS ${Math.round(load.peakRssBytes / MB)} MB`);
+      const cpu = load.reduce((sum, m) => sum + m.cpuNowPct, 0);
+      const rss = load.map((m) => Math.round(m.peakRssBytes / MB)).join('+');
+      progress.show(`[bench] ${phase} · changes ${driver.emitted} · synced ${driver.matched} · in flight ${driver.pending.size} · e2e p99 ${driver.recentP99()} ms · queued: ${depths} · daemon CPU ${cpu}% RSS ${rss} MB`);
+      const gone = exitedDaemon(daemons);
+      if (gone && !failure) failure = `daemon ${gone.index} exited (${gone.proc.exitCode ?? gone.proc.signalCode}) during the load: see ${relative(process.cwd(), gone.logFile)}`;
     }, 1000);
+    const stopLoad = async () => {
+      pacer.stop();
+      clearInterval(ticker);
+      clearInterval(depthTimer);
+      await serial;
+    };
+    // Stops the run with one line instead of measuring a daemon that is gone or does nothing.
+    const check = async () => {
+      if (failure) {
+        await stopLoad();
+        throw new Error(failure);
+      }
+    };
     await new Promise((r) => setTimeout(r, o.warmup * 1000));
+    await check();
+    // Nothing synced at all: a daemon that takes everything in and processes nothing (or refuses every webhook).
+    if (driver.matched === 0) {
+      await waitUntil('a first synced change', () => driver.matched > 0 || failure !== undefined, o.drainTimeout * 1000).catch(() => undefined);
+      await check();
+      if (driver.matched === 0) {
+        await stopLoad();
+        const refused = forwarder.stats().find((t) => t.lastRefusal);
+        throw new Error(`the daemons synced none of ${driver.emitted} changes in ${o.warmup + o.drainTimeout} s${refused ? ` (a webhook was refused: ${refused.lastRefusal})` : ''}: see ${logsShown}`);
+      }
+    }
     driver.measuring = true;
     const measureStarted = preciseNow();
     const apiAtStart = org.apiCalls;
-    const syncedAtStart = driver.matched;
-    load.start();
+    const costBefore = await snapshot();
+    const webhooksBefore = forwarder.stats();
+    for (const m of load) m.start();
     await new Promise((r) => setTimeout(r, o.duration * 1000));
     pacer.stop();
+    await check();
     const loadEnded = preciseNow();
-    await waitUntil('the last writes', () => driver.pending.size === 0, o.drainTimeout * 1000).catch(() => undefined);
+    await waitUntil('the last writes', () => driver.pending.size === 0 || failure !== undefined, o.drainTimeout * 1000).catch(() => undefined);
+    const costAfter = await snapshot();
+    const webhooksAfter = forwarder.stats();
     // A quiet second more: a looped write would show up now.
     await new Promise((r) => setTimeout(r, 1500));
-    clearInterval(ticker);
-    clearInterval(depthTimer);
-    await Promise.all(queues.map((q) => q.close()));
-    const daemonStats = load.stop();
+    await stopLoad();
+    await check();
+    const daemonStats = load.map((m) => m.stop());
     const apiCalls = org.apiCalls - apiAtStart;
     const lost = [...driver.pending.values()];
-    const legs = await syncLegs(redis, active, driver.measuredWrites);
+    const audit = new RedisAuditLog(redis as Redis, KEYS, AUDIT_KEPT);
+    const legs = await syncLegs(audit, active, driver.measuredWrites);
     const internal = { 'acd->salesforce': legs['acd->salesforce'].daemon, 'salesforce->acd': legs['salesforce->acd'].daemon };
-    const syncedInWindow = driver.matched - syncedAtStart;
+    const syncedInWindow = costAfter.synced - costBefore.synced;
     const measuredWindowMs = Math.max(loadEnded, driver.lastMatchAt) - measureStarted;
     const cf = driver.samples['acd->salesforce'].length;
     log(`load done: ${driver.emitted} changes, ${driver.matched} synced, ${lost.length} lost, ${driver.unexpected.length} unexpected writes`);
 
+    const redisUsed = usageBetween(costBefore.redis, costAfter.redis);
+    const redisCommands = redisUsed.commands - (costAfter.ownCommands - costBefore.ownCommands);
+    const cpuUsed = costAfter.daemonCpuMs.map((ms, i) => ms - costBefore.daemonCpuMs[i]);
+    const daemonCpuTotal = cpuUsed.reduce((a, b) => a + b, 0);
+
     const baselineConcurrency = 16;
-    const baseline = await runBaseline(redisUrl, o.rate, o.duration, baselineConcurrency);
+    const baseline = await runBaseline(benchRedis.target, redis, o.rate, o.duration, baselineConcurrency);
     progress.done(`[bench] baseline done: ${baseline.received}/${baseline.sent} jobs`);
 
     const e2e = { 'acd->salesforce': summarize(driver.samples['acd->salesforce']), 'salesforce->acd': summarize(driver.samples['salesforce->acd']), all: summarize([...driver.samples['acd->salesforce'], ...driver.samples['salesforce->acd']]) };
@@ -492,7 +619,21 @@ async function main(): Promise<void> {
       startedAt: runStarted.toISOString(),
       machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryMB: Math.round(totalmem() / MB), freeMemoryMB: Math.round(freemem() / MB), node: process.version, platform: process.platform },
       options: o,
-      boot: { msToReady: bootMs, agents: o.agents, rules: o.rules, rssMB: Math.round(rssAfterBoot / MB) },
+      replicas: o.replicas,
+      redis: benchRedis.shown,
+      // Per change synced from the start of the measured load until its last write arrived.
+      redisCommandsPerChange: perChange(redisCommands, syncedInWindow),
+      daemonCpuMsPerChange: perChange(daemonCpuTotal, syncedInWindow),
+      cost: {
+        syncedChanges: syncedInWindow,
+        redisCommands,
+        redisScriptCalls: redisUsed.scriptCalls,
+        redisScriptCallsPerChange: perChange(redisUsed.scriptCalls, syncedInWindow),
+        redisCpuMs: Math.round(redisUsed.cpuMs),
+        redisCpuMsPerChange: perChange(redisUsed.cpuMs, syncedInWindow),
+        daemonCpuMs: daemonCpuTotal,
+      },
+      boot: { msToReady: bootMs, agents: o.agents, rules: o.rules, rssMB: Math.max(...rssAfterBoot.map((b) => Math.round(b / MB))) },
       daemon: {
         changesEmitted: driver.emitted,
         synced: driver.matched,
@@ -501,7 +642,7 @@ async function main(): Promise<void> {
         // What the daemon decided for the first few, to start the investigation from.
         lostSample: await Promise.all(lost.slice(0, 5).map(async (p) => ({
           agentId: p.agent.agentId, direction: p.direction, expect: p.expect,
-          audit: ((await redis?.lrange(auditKey(p.agent.agentId), 0, 5)) ?? []).map((line) => JSON.parse(line) as AuditRecord),
+          audit: await audit.list(p.agent.agentId, 6),
         }))),
         echoes: driver.unexpected.length,
         echoSample: driver.unexpected.slice(0, 5),
@@ -516,8 +657,21 @@ async function main(): Promise<void> {
         salesforceApiCalls: apiCalls,
         salesforceApiCallsPerSyncedChange: syncedInWindow > 0 ? Math.round((apiCalls / syncedInWindow) * 100) / 100 : null,
         salesforceApiCallsPerSalesforceWrite: cf > 0 ? Math.round((apiCalls / cf) * 100) / 100 : null,
-        cpuAvgPct: daemonStats.cpuAvgPct,
-        peakRssMB: Math.round(daemonStats.peakRssBytes / MB),
+        /** All daemons together, in percent of one core. */
+        cpuAvgPct: daemonStats.reduce((sum, d) => sum + d.cpuAvgPct, 0),
+        /** The largest daemon's. */
+        peakRssMB: Math.max(...daemonStats.map((d) => Math.round(d.peakRssBytes / MB))),
+        replicas: daemons.map((d, i) => ({
+          replica: d.index,
+          pid: d.pid,
+          webhooks: webhooksAfter[i].forwarded - webhooksBefore[i].forwarded,
+          webhooksRefused: webhooksAfter[i].refused,
+          lastRefusal: webhooksAfter[i].lastRefusal,
+          cpuMs: cpuUsed[i],
+          cpuAvgPct: daemonStats[i].cpuAvgPct,
+          rssAfterBootMB: Math.round(rssAfterBoot[i] / MB),
+          peakRssMB: Math.round(daemonStats[i].peakRssBytes / MB),
+        })),
       },
       baseline: { ...baseline, concurrency: baselineConcurrency },
       ratios: {
@@ -533,6 +687,8 @@ async function main(): Promise<void> {
       'e2e p99 ≤ 50 ms': e2e.all.p99 <= 50,
       'RSS ≤ 300 MB': result.daemon.peakRssMB <= 300,
       'boot ≤ 5 s': bootMs <= 5000,
+      'Redis commands per change ≤ 40': (result.redisCommandsPerChange ?? Infinity) <= 40,
+      'daemon CPU per change ≤ 0.5 ms': (result.daemonCpuMsPerChange ?? Infinity) <= 0.5,
     };
     const file = join(o.out, `${stamp}.json`);
     writeFileSync(file, `${JSON.stringify({ ...result, targets }, null, 2)}\n`);
@@ -544,8 +700,13 @@ async function main(): Promise<void> {
 }
 
 function printReport(r: {
+  replicas: number;
+  redis: string;
+  redisCommandsPerChange: number | null;
+  daemonCpuMsPerChange: number | null;
+  cost: { syncedChanges: number; redisScriptCallsPerChange: number | null; redisCpuMsPerChange: number | null };
   boot: { msToReady: number; agents: number; rules: number; rssMB: number };
-  daemon: { changesEmitted: number; synced: number; lost: number; echoes: number; commandResends: number; driverStarved: number; throughputPerSec: number; e2eLatencyMs: Record<string, LatencySummary>; daemonLatencyMs: Record<string, LatencySummary>; legsMs: Record<string, Record<'inbound' | 'daemon' | 'outbound', LatencySummary>>; salesforceApiCallsPerSyncedChange: number | null; cpuAvgPct: number; peakRssMB: number };
+  daemon: { changesEmitted: number; synced: number; lost: number; echoes: number; commandResends: number; driverStarved: number; throughputPerSec: number; e2eLatencyMs: Record<string, LatencySummary>; daemonLatencyMs: Record<string, LatencySummary>; legsMs: Record<string, Record<'inbound' | 'daemon' | 'outbound', LatencySummary>>; salesforceApiCallsPerSyncedChange: number | null; cpuAvgPct: number; peakRssMB: number; replicas: { replica: number; webhooks: number; cpuAvgPct: number; peakRssMB: number }[] };
   baseline: BaselineResult;
   ratios: { daemonP99OverBaselineP99: number | null; daemonThroughputOverBaseline: number | null };
 }, targets: Record<string, boolean>, file: string): void {
@@ -568,6 +729,9 @@ function printReport(r: {
     `throughput: daemon ${r.daemon.throughputPerSec}/s, baseline ${r.baseline.throughputPerSec}/s (ratio ${r.ratios.daemonThroughputOverBaseline ?? 'n/a'}); daemon p99 / baseline p99 = ${r.ratios.daemonP99OverBaselineP99 ?? 'n/a'}`,
     `changes ${r.daemon.changesEmitted}, synced ${r.daemon.synced}, lost ${r.daemon.lost}, echoed ${r.daemon.echoes}, command re-sends ${r.daemon.commandResends}${r.daemon.driverStarved ? `, changes skipped (no idle agent) ${r.daemon.driverStarved}` : ''}`,
     `Salesforce API calls per synced change: ${r.daemon.salesforceApiCallsPerSyncedChange ?? 'n/a'}; daemon CPU ${r.daemon.cpuAvgPct}% of a core, peak RSS ${r.daemon.peakRssMB} MB`,
+    ...(r.daemon.replicas.length > 1 ? r.daemon.replicas.map((d) => `  daemon ${d.replica}: ${d.webhooks} webhooks, CPU ${d.cpuAvgPct}% of a core, peak RSS ${d.peakRssMB} MB`) : []),
+    `per synced change (${r.cost.syncedChanges}, ${r.replicas} daemon${r.replicas === 1 ? '' : 's'} on ${r.redis}): ${r.redisCommandsPerChange ?? 'n/a'} Redis commands (${r.cost.redisScriptCallsPerChange ?? 'n/a'} script calls), ${r.cost.redisCpuMsPerChange ?? 'n/a'} ms Redis CPU, ${r.daemonCpuMsPerChange ?? 'n/a'} ms daemon CPU`,
+    `baseline per job: ${r.baseline.redisCommandsPerJob ?? 'n/a'} Redis commands, ${r.baseline.workerCpuMsPerJob ?? 'n/a'} ms worker CPU`,
     '',
     ...Object.entries(targets).map(([name, ok]) => `  ${ok ? 'met   ' : 'MISSED'} ${name}`),
     '',
