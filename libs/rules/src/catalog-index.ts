@@ -6,6 +6,9 @@ export function identityKey(value: string): string {
   return value.trim().toLowerCase();
 }
 
+/** Why a catalog part is missing when the caller does not say. */
+const NOT_REACHABLE = 'not reachable';
+
 /**
  * The catalog as maps, built once per validation so that 500 rules against 50,000 agents stay linear.
  * Each part is `undefined` when the catalog could not reach it, exactly like `Catalog`.
@@ -21,8 +24,11 @@ export class CatalogIndex {
   private readonly teamByKey?: Map<string, AcdTeam>;
   private readonly agentByKey?: Map<string, CatalogAgent>;
   private readonly teamById = new Map<string, AcdTeam>();
+  /** Why a side's parts are missing, as the warnings say it (`Catalog.missing`). */
+  readonly missing: { readonly salesforce: string; readonly contactCenter: string };
 
   constructor(catalog: Catalog | undefined) {
+    this.missing = { salesforce: catalog?.missing?.salesforce ?? NOT_REACHABLE, contactCenter: catalog?.missing?.contactCenter ?? NOT_REACHABLE };
     if (catalog?.salesforceStatuses) this.statuses = new Set(catalog.salesforceStatuses);
     if (catalog?.serviceChannels) this.serviceChannels = new Set(catalog.serviceChannels);
     if (catalog?.teams) {

@@ -243,15 +243,16 @@ function checkAgainstCatalog(files: SchemaValidRuleFile[], catalog: CatalogIndex
     severity: 'warning',
   });
   if (files.length > 0) {
-    if (!catalog.statuses) issues.push(unreachable('Salesforce status catalog not reachable: statuses not checked'));
+    const { salesforce, contactCenter } = catalog.missing;
+    if (!catalog.statuses) issues.push(unreachable(`Salesforce status catalog ${salesforce}: statuses not checked`));
     if (!catalog.hasTeams) {
-      issues.push(unreachable('contact-center team catalog not reachable: teams and Unavailable codes not checked'));
+      issues.push(unreachable(`contact-center team catalog ${contactCenter}: teams and Unavailable codes not checked`));
     }
-    if (!catalog.hasAgents) issues.push(unreachable('contact-center agent catalog not reachable: users not checked'));
+    if (!catalog.hasAgents) issues.push(unreachable(`contact-center agent catalog ${contactCenter}: users not checked`));
     // Only rules that name a channel need the channel list: other rule sets get no new warning.
     const namesChannel = files.some((f) => f.json.workload?.some((row) => row.channel !== undefined));
     if (namesChannel && !catalog.serviceChannels) {
-      issues.push(unreachable('Salesforce service channel catalog not reachable: workload channels not checked'));
+      issues.push(unreachable(`Salesforce service channel catalog ${salesforce}: workload channels not checked`));
     }
   }
 

@@ -34,6 +34,7 @@ describe(explain.name, () => {
       write: { side: 'acd', state: { state: 'Unavailable', code: 'Lunch' }, via: 'row' },
       decision: expect.objectContaining({ kind: 'write', row: 'subscriber[2]' }),
       reason: 'subscriber[2] sets Unavailable:Lunch',
+      notes: [],
     });
     // JSON output is the result itself: plain data survives a round trip.
     expect(JSON.parse(JSON.stringify(result))).toEqual(result);
@@ -80,6 +81,20 @@ describe(explain.name, () => {
       row: { ref: 'subscriber[3]' },
       write: { side: 'acd', state: { state: 'Unavailable', code: 'System' }, via: 'default-unavailable' },
     });
+  });
+
+  it('says when the answer rests on team codes it does not know (the daemon may fall back to the default)', () => {
+    const omar = { agentId: 'a-3001', teamId: 't-backoffice' };
+    const unknown = explain(ruleSet, omar, { salesforce: 'Training' }, { defaultUnavailableCode: 'System' });
+    expect(unknown).toMatchObject({ write: { state: { state: 'Unavailable', code: 'Training' }, via: 'row' } });
+    expect(unknown.notes).toEqual([
+      'the Unavailable codes of the agent\'s team are not known here, so code "Training" was taken as enabled; if the team lacks it, the daemon sets the default Unavailable:System instead',
+    ]);
+    expect(formatExplain(unknown).split('\n').at(-1)).toBe(`note:   ${unknown.notes[0]}`);
+    // Known codes: the answer is the daemon's, and rests on nothing missing.
+    expect(explain(ruleSet, omar, { salesforce: 'Training' }, { teamCodes: ['Training'], defaultUnavailableCode: 'System' }).notes).toEqual([]);
+    // A rule that validates its codes never falls back: nothing to say.
+    expect(explain(ruleSet, ana, { salesforce: 'Lunch' }).notes).toEqual([]);
   });
 
   it('reports a user assignment over the team', () => {

@@ -83,6 +83,11 @@ export interface ExplainResult {
   decision?: PublishDecision | SubscribeDecision;
   /** One sentence: why this write, or why nothing happens. */
   reason: string;
+  /**
+   * What the answer rests on that was not known (a catalog not read, a state not found): where the daemon, which
+   * knows it, may decide otherwise. Empty when the answer rests on nothing missing.
+   */
+  notes: string[];
 }
 
 function describeAgent(agent: AgentIdentity): string {
@@ -136,6 +141,7 @@ export function explain(ruleSet: RuleSet, agent: AgentIdentity, input: ExplainIn
   const asked = 'acd' in input ? undefined : input.workload;
   const work = asked === undefined ? undefined : explainWork(asked);
   const base = {
+    notes: [] as string[],
     ruleSetVersion: ruleSet.version,
     agent: { ...agent },
     direction: ('acd' in input ? 'acd->salesforce' : 'salesforce->acd') as SyncDirection,
@@ -229,6 +235,14 @@ export function explain(ruleSet: RuleSet, agent: AgentIdentity, input: ExplainIn
     decision,
     reason: decision.detail,
   };
+  const trustedCode = decision.kind === 'write' && decision.via === 'row' && rule.skipUnavailableCodeValidation ? decision.state.code : undefined;
+  if (trustedCode !== undefined && ctx.teamCodes === undefined) {
+    // `subscribe` trusts every code when the team's codes are unknown; the daemon knows them and may fall back.
+    const fallback = ctx.defaultUnavailableCode ? `Unavailable:${ctx.defaultUnavailableCode}` : 'Unavailable';
+    result.notes.push(
+      `the Unavailable codes of the agent's team are not known here, so code "${trustedCode}" was taken as enabled; if the team lacks it, the daemon sets the default ${fallback} instead`,
+    );
+  }
   if (!input.workload) return result;
 
   // The workload overlay replaces only an Available outcome: it never overrides a status the agent chose.
@@ -298,5 +312,6 @@ export function formatExplain(result: ExplainResult): string {
   else if (result.write?.side === 'acd') label('result', `set ACD state ${acdStateKey(result.write.state)}${inPlace}`);
   else label('result', `nothing happens (${result.outcome})`);
   label('why', result.reason);
+  for (const note of result.notes) label('note', note);
   return lines.join('\n');
 }

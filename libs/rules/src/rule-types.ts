@@ -93,8 +93,9 @@ export interface CatalogAgent {
 }
 
 /**
- * What the validator checks rule files against. A part left `undefined` means "could not be reached": the
- * checks that need it are skipped and one warning says so (an unreachable catalog is never a pass).
+ * What the validator checks rule files against. A part left `undefined` was not read (`missing` says why; by
+ * default it could not be reached): the checks that need it are skipped and one warning says so (a catalog not
+ * read is never a pass).
  */
 export interface Catalog {
   /** `ServicePresenceStatus` DeveloperNames. `Offline` is reserved and need not be listed. */
@@ -103,6 +104,11 @@ export interface Catalog {
   serviceChannels?: string[];
   teams?: AcdTeam[];
   agents?: CatalogAgent[];
+  /**
+   * Why the parts of a side are missing, in the words the warnings use, e.g. `not configured (SALESFORCE_MODE is
+   * not live)` or `skipped (--offline)`. Default: `not reachable`.
+   */
+  missing?: { salesforce?: string; contactCenter?: string };
 }
 
 export type RuleIssueSeverity = 'error' | 'warning';
