@@ -22,6 +22,7 @@ import { EventLoopWatcher } from './services/event-loop.watcher';
 import { ConsoleReturnWatcher } from './services/console-return.watcher';
 import { HealthController } from './http/health.controller';
 import { StatusController } from './http/status.controller';
+import { SyncActivityService } from './services/sync-activity.service';
 import { OpsListener } from './http/ops-listener';
 import { ReadinessLogger } from './logging/readiness.logger';
 import { RedisErrorLog } from './logging/redis-error.log';
@@ -162,6 +163,7 @@ export class DaemonModule {
       IntakeGate,
       EventLoopWatcher,
       MetricsService,
+      SyncActivityService,
       ContactCenterProbe,
       StreamLeader,
       AcdSourceLeader,

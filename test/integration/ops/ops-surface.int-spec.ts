@@ -115,6 +115,26 @@ describe('ops surface: health, readiness, metrics, queue dashboard', () => {
     expect((await get(`${h.url}/admin/queues/api/queues`)).status).toBe(401);
   });
 
+  it('/v1/status shows the last minute\'s sync latency per direction and every queue\'s depth', async () => {
+    h.cc.agentSetState('a-1008', { state: 'Unavailable', code: 'Lunch' });
+    await waitFor(() => h.hasAudit('a-1008', 'confirmed'), 'ACD → Salesforce confirmed');
+    const audit = JSON.parse((await get(`${h.url}/v1/agents/a-1008/audit`)).text) as { records: { outcome: string; latencyMs?: number }[] };
+    const confirmedMs = audit.records.find((r) => r.outcome === 'confirmed')?.latencyMs;
+    expect(confirmedMs).toBeGreaterThanOrEqual(0);
+    const body = JSON.parse((await get(`${h.url}/v1/status`)).text) as {
+      sync: { windowSec: number; latency: Record<string, { count: number; p50Ms: number; p95Ms: number; maxMs: number }>; queues: Record<string, Record<string, number>> };
+    };
+    expect(body.sync.windowSec).toBe(60);
+    const toSalesforce = body.sync.latency['acd->salesforce'];
+    expect(toSalesforce.count).toBeGreaterThanOrEqual(1);
+    expect(toSalesforce.p50Ms).toBeLessThanOrEqual(toSalesforce.p95Ms);
+    expect(toSalesforce.p95Ms).toBeLessThanOrEqual(toSalesforce.maxMs);
+    // This very write is in the window: the slowest one is at least as slow as it.
+    expect(toSalesforce.maxMs).toBeGreaterThanOrEqual(Math.round(confirmedMs as number));
+    expect(Object.keys(body.sync.queues).sort()).toEqual(['inbound', 'sync-acd', 'sync-salesforce']);
+    for (const depth of Object.values(body.sync.queues)) expect(Object.keys(depth).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
+  });
+
   it('/v1/status shows agents mapped and unmapped', async () => {
     const body = JSON.parse((await get(`${h.url}/v1/status`)).text) as { agents: { mapped: number; unmapped: number } };
     expect(body.agents.mapped).toBe(20);

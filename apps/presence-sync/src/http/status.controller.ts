@@ -4,6 +4,7 @@ import { DirectoryService } from '../services/directory.service';
 import { RulesService } from '../services/rules.service';
 import { AcdSourceLeader } from '../services/acd-source.leader';
 import { StreamLeader } from '../services/stream-leader.service';
+import { SyncActivityService } from '../services/sync-activity.service';
 import { ContactCenterPort } from '@presence-sync/domain';
 import { ContactCenterProbe } from './contact-center.probe';
 
@@ -17,6 +18,7 @@ export class StatusController {
     private readonly streamLeader: StreamLeader,
     private readonly acdSource: AcdSourceLeader,
     private readonly contactCenter: ContactCenterPort,
+    private readonly activity: SyncActivityService,
     private readonly probe: ContactCenterProbe,
   ) {}
 
@@ -39,6 +41,8 @@ export class StatusController {
       },
       // This replica's intake: `open`, or `draining` / `closed` while it stops.
       intake: this.gate.state,
+      // Write latency over the last minute (p50 / p95 / max per direction) and each queue's depth.
+      sync: await this.activity.summary(),
       lastEvent: {
         acd: this.gate.lastEvent.acd ? new Date(this.gate.lastEvent.acd).toISOString() : null,
         salesforce: this.gate.lastEvent.salesforce ? new Date(this.gate.lastEvent.salesforce).toISOString() : null,

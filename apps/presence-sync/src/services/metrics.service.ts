@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditRecord, Side } from '@presence-sync/domain';
 import type { SyncOutcome } from '@presence-sync/sync';
+import { RecentLatency } from './recent-latency';
 
 /** The side a record's write went to: from its direction, or for drift repair from the kind of state wanted. */
 function targetSide(record: AuditRecord): Side {
@@ -20,6 +21,8 @@ function sourceSide(record: AuditRecord): Side | 'reconcile' {
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
+  /** The last minute's write latencies, for the status page's p50 / p95 (the histogram below keeps the long view). */
+  readonly recentLatency = new RecentLatency();
   private readonly eventsIn = new Counter({ name: 'presence_sync_events_in_total', help: 'Inbound changes queued, by side', labelNames: ['side'], registers: [this.registry] });
   private readonly failures = new Counter({
     name: 'presence_sync_write_failures_total', help: 'Outbound write failures by target side and class (retryable, permanent, rate-limited)',
@@ -79,7 +82,10 @@ export class MetricsService {
       case 'applied':
       case 'confirmed':
         this.writesOut.inc({ side: targetSide(record) });
-        if (record.latencyMs !== undefined && record.latencyMs >= 0) this.latency.observe({ direction: record.direction }, record.latencyMs / 1000);
+        if (record.latencyMs !== undefined && record.latencyMs >= 0) {
+          this.latency.observe({ direction: record.direction }, record.latencyMs / 1000);
+          this.recentLatency.record(record.direction, record.latencyMs, Date.now());
+        }
         return;
       case 'echo': {
         const side = sourceSide(record);

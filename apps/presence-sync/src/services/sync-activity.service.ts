@@ -1,0 +1,63 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { QUEUES } from '@presence-sync/redis';
+import { withDeadline } from '../deadline';
+import { MetricsService } from './metrics.service';
+import type { LatencySummary } from './recent-latency';
+
+/** One queue's jobs by state: what waits (incl. prioritized), runs, waits for a retry or a pause, and failed. */
+export interface QueueDepth {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+}
+
+/** What the status page shows at a glance: recent sync latency and how much work is queued. */
+export interface SyncActivity {
+  /** The window the latency figures cover, in seconds. */
+  windowSec: number;
+  /** Per direction (`acd->salesforce`, `salesforce->acd`, `reconcile`); a direction without writes is left out. */
+  latency: Record<string, LatencySummary>;
+  /** By queue name; null when Redis did not answer in time (the status still answers). */
+  queues: Record<string, QueueDepth> | null;
+  /** Why `queues` is null. */
+  queuesError?: string;
+}
+
+/** Longest wait for the queue counts, ms: the status endpoint must answer while Redis is slow or away. */
+const QUEUE_COUNT_DEADLINE_MS = 1000;
+
+/** Recent latency (from the audit feed, via the metrics) and the queues' depths, for GET /v1/status. */
+@Injectable()
+export class SyncActivityService {
+  private readonly queues: Queue[];
+
+  constructor(
+    private readonly metrics: MetricsService,
+    @Inject(getQueueToken(QUEUES.inbound)) inbound: Queue,
+    @Inject(getQueueToken(QUEUES.syncAcd)) syncAcd: Queue,
+    @Inject(getQueueToken(QUEUES.syncSalesforce)) syncSalesforce: Queue,
+  ) {
+    this.queues = [inbound, syncAcd, syncSalesforce];
+  }
+
+  async summary(now = Date.now()): Promise<SyncActivity> {
+    const latency = this.metrics.recentLatency.summary(now);
+    const windowSec = Math.round(this.metrics.recentLatency.windowMs / 1000);
+    try {
+      const counts = await withDeadline(
+        Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed')] as const)),
+        QUEUE_COUNT_DEADLINE_MS, `Redis did not answer the queue counts within ${QUEUE_COUNT_DEADLINE_MS} ms`,
+      );
+      const queues: Record<string, QueueDepth> = {};
+      for (const [name, c] of counts) {
+        queues[name] = { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0 };
+      }
+      return { windowSec, latency, queues };
+    } catch (e) {
+      return { windowSec, latency, queues: null, queuesError: e instanceof Error ? e.message : String(e) };
+    }
+  }
+}
