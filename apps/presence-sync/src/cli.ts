@@ -7,7 +7,7 @@ import { connectRedis, parseAgentRecord, RedisKeys, RedisRefreshTokenStore } fro
 import { SalesforceSession } from '@presence-sync/salesforce';
 import { connectorLimits, loadRuleSet, type Catalog, type ConnectorLimits } from '@presence-sync/rules';
 import { runRulesExplain, runRulesValidate } from './cli/rules.commands';
-import { runSalesforceCheck, runSalesforceSetup } from './cli/salesforce.commands';
+import { runSalesforceCheck, runSalesforceSetup, statusAccessSource } from './cli/salesforce.commands';
 import { readAllStdin, runSecretsEncrypt, runSecretsGenerateKey } from './cli/secrets.commands';
 import { startDaemon } from './daemon.bootstrap';
 import { DeadlineExceeded, withDeadline } from './deadline';
@@ -225,18 +225,22 @@ export async function main(argv: string[]): Promise<number> {
     });
   const salesforce = program.command('salesforce').description('prepare and check the Salesforce org (SALESFORCE_* settings)');
   salesforce.command('setup')
-    .description('create the PushTopic and the command channel if missing; check the statuses the rules name')
+    .description('create the PushTopic and the command channel if missing; check the statuses the rules name and the agents\' access to them')
     .option('--dir <dir>', 'the rules directory (default: RULES_DIR or rules/)')
     .action(async (opts: { dir?: string }) => {
-      const requiredStatuses = await statusesNamedByRules(opts.dir ?? process.env.RULES_DIR ?? 'rules');
-      code = await withSalesforceSettings((settings) => withSalesforceSession(settings, (session) => runSalesforceSetup(settings, io, { requiredStatuses, session })));
+      const dir = opts.dir ?? process.env.RULES_DIR ?? 'rules';
+      const requiredStatuses = await statusesNamedByRules(dir);
+      const statusAccess = await statusAccessSource(dir);
+      code = await withSalesforceSettings((settings) => withSalesforceSession(settings, (session) => runSalesforceSetup(settings, io, { requiredStatuses, session, statusAccess })));
     });
   salesforce.command('check')
-    .description('connectivity, API usage and streaming, without changing anything')
+    .description('connectivity, API usage, streaming and the agents\' access to the statuses the rules set, without changing anything')
     .option('--dir <dir>', 'the rules directory (default: RULES_DIR or rules/): with a workload table, unreadable Omni-Channel work is a problem')
     .action(async (opts: { dir?: string }) => {
-      const workloadRules = await rulesUseWorkload(opts.dir ?? process.env.RULES_DIR ?? 'rules');
-      code = await withSalesforceSettings((settings) => withSalesforceSession(settings, (session) => runSalesforceCheck(settings, io, { session, workloadRules })));
+      const dir = opts.dir ?? process.env.RULES_DIR ?? 'rules';
+      const workloadRules = await rulesUseWorkload(dir);
+      const statusAccess = await statusAccessSource(dir);
+      code = await withSalesforceSettings((settings) => withSalesforceSession(settings, (session) => runSalesforceCheck(settings, io, { session, workloadRules, statusAccess })));
     });
   const secrets = program.command('secrets').description('encrypt settings at rest (enc:v1:…, key in SECRETS_KEY)');
   secrets.command('encrypt')

@@ -8,6 +8,7 @@ export * from './salesforce-presence.stream';
 export * from './salesforce-session';
 export * from './salesforce-setup';
 export * from './soql';
+export * from './status-access';
 export * from './status-catalog';
 export * from './streaming-client';
 export * from './usp-event.pipeline';

@@ -20,6 +20,19 @@ interface UserRow {
 }
 interface PresenceRow { Id: string; UserId: string; ServicePresenceStatusId: string; StatusStartDate?: string | null; ConfiguredCapacity?: number | null }
 
+/** A user row as the directory sees it. */
+function toSalesforceUser(u: UserRow): SalesforceUser {
+  return { userId: u.Id, username: u.Username, email: u.Email ?? undefined, federationId: u.FederationIdentifier ?? undefined, active: u.IsActive === true };
+}
+
+/**
+ * Every user that can be an agent (`USERS_SOQL`), read in full: what the daemon's first directory refresh reads,
+ * for commands that need the same users without the adapter (`salesforce check`).
+ */
+export async function readAgentUsers(session: SalesforceSession, timeoutMs: number): Promise<SalesforceUser[]> {
+  return (await queryAll<UserRow>(session, USERS_SOQL, timeoutMs)).filter((u) => u.IsActive === true && u.UserType === 'Standard').map(toSalesforceUser);
+}
+
 /** One result of a StreamingChannel push (Salesforce "Streaming Channel Push REST API"). */
 export interface PushResult {
   fanoutCount: number;
@@ -142,9 +155,7 @@ export class JsforceSalesforceAdapter extends SalesforcePort implements ChangeSo
         if (Number.isFinite(modstamp)) this.usersChangedUpTo = Math.max(this.usersChangedUpTo ?? modstamp, modstamp);
       }
     });
-    return [...this.users.values()].map((u) => ({
-      userId: u.Id, username: u.Username, email: u.Email ?? undefined, federationId: u.FederationIdentifier ?? undefined, active: u.IsActive === true,
-    }));
+    return [...this.users.values()].map(toSalesforceUser);
   }
 
   /**

@@ -36,6 +36,8 @@ export interface SetupStep {
   /** `warning`: worth fixing, but nothing the current rules need (not counted as a problem). */
   outcome: 'found' | 'created' | 'updated' | 'missing' | 'ok' | 'failed' | 'warning';
   detail: string;
+  /** Further lines under the step (a grouped report), printed indented. */
+  lines?: string[];
 }
 
 /** The PushTopic the daemon needs, for the configured name and API version. */

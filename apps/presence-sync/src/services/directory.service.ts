@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '@presence-sync/config';
 import { ContactCenterPort, SalesforcePort, type SalesforceStatusDefinition } from '@presence-sync/domain';
 import type { Catalog } from '@presence-sync/rules';
 import { AgentDirectory, DirectorySource } from '@presence-sync/sync';
 import { APP_CONFIG } from '../tokens';
+import { ruleCatalog } from './rule-check';
+import { readAgentMapFile } from './agent-map.file';
 
 /**
  * The agent directory: contact-center agents and teams, Salesforce users and statuses, linked by e-mail or
@@ -39,12 +40,10 @@ export class DirectoryService extends DirectorySource {
   /** The catalogs for rule validation; a part that could not be read is left out (a warning, not a pass). */
   catalog(): Catalog {
     const d = this.directory;
-    return {
-      salesforceStatuses: this.catalogsReachable.salesforce ? this.statuses?.map((s) => s.developerName) : undefined,
-      teams: this.catalogsReachable.acd ? d.teams : undefined,
-      agents: this.catalogsReachable.acd ? [...d.agents()].map((a) => ({ agentId: a.agentId, email: a.email, teamId: a.teamId })) : undefined,
-      serviceChannels: this.catalogsReachable.salesforce ? this.serviceChannels : undefined,
-    };
+    return ruleCatalog({
+      acd: this.catalogsReachable.acd ? { agents: d.agents(), teams: d.teams } : undefined,
+      salesforce: this.catalogsReachable.salesforce && this.statuses ? { statuses: this.statuses, serviceChannels: this.serviceChannels } : undefined,
+    });
   }
 
   /** Refreshes now (concurrent calls share one refresh). Resolves false, and keeps the last directory, on failure. */
@@ -97,12 +96,7 @@ export class DirectoryService extends DirectorySource {
 
   private async readMap(): Promise<Record<string, string> | undefined> {
     const file = this.config.directory.agentMapFile;
-    if (!file) return undefined;
-    const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) {
-      throw new Error(`${file} must be a JSON object of "<agentId>": "<Salesforce user id, username or e-mail>"`);
-    }
-    return parsed as Record<string, string>;
+    return file ? readAgentMapFile(file) : undefined;
   }
 }
 
