@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@presence-sync/testing';
 import { sampleProcess } from './bench-stats';
@@ -37,13 +37,25 @@ export async function whenReady(daemon: BenchDaemon, timeoutMs: number, logShown
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (daemon.proc.exitCode !== null || daemon.proc.signalCode !== null) {
-      throw new Error(`daemon ${daemon.index} exited (${daemon.proc.exitCode ?? daemon.proc.signalCode}) before it was ready: see ${logShown}`);
+      throw new Error(`daemon ${daemon.index} exited (${daemon.proc.exitCode ?? daemon.proc.signalCode}) before it was ready${lastLine(daemon.logFile)}: see ${logShown}`);
     }
     const res = await fetch(`${daemon.url}/ready`).catch(() => undefined);
     if (res?.status === 200) return;
     if (Date.now() > deadline) throw new Error(`daemon ${daemon.index} was not ready after ${timeoutMs / 1000} s: see ${logShown}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** ` ("<the last line of the log>")`, to show why a daemon stopped; empty when there is none. */
+export function lastLine(logFile: string): string {
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return '';
+  }
+  const line = text.trimEnd().split('\n').pop()?.trim().slice(0, 300) ?? '';
+  return line ? ` ("${line}")` : '';
 }
 
 /** The daemon that has exited, if one has. */

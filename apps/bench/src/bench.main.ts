@@ -9,14 +9,14 @@ import { acdStateKey, type AcdState } from '@presence-sync/domain';
 import { QUEUES, RedisAuditLog, RedisKeys } from '@presence-sync/redis';
 import { USP_PUSH_TOPIC_QUERY } from '@presence-sync/salesforce';
 import {
-  ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES, startRedisServer,
+  ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES, startRedisCluster, startRedisServer,
   type EmulatorWrite, type PushRecord, type RedisServerHandle,
 } from '@presence-sync/testing';
 import {
   AGENT_STATUSES, BENCH_TEAMS, DESKTOP_STATES, benchAgents, publish, subscribe, writeBenchRules, type BenchAgent,
 } from './bench-model';
 import { ProcessMonitor, paced, preciseNow, sampleProcess, summarize, type LatencySummary } from './bench-stats';
-import { daemonCpuMs, exitedDaemon, startDaemon, stopDaemons, whenReady, type BenchDaemon } from './bench-daemons';
+import { daemonCpuMs, exitedDaemon, lastLine, startDaemon, stopDaemons, whenReady, type BenchDaemon } from './bench-daemons';
 import { BacklogProbe, backlogKeys, readRedisUsage, usageBetween, type RedisUsage } from './redis-usage';
 import { WebhookForwarder } from './webhook-forwarder';
 
@@ -406,8 +406,16 @@ interface BenchRedisSetup {
   stop(): Promise<void>;
 }
 
+const CLUSTER_MASTERS = 3;
+
 async function startBenchCluster(): Promise<BenchRedisSetup> {
-  throw new Error('--cluster: the local Redis Cluster starter is not there yet');
+  progress.show(`[bench] starting a ${CLUSTER_MASTERS}-master Redis Cluster`);
+  const cluster = await startRedisCluster({ masters: CLUSTER_MASTERS });
+  log(`Redis Cluster of ${CLUSTER_MASTERS} masters on ${cluster.nodesSetting}`);
+  return {
+    target: { clusterNodes: cluster.nodes }, daemonEnv: { REDIS_CLUSTER_NODES: cluster.nodesSetting },
+    shown: `a ${CLUSTER_MASTERS}-master Redis Cluster`, stop: () => cluster.stop(),
+  };
 }
 
 async function startBenchRedis(o: Options): Promise<BenchRedisSetup> {
@@ -547,7 +555,7 @@ async function main(): Promise<void> {
       const rss = load.map((m) => Math.round(m.peakRssBytes / MB)).join('+');
       progress.show(`[bench] ${phase} · changes ${driver.emitted} · synced ${driver.matched} · in flight ${driver.pending.size} · e2e p99 ${driver.recentP99()} ms · queued: ${depths} · daemon CPU ${cpu}% RSS ${rss} MB`);
       const gone = exitedDaemon(daemons);
-      if (gone && !failure) failure = `daemon ${gone.index} exited (${gone.proc.exitCode ?? gone.proc.signalCode}) during the load: see ${relative(process.cwd(), gone.logFile)}`;
+      if (gone && !failure) failure = `daemon ${gone.index} exited (${gone.proc.exitCode ?? gone.proc.signalCode}) during the load${lastLine(gone.logFile)}: see ${relative(process.cwd(), gone.logFile)}`;
     }, 1000);
     const stopLoad = async () => {
       pacer.stop();
