@@ -154,6 +154,7 @@ export class LeasedSource {
   async status(): Promise<LeasedSourceStatus> {
     // A status page must answer while Redis is away: the holder is then unknown.
     const holder = await withDeadline(this.lease.holder(), 500).catch(() => undefined);
+    this.noteConnection();
     return {
       role: this.role, since: new Date(this.since).toISOString(), subscribed: this.subscribed,
       downSince: this.downSince === undefined ? null : new Date(this.downSince).toISOString(),
@@ -210,18 +211,25 @@ export class LeasedSource {
     else this.lose(error ? `renewal failed: ${error}` : 'the lease expired or another replica holds it');
   }
 
-  /** Hands the lease on when the started source has been down for `giveUpAfterMs`. */
-  private async giveUpIfDown(): Promise<void> {
-    const limit = this.options.giveUpAfterMs ?? 0;
-    if (limit <= 0 || !this.isActive || this.stopped || this.startedTerm !== this.term) return;
+  /** Notes since when the started source has been down (`downSince`); true while it is down. */
+  private noteConnection(now = Date.now()): boolean {
+    if (!this.isActive || this.startedTerm !== this.term) return false;
     if (this.options.connected?.() ?? true) {
       this.downSince = undefined;
-      return;
+      return false;
     }
-    const now = Date.now();
     this.downSince ??= now;
-    if (now - this.downSince < limit) return;
-    this.logger.warn({ msg: `the ${this.what} has been down too long: handing the lease to another replica`, downMs: now - this.downSince, giveUpAfterMs: limit, retryInMs: this.lease.ttlMs, lease: this.lease.key });
+    return true;
+  }
+
+  /** Hands the lease on once the started source has been down for `giveUpAfterMs`. */
+  private async giveUpIfDown(): Promise<void> {
+    const limit = this.options.giveUpAfterMs ?? 0;
+    const now = Date.now();
+    if (this.stopped || !this.noteConnection(now) || limit <= 0) return;
+    const downMs = now - (this.downSince ?? now);
+    if (downMs < limit) return;
+    this.logger.warn({ msg: `the ${this.what} has been down too long: handing the lease to another replica`, downMs, giveUpAfterMs: limit, retryInMs: this.lease.ttlMs, lease: this.lease.key });
     await this.giveUp();
   }
 
