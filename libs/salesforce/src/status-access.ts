@@ -245,8 +245,9 @@ export function statusAccessReport(findings: StatusAccessFindings, mapped: numbe
   }
   if (unknown.length > 0) lines.push(`not in the org's status catalog, so not checked: ${unknown.join(', ')} (\`presence-sync salesforce setup\` names them too)`);
   if (gaps.length > 0) {
-    lines.push('to fix: in Setup, open the profile of these agents or a permission set assigned to them (the relay\'s "Presence Sync Relay (agents)" is one), '
-      + 'Service Presence Status Access → Edit, and enable the statuses above; or assign them a permission set that grants them. presence-sync grants nothing itself');
+    // Not the relay's permission set: a redeploy of it must not take grants away (docs/salesforce-setup.md, step 2).
+    lines.push('to fix: in Setup, open these agents\' profile, or a permission set of your own assigned to them, Service Presence Status Access → Edit, '
+      + 'and enable the statuses above; or assign them a permission set that already grants them. presence-sync grants nothing itself');
   }
   const checked = plural(findings.checked, 'status', 'statuses');
   if (setLacking > 0) {

@@ -138,9 +138,9 @@ export class AgentConsole {
     if (command.type === 'setStatus') {
       const statusId = command.statusId as string;
       if (!toolkit.statusExists(statusId)) return this.drop('unknown-status', payload);
-      // The Console Developer Guide: "Agents must be given access to this presence status through their associated
-      // profile or permission set." The toolkit refuses any other (its promise rejects); the relay reports the
-      // command `failed` and does not remember it, so the daemon's re-send is tried again.
+      // The Console Developer Guide (setServicePresenceStatus) requires that the agent has access to the status
+      // through its profile or a permission set; the emulated toolkit refuses any other (its promise rejects),
+      // and the relay reports the command `failed` and does not remember it, so the daemon's re-send is tried again.
       if (!toolkit.hasStatusAccess(userId, statusId)) return this.fail(command, 'the agent has no access to this presence status (Service Presence Status Access in a profile or permission set)');
       outcome = sameId(toolkit.currentStatusId(userId), statusId) ? 'unchanged' : toolkit.setServicePresenceStatus(userId, statusId);
     } else {
