@@ -5,7 +5,7 @@ import { loadConfig } from '@presence-sync/config';
 import { USP_PUSH_TOPIC_QUERY } from '@presence-sync/salesforce';
 import { SETTABLE_ACD_STATES, type AcdState, type AuditRecord, type ConnectorName } from '@presence-sync/domain';
 import {
-  BodyTooLargeError, ContactCenterEmulator, CxoneSandboxAcd, GenericSandboxAcd, GenesysSandboxAcd, WebexSandboxAcd, readBoundedBody, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES,
+  AmazonConnectSandboxAcd, BodyTooLargeError, ContactCenterEmulator, CxoneSandboxAcd, GenericSandboxAcd, GenesysSandboxAcd, WebexSandboxAcd, readBoundedBody, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES,
   SANDBOX_CAPACITY, SANDBOX_SERVICE_CHANNELS, startRedisServer, toId18, type EmulatorTeam, type SandboxAcd, type SandboxAcdAgent,
 } from '@presence-sync/testing';
 // The sandbox boots the real daemon; apps may use another app's bootstrap (the import boundaries only fence libs).
@@ -24,7 +24,7 @@ const SALESFORCE_STATUSES: readonly string[] = [...SANDBOX_STATUSES.map((s) => s
 const PAGE = sandboxPage(SALESFORCE_STATUSES);
 
 /** The contact centers the sandbox can emulate (setting SANDBOX_ACD). */
-export const SANDBOX_ACD_NAMES: readonly ConnectorName[] = ['generic', 'webex', 'cxone', 'genesys'];
+export const SANDBOX_ACD_NAMES: readonly ConnectorName[] = ['generic', 'webex', 'cxone', 'genesys', 'amazon-connect'];
 
 /** A fresh emulated contact center of the given kind. */
 export function createSandboxAcd(vendor: ConnectorName): SandboxAcd {
@@ -37,6 +37,8 @@ export function createSandboxAcd(vendor: ConnectorName): SandboxAcd {
       return new CxoneSandboxAcd();
     case 'genesys':
       return new GenesysSandboxAcd();
+    case 'amazon-connect':
+      return new AmazonConnectSandboxAcd();
     default:
       throw new Error(`SANDBOX_ACD=${vendor} has no emulator in the sandbox yet; use one of ${SANDBOX_ACD_NAMES.join(', ')}`);
   }
@@ -139,6 +141,8 @@ export class Sandbox {
   private starting?: Promise<SandboxUrls>;
   private stopping?: Promise<void>;
   private urlsValue?: SandboxUrls;
+  /** The process environment's values that `sdkEnv` replaced, put back on stop. */
+  private replacedEnv?: Record<string, string | undefined>;
 
   constructor(private readonly options: SandboxOptions = {}) {
     this.catalog = ContactCenterEmulator.sandboxCatalog(options.agentCount ?? 20);
@@ -206,6 +210,8 @@ export class Sandbox {
       ADMIN_DASHBOARD: process.env.ADMIN_DASHBOARD ?? (process.env.ADMIN_USER && process.env.ADMIN_PASSWORD ? 'on' : 'off'),
       ...o.daemonEnv,
     });
+    // The vendor's SDK reads these itself (the AWS credential chain), so they go into this process's environment.
+    this.replaceEnv(cc.sdkEnv?.() ?? {});
     this.daemon = await startDaemon(config);
     const { port: daemonPort } = this.daemon.getHttpServer().address() as AddressInfo;
     const daemonUrl = `http://127.0.0.1:${daemonPort}`;
@@ -260,6 +266,29 @@ export class Sandbox {
     await this.cc.stop();
     await this.sf?.stop();
     await this.redis?.stop();
+    this.restoreEnv();
+  }
+
+  private replaceEnv(values: Record<string, string | undefined>): void {
+    this.replacedEnv = {};
+    for (const [key, value] of Object.entries(values)) {
+      this.replacedEnv[key] = process.env[key];
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+
+  private restoreEnv(): void {
+    for (const [key, value] of Object.entries(this.replacedEnv ?? {})) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    this.replacedEnv = undefined;
+  }
+
+  /** The emulated contact center (its emulator's controls and request log, for tests). */
+  get contactCenter(): SandboxAcd {
+    return this.cc;
   }
 
   // ---- rows and live updates ----------------------------------------------------------------------------
@@ -368,7 +397,12 @@ export class Sandbox {
       throw new HttpProblem(400, `code ${code} is not enabled for team ${row.team} (${row.unavailableCodes.join(', ')})`);
     }
     const wanted = (typeof code === 'string' && code !== '' ? { state, code } : { state }) as AcdState;
-    this.cc.agentSetState(agentId, wanted);
+    try {
+      this.cc.agentSetState(agentId, wanted);
+    } catch (error) {
+      // The vendor does not offer that state (e.g. Amazon Connect's Unavailable without a status).
+      throw new HttpProblem(409, message(error));
+    }
     return this.row(agentId);
   }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import type { ConnectorName } from '@presence-sync/domain';
+import type { AuditRecord, ConnectorName } from '@presence-sync/domain';
+import type { AmazonConnectSandboxAcd } from '@presence-sync/testing';
 import { Sandbox, type SandboxAgentRow } from '../../../apps/sandbox/src/sandbox';
 
 /** Waits for a condition on the page's rows (polling the page's API), never for a fixed time. */
@@ -17,10 +18,23 @@ async function waitForRow(page: string, agentId: string, ok: (row: SandboxAgentR
   throw new Error(`${what}: not within ${timeoutMs} ms; last row ${JSON.stringify(last)}`);
 }
 
-describe.each<ConnectorName>(['webex', 'cxone', 'genesys'])('the sandbox with SANDBOX_ACD=%s', (vendor) => {
+/** Waits until the agent's audit (oldest first) holds what `ok` looks for. */
+async function waitForAudit(daemon: string, agentId: string, ok: (records: AuditRecord[]) => boolean, what: string, timeoutMs = 20_000): Promise<AuditRecord[]> {
+  const until = Date.now() + timeoutMs;
+  let records: AuditRecord[] = [];
+  while (Date.now() < until) {
+    records = ((await (await fetch(`${daemon}/v1/agents/${encodeURIComponent(agentId)}/audit?limit=100`)).json()) as { records: AuditRecord[] }).records.reverse();
+    if (ok(records)) return records;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: not within ${timeoutMs} ms; audit ${JSON.stringify(records.map((r) => [r.direction, r.outcome, r.detail]))}`);
+}
+
+describe.each<ConnectorName>(['webex', 'cxone', 'genesys', 'amazon-connect'])('the sandbox with SANDBOX_ACD=%s', (vendor) => {
   const prefix = `sbx${vendor}${randomUUID().slice(0, 6)}`;
   let sandbox: Sandbox;
   let page: string;
+  let daemon: string;
   let agents: SandboxAgentRow[];
   const post = (path: string, body: unknown): Promise<Response> =>
     fetch(`${page}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -35,6 +49,7 @@ describe.each<ConnectorName>(['webex', 'cxone', 'genesys'])('the sandbox with SA
     const urls = await sandbox.start();
     expect(urls.acd).toBe(vendor);
     page = urls.page;
+    daemon = urls.daemon;
     agents = ((await (await fetch(`${page}/api/agents`)).json()) as { agents: SandboxAgentRow[] }).agents;
   });
 
@@ -77,4 +92,52 @@ describe.each<ConnectorName>(['webex', 'cxone', 'genesys'])('the sandbox with SA
     const row = await waitForRow(page, agent.agentId, (r) => r.acd.state === 'Unavailable' && r.acd.code === 'Lunch', `${agent.agentId} at Lunch after the call`);
     expect(row.salesforce.status).toBe('Lunch');
   });
+
+  // Amazon Connect's own terms, counted in the emulator's request log: what each direction costs in Connect API
+  // calls, PutUserStatus during a contact becoming the agent's next status, and Connect's events of our writes.
+  if (vendor === 'amazon-connect') {
+    it('Amazon Connect: events cost no API call, a Salesforce change one PutUserStatus, deferred during a contact, and nothing comes back', async () => {
+      const agent = tier1(3);
+      const id = encodeURIComponent(agent.agentId);
+      const emulator = (sandbox.contactCenter as AmazonConnectSandboxAcd).emulator;
+      const calls = (operation?: string) => emulator.requests.filter((r) => r.userId === agent.agentId && (!operation || r.operation === operation)).length;
+      const count = (records: AuditRecord[], direction: string, outcome: string) => records.filter((r) => r.direction === direction && r.outcome === outcome).length;
+      const callsAtStart = calls();
+
+      // Connect → Salesforce: read from the agent event stream, no Connect API call; Salesforce's echo is not sent back.
+      emulator.agentSetStatus(agent.agentId, (emulator.statusByName('Break') as { id: string }).id);
+      await waitForRow(page, agent.agentId, (r) => r.salesforce.status === 'Break', `${agent.agentId} following to Break in Salesforce`);
+      let audit = await waitForAudit(daemon, agent.agentId, (a) => count(a, 'salesforce->acd', 'echo') === 1, 'the echo of the Salesforce write');
+      expect(calls()).toBe(callsAtStart);
+      expect(count(audit, 'salesforce->acd', 'queued')).toBe(0);
+
+      // Salesforce → Connect: GetCurrentUserData + PutUserStatus; Connect's STATE_CHANGE of that write is an echo.
+      expect((await post(`/api/agents/${id}/salesforce`, { status: 'Available_All' })).status).toBe(200);
+      await waitForRow(page, agent.agentId, (r) => r.acd.state === 'Available', `${agent.agentId} Available in Connect`);
+      audit = await waitForAudit(daemon, agent.agentId, (a) => count(a, 'acd->salesforce', 'echo') === 1, 'the echo of the Connect write');
+      expect(calls('PutUserStatus')).toBe(1);
+      expect(calls()).toBe(callsAtStart + 2);
+      expect(count(audit, 'salesforce->acd', 'applied')).toBe(1);
+
+      // On a call: PutUserStatus sets Connect's next status (deferred), applied when after-contact work ends.
+      expect((await post(`/api/agents/${id}/call`, { action: 'start' })).status).toBe(200);
+      await waitForRow(page, agent.agentId, (r) => r.salesforce.status === 'Busy_On_Call', `${agent.agentId} on a call in Salesforce`);
+      expect((await post(`/api/agents/${id}/salesforce`, { status: 'Lunch' })).status).toBe(200);
+      const onCall = await waitForRow(page, agent.agentId, (r) => r.acd.pendingAfterContact !== undefined, `${agent.agentId} with a next status in Connect`);
+      expect(onCall.acd).toEqual({ state: 'Busy', pendingAfterContact: { state: 'Unavailable', code: 'Lunch' } });
+      await waitForAudit(daemon, agent.agentId, (a) => count(a, 'salesforce->acd', 'deferred') === 1, 'the deferred write');
+      expect(calls('PutUserStatus')).toBe(2);
+      expect((await post(`/api/agents/${id}/call`, { action: 'end' })).status).toBe(200);
+      await waitForAudit(daemon, agent.agentId, (a) => count(a, 'acd->salesforce', 'held') >= 1, 'after-contact work held while the next status waits');
+      expect((await post(`/api/agents/${id}/call`, { action: 'wrapup-end' })).status).toBe(200);
+      const after = await waitForRow(page, agent.agentId, (r) => r.acd.state === 'Unavailable', `${agent.agentId} at the next status after the call`);
+      expect(after.acd).toEqual({ state: 'Unavailable', code: 'Lunch' });
+      audit = await waitForAudit(daemon, agent.agentId, (a) => count(a, 'acd->salesforce', 'echo') === 2, 'the echo of the applied next status');
+      expect(count(audit, 'salesforce->acd', 'confirmed')).toBe(1);
+      // Nothing written again either way: no third PutUserStatus, no Salesforce write after the call's Busy_On_Call.
+      expect(calls('PutUserStatus')).toBe(2);
+      expect(count(audit, 'acd->salesforce', 'queued')).toBe(2);
+      expect((await waitForRow(page, agent.agentId, () => true, 'the row')).salesforce.status).toBe('Lunch');
+    });
+  }
 });

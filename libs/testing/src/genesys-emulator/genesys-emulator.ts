@@ -113,8 +113,16 @@ export class GenesysEmulator {
   async start(): Promise<{ baseUrl: string }> {
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.onUpgrade(req, socket));
-    await new Promise<void>((resolve) => this.server?.listen(this.options.port ?? 0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
+    const server = this.server;
+    // A port in use rejects here (one line for the caller) instead of an unhandled 'error' event.
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = server.address() as AddressInfo;
     this.baseUrl = `http://127.0.0.1:${port}`;
     this.heartbeat = setInterval(() => this.broadcastHeartbeat(), this.options.heartbeatMs ?? 30_000);
     this.heartbeat.unref();
