@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { loadConfig } from '@presence-sync/config';
 import { AuditLog, type AuditOutcome, type AuditRecord } from '@presence-sync/domain';
 import { USP_PUSH_TOPIC_QUERY } from '@presence-sync/salesforce';
-import { ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE } from '@presence-sync/testing';
+import { ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES } from '@presence-sync/testing';
 import { createDaemon } from '../../../apps/presence-sync/src/daemon.bootstrap';
 import { ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
 
@@ -96,4 +96,16 @@ describe('round trip through the daemon with the jsforce adapter', () => {
     await waitFor(() => has('a-1005', 'confirmed'), 'confirmed by the presence stream');
     expect(pushesTo('a-1005')).toHaveLength(2);
   }, 30_000);
+
+  it('a status the agent may not use: the console refuses every send, and the write ends failed after its re-sends', async () => {
+    const user = email('a-1006').toLowerCase();
+    sf.addProfile({ name: 'No Lunch', statuses: SANDBOX_STATUSES.map((s) => s.developerName).filter((s) => s !== 'Lunch') });
+    sf.setUserProfile(user, 'No Lunch');
+    cc.agentSetState('a-1006', { state: 'Unavailable', code: 'Lunch' });
+    await waitFor(() => has('a-1006', 'failed'), 'audited failed: never confirmed', 40_000);
+    expect(sf.statusOf(user)).toBe('Available_Chat');
+    // Each send reached the open console and was refused there (Service Presence Status Access), none applied.
+    expect(pushesTo('a-1006').length).toBeGreaterThan(1);
+    expect(sf.consoleStats(user)).toMatchObject({ failed: pushesTo('a-1006').length, applied: 0 });
+  }, 60_000);
 });
