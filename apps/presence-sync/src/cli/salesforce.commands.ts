@@ -1,5 +1,5 @@
 import { loadConfig, redactSalesforceSettings, type AppConfig, type SalesforceSettings } from '@presence-sync/config';
-import { ConfigError, type AcdAgent, type AcdTeam } from '@presence-sync/domain';
+import type { AcdAgent, AcdTeam } from '@presence-sync/domain';
 import { loadRuleSet, type RuleSet } from '@presence-sync/rules';
 import {
   checkPresenceVisibility, checkStreamingAllocations, checkWorkVisibility, describeFailure, findStatusAccessGaps, queryAll, readAgentUsers,
@@ -129,8 +129,9 @@ export async function statusAccessSource(dir: string): Promise<StatusAccessSourc
   try {
     config = loadConfig();
   } catch (e) {
-    if (e instanceof ConfigError) return { skipped: `the agents are unknown without the daemon's contact-center settings (${e.message})` };
-    throw e;
+    // A bad setting is a ConfigError (one line); anything else is reported the same way, never as a stack.
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    return { skipped: `the agents are unknown without the daemon's contact-center settings (${why})` };
   }
   const rules = loaded.ruleSet;
   return {
