@@ -1,7 +1,10 @@
 import type { AcdAgent, AcdTeam } from '@presence-sync/domain';
 import { validateRuleFiles, type RuleSet } from '@presence-sync/rules';
 import { DEFAULT_AGENT_PROFILE, DEFAULT_INTEGRATION_PROFILE } from '@presence-sync/testing';
-import { runSalesforceCheck, runSalesforceSetup, type StatusAccessSource } from '../../../apps/presence-sync/src/cli/salesforce.commands';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runSalesforceCheck, runSalesforceSetup, statusAccessSource, type StatusAccessSource } from '../../../apps/presence-sync/src/cli/salesforce.commands';
 import type { CliIo } from '../../../apps/presence-sync/src/cli/rules.commands';
 import { AGENTS, SalesforceEmulator, settingsFor, startEmulator as startBare } from './salesforce-test-kit';
 
@@ -186,5 +189,35 @@ describe('salesforce setup: status access', () => {
     expect(io.text()).toMatch(/^setup: 1 problem$/m);
     expect(emulator.records('SetupEntityAccess')).toHaveLength(grants);
     expect(emulator.hasStatusAccess(AGENTS[1], 'Lunch')).toBe(false);
+  });
+});
+
+describe(statusAccessSource.name, () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  });
+
+  it('skips, saying why, when the rules are invalid or the daemon\'s contact-center settings are missing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'status-access-'));
+    try {
+      writeFileSync(join(dir, 'broken.json'), '{ "name": ');
+      expect(await statusAccessSource(dir)).toEqual({ skipped: `the rules in ${dir} are invalid (run "presence-sync rules validate ${dir}")` });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const key of Object.keys(process.env)) if (key.startsWith('ACD_')) delete process.env[key];
+    const missing = await statusAccessSource('rules');
+    expect(missing).toEqual({ skipped: expect.stringMatching(/^the agents are unknown without the daemon's contact-center settings \(.*ACD_BASE_URL/) });
+  });
+
+  it('reads the agents from the configured contact center once the settings load', async () => {
+    Object.assign(process.env, { ACD_CONNECTOR: 'generic', ACD_BASE_URL: 'http://127.0.0.1:9/cc', ACD_TOKEN: 'token', ACD_WEBHOOK_SECRET: 'secret-of-sixteen-chars' });
+    const found = await statusAccessSource('rules');
+    if ('skipped' in found) throw new Error(found.skipped);
+    expect(found.rules.rules.map((r) => r.name)).toContain('tier1-blended');
+    // Nothing listens on port 9: the step reports this as a problem.
+    await expect(found.contactCenter()).rejects.toThrow();
   });
 });
