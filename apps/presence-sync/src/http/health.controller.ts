@@ -15,6 +15,9 @@ import { REDIS } from '../tokens';
 import { withDeadline } from '../deadline';
 import { ContactCenterProbe } from './contact-center.probe';
 
+/** How long the readiness check waits for Redis to answer PING (a probe's timeout must be longer). */
+export const REDIS_PING_TIMEOUT_MS = 1000;
+
 /**
  * Liveness (/health), readiness (/ready), the external dependencies (/dependencies) and Prometheus metrics
  * (/metrics), for load balancers, orchestrators, monitoring and scrapers. Each check endpoint answers 503
@@ -91,7 +94,7 @@ export class HealthController {
     const check = this.indicator.check('redis');
     // Commands wait for a reconnect instead of failing: a probe must not hang with them.
     if (this.redis.status !== 'ready') return check.down({ message: `Redis connection is ${this.redis.status}` });
-    return withDeadline(this.redis.ping(), 1000, 'no answer to PING within 1000 ms')
+    return withDeadline(this.redis.ping(), REDIS_PING_TIMEOUT_MS, `no answer to PING within ${REDIS_PING_TIMEOUT_MS} ms`)
       .then(() => check.up(), (e: Error) => check.down({ message: e.message }));
   }
 
