@@ -748,7 +748,9 @@ function printReport(r: {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-main().catch((e: unknown) => {
+// Everything is stopped by now; exit rather than wait for timers left behind (with hundreds of emulated
+// consoles closed, their CometD clients' timers kept the process alive for minutes).
+main().then(() => process.exit(process.exitCode ?? 0), (e: unknown) => {
   progress.done(`[bench] failed: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });
