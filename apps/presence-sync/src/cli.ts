@@ -70,7 +70,7 @@ async function loadPrevious(agentId: string): Promise<AcdState | undefined> {
   const config = optionalConfig();
   if (!config) return undefined;
   // A refused connection is one line for explain to report (its message never holds the password).
-  const redis = await connectRedis(config.redis.url, { timeoutMs: 1500 });
+  const redis = await connectRedis(config.redis, { timeoutMs: 1500 });
   try {
     const [rev, doc] = await redis.hmget(new RedisKeys(config.redis.prefix).agent(agentId), 'rev', 'doc');
     return parseAgentRecord(rev, doc).prevAcd?.state;
@@ -105,7 +105,7 @@ async function withSalesforceSession(settings: ReturnType<typeof loadSalesforceS
   }
   let redis: Awaited<ReturnType<typeof connectRedis>>;
   try {
-    redis = await connectRedis(config.redis.url, { timeoutMs: 3000 });
+    redis = await connectRedis(config.redis, { timeoutMs: 3000 });
   } catch (e) {
     io.err(`presence-sync: SALESFORCE_AUTH=refresh-token needs the daemon's Redis for the current refresh token: ${e instanceof Error ? e.message : String(e)}`);
     return 1;

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '@presence-sync/config';
+import { checkRedis } from '@presence-sync/redis';
 import { DaemonModule, type DaemonOverrides } from './daemon.module';
 import { settledWithin } from './deadline';
 import { ACD_WEBHOOK_PATH } from './http/acd-webhook.controller';
@@ -36,7 +37,12 @@ function refusedRequests(): (error: unknown, req: Request, res: Response, next: 
 
 /** Builds and boots the daemon (not yet listening). Boot problems reject with a readable message. */
 export async function createDaemon(config: AppConfig, overrides: DaemonOverrides = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(DaemonModule.forRoot(config, overrides), {
+  // Settings problems first (forRoot refuses them and connects nothing); then, before any queue connects (BullMQ
+  // would print warnings of its own), a Redis the daemon cannot use (its kind, version, eviction policy, or a
+  // command refused to its user) stops the boot with one line.
+  const daemon = DaemonModule.forRoot(config, overrides);
+  await checkRedis(config.redis, { dashboard: config.admin.dashboard });
+  const app = await NestFactory.create<NestExpressApplication>(daemon, {
     // Boot lines wait for pino; a failed boot prints nothing of Nest's own (no coloured lines, no stack): the
     // caller reports its one line.
     bodyParser: false, bufferLogs: true, autoFlushLogs: false, abortOnError: false,

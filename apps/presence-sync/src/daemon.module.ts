@@ -130,7 +130,7 @@ export class DaemonModule {
         },
         inject: Object.values(QUEUES).map((name) => getQueueToken(name)),
       },
-      { provide: REDIS, useFactory: () => connectRedis(config.redis.url, { onError: (e) => redisErrors.report('redis', e) }) },
+      { provide: REDIS, useFactory: () => connectRedis(config.redis, { onError: (e) => redisErrors.report('redis', e) }) },
       OpsListener,
       {
         provide: ContactCenterPort,

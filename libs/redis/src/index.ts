@@ -5,6 +5,7 @@ export * from './redis-audit.log';
 export * from './redis-inbound.sink';
 export * from './redis-keys';
 export * from './redis-connection';
+export * from './redis-requirements';
 export * from './redis-checkpoint.store';
 export * from './redis-lease';
 export * from './redis-refresh-token.store';

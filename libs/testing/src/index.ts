@@ -3,6 +3,7 @@ export * from './http-body';
 export * from './in-memory-salesforce.adapter';
 export * from './redis-server';
 export * from './redis-cluster';
+export * from './test-certificates';
 export * from './sandbox-statuses';
 export * from './salesforce-emulator';
 export * from './in-memory-agent-record.store';
