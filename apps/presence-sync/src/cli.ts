@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
-import { loadConfig, loadRuleLimits, loadSalesforceSettings, salesforceModeProblem, type AppConfig } from '@presence-sync/config';
-import { createContactCenter } from './contact-center.factory';
+import { loadConfig, loadRuleCheckSettings, loadSalesforceSettings, salesforceModeProblem, type AppConfig } from '@presence-sync/config';
 import { ConfigError, type AcdState } from '@presence-sync/domain';
 import { connectRedis, parseAgentRecord, RedisKeys, RedisRefreshTokenStore } from '@presence-sync/redis';
 import { SalesforceSession } from '@presence-sync/salesforce';
-import { connectorLimits, loadRuleSet, type Catalog, type ConnectorLimits } from '@presence-sync/rules';
+import { loadRuleSet } from '@presence-sync/rules';
+import { loadRuleContext, type OpenSalesforceSession, type RuleContext } from './cli/rule-context';
 import { runRulesExplain, runRulesValidate } from './cli/rules.commands';
 import { runSalesforceCheck, runSalesforceSetup, statusAccessSource } from './cli/salesforce.commands';
 import { readAllStdin, runSecretsEncrypt, runSecretsGenerateKey } from './cli/secrets.commands';
@@ -24,7 +24,7 @@ function settingsError(e: ConfigError): number {
   return 1;
 }
 
-/** The config if the environment has one; the CLI's rule commands work without it (catalogs are then warnings). */
+/** The config if the environment has one (the `salesforce` commands in refresh-token mode need its Redis). */
 function optionalConfig(): AppConfig | undefined {
   try {
     return loadConfig();
@@ -33,42 +33,8 @@ function optionalConfig(): AppConfig | undefined {
   }
 }
 
-/** What the configured connector can set (its capabilities need no network), when the settings load. */
-function configuredConnectorLimits(): ConnectorLimits | undefined {
-  const config = optionalConfig();
-  if (!config) return undefined;
-  try {
-    const connector = createContactCenter(config);
-    return connectorLimits(connector.name, connector.capabilities);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Live catalogs for validation and explain: the contact center through its connector. Salesforce's statuses are
- * not read here (`salesforce setup` checks the ones the rules name), so unknown ones are warnings.
- */
-async function loadCatalog(): Promise<Catalog> {
-  const config = optionalConfig();
-  const catalog: Catalog = {};
-  if (config) {
-    const client = createContactCenter(config);
-    try {
-      const [teams, agents] = await Promise.all([client.listTeams(), client.listAgents()]);
-      catalog.teams = teams;
-      catalog.agents = agents.map((a) => ({ agentId: a.agentId, email: a.email, teamId: a.teamId }));
-    } catch (e) {
-      io.err(`warning: contact center (${config.acd.connector} connector) not reachable: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  return catalog;
-}
-
-/** The agent's previous ACD state as the daemon keeps it; rejects with one line when Redis cannot be reached. */
-async function loadPrevious(agentId: string): Promise<AcdState | undefined> {
-  const config = optionalConfig();
-  if (!config) return undefined;
+/** The agent's previous ACD state as the daemon keeps it in its Redis; rejects with one line when Redis cannot be reached. */
+async function loadPrevious(agentId: string, config: AppConfig): Promise<AcdState | undefined> {
   // A refused connection is one line for explain to report (its message never holds the password).
   const redis = await connectRedis(config.redis, { timeoutMs: 1500 });
   try {
@@ -77,6 +43,24 @@ async function loadPrevious(agentId: string): Promise<AcdState | undefined> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * `--settings-file <file>`: settings from a file of `NAME=value` lines (the demo writes one), for the settings the
+ * environment does not set; the environment wins, as with `node --env-file`. A file that cannot be read is one line.
+ */
+function loadSettingsFile(file: string): void {
+  try {
+    process.loadEnvFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(`--settings-file ${file}: ${code === 'ENOENT' ? 'no such file' : e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** What the rules are checked against, read as the daemon reads it from the same settings. */
+function ruleCheck(offline: boolean): () => Promise<RuleContext> {
+  return () => loadRuleContext(process.env, { offline, openSalesforce: openSalesforceSession });
 }
 
 /** Runs a command that needs the Salesforce settings; a bad setting is one line and exit 1. */
@@ -92,29 +76,38 @@ async function withSalesforceSettings(run: (settings: ReturnType<typeof loadSale
 }
 
 /**
- * The session a `salesforce` command logs in with. In refresh-token mode the current refresh token is the one
- * the daemon keeps in Redis (rotation makes each one single use): refreshing with the configured one, which
- * the daemon may have spent already, would make Salesforce revoke every token, the daemon's included.
+ * The session a command logs in with. In refresh-token mode the current refresh token is the one the daemon
+ * keeps in Redis (rotation makes each one single use): refreshing with the configured one, which the daemon may
+ * have spent already, would make Salesforce revoke every token, the daemon's included.
  */
-async function withSalesforceSession(settings: ReturnType<typeof loadSalesforceSettings>, run: (session?: SalesforceSession) => Promise<number>): Promise<number> {
-  if (settings.auth.mode !== 'refresh-token') return run(undefined);
+const openSalesforceSession: OpenSalesforceSession = async (settings) => {
+  if (settings.auth.mode !== 'refresh-token') return { session: new SalesforceSession(settings), close: () => undefined };
   const config = optionalConfig();
   if (!config) {
-    io.err('presence-sync: SALESFORCE_AUTH=refresh-token: this command needs the daemon\'s settings (REDIS_URL, REDIS_PREFIX) to use the refresh token the daemon keeps; the configured one may be spent, and using it would revoke the daemon\'s session');
-    return 1;
+    return { problem: 'SALESFORCE_AUTH=refresh-token: this command needs the daemon\'s settings (REDIS_URL, REDIS_PREFIX) to use the refresh token the daemon keeps; the configured one may be spent, and using it would revoke the daemon\'s session' };
   }
   let redis: Awaited<ReturnType<typeof connectRedis>>;
   try {
     redis = await connectRedis(config.redis, { timeoutMs: 3000 });
   } catch (e) {
-    io.err(`presence-sync: SALESFORCE_AUTH=refresh-token needs the daemon's Redis for the current refresh token: ${e instanceof Error ? e.message : String(e)}`);
+    return { problem: `SALESFORCE_AUTH=refresh-token needs the daemon's Redis for the current refresh token: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  const refreshTokens = new RedisRefreshTokenStore(redis, new RedisKeys(config.redis.prefix), settings.auth.storeKey);
+  return { session: new SalesforceSession(settings, undefined, { refreshTokens }), close: () => redis.disconnect() };
+};
+
+/** Runs a `salesforce` command with the session `openSalesforceSession` gives; no session is one line and exit 1. */
+async function withSalesforceSession(settings: ReturnType<typeof loadSalesforceSettings>, run: (session?: SalesforceSession) => Promise<number>): Promise<number> {
+  if (settings.auth.mode !== 'refresh-token') return run(undefined);
+  const opened = await openSalesforceSession(settings);
+  if ('problem' in opened) {
+    io.err(`presence-sync: ${opened.problem}`);
     return 1;
   }
   try {
-    const refreshTokens = new RedisRefreshTokenStore(redis, new RedisKeys(config.redis.prefix), settings.auth.storeKey);
-    return await run(new SalesforceSession(settings, undefined, { refreshTokens }));
+    return await run(opened.session);
   } finally {
-    redis.disconnect();
+    opened.close();
   }
 }
 
@@ -200,14 +193,21 @@ export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = new Command('presence-sync')
     .description('Keeps contact-center agent state and Salesforce Omni-Channel presence in step, both ways.')
+    .option('--settings-file <file>', 'read settings from a file of NAME=value lines (the environment wins), e.g. the one `npm run demo` writes')
+    .hook('preAction', (command) => {
+      const file = command.opts<{ settingsFile?: string }>().settingsFile;
+      if (file) loadSettingsFile(file);
+    })
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   const rules = program.command('rules').description('validate and dry-run rule files');
   rules.command('validate [dir]')
-    .description('validate every rule file of a directory (default: RULES_DIR or rules/)')
+    .description('validate every rule file of a directory (default: RULES_DIR or rules/) as the daemon would, against the live catalogs')
     .option('--json', 'print a JSON report')
-    .action(async (dir: string | undefined, opts: { json?: boolean }) => {
-      code = await runRulesValidate({ dir: dir ?? process.env.RULES_DIR ?? 'rules', json: opts.json, limits: loadRuleLimits(), connector: configuredConnectorLimits() }, io, loadCatalog);
+    .option('--offline', 'skip the live catalogs on purpose (only the files, the settings and the connector are checked)')
+    .action(async (dir: string | undefined, opts: { json?: boolean; offline?: boolean }) => {
+      const settings = loadRuleCheckSettings();
+      code = await runRulesValidate({ dir: dir ?? settings.dir, json: opts.json, offline: opts.offline }, io, ruleCheck(opts.offline === true));
     });
   rules.command('explain')
     .description('what would happen if an agent\'s Salesforce status, ACD state or Omni-Channel work changed')
@@ -221,7 +221,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dir <dir>', 'the rules directory (default: RULES_DIR or rules/)')
     .option('--json', 'print JSON')
     .action(async (opts: { agent: string; salesforce?: string; acd?: string; team?: string; previous?: string; work?: string[]; atCapacity?: boolean; dir?: string; json?: boolean }) => {
-      code = await runRulesExplain({ ...opts, dir: opts.dir ?? process.env.RULES_DIR ?? 'rules' }, io, { loadCatalog, loadPrevious, defaultUnavailableCode: optionalConfig()?.rules.defaultUnavailableCode ?? process.env.DEFAULT_UNAVAILABLE_CODE, limits: loadRuleLimits() });
+      const settings = loadRuleCheckSettings();
+      code = await runRulesExplain({ ...opts, dir: opts.dir ?? settings.dir }, io, { check: ruleCheck(false), loadPrevious });
     });
   const salesforce = program.command('salesforce').description('prepare and check the Salesforce org (SALESFORCE_* settings)');
   salesforce.command('setup')

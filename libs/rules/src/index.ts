@@ -1,5 +1,5 @@
 export { PRESENCE_RULES_SCHEMA, presenceRulesSchemaText } from './presence-rules.schema';
-export { compareIssues, formatCount, formatIssue, formatIssues, formatPath } from './rule-issue';
+export { compareIssues, formatCount, formatIssue, formatIssues, formatPath, listForMessage, suggest } from './rule-issue';
 export { DEFAULT_RULE_LIMITS } from './rule-limits';
 export { isRuleFileName, loadRuleSet, RULES_SCHEMA_FILE_NAME, validateRuleFiles } from './rule-loader';
 export { ruleSetVersion } from './rule-compiler';

@@ -1,4 +1,5 @@
-import { ACD_STATES, parseAcdStateKey, type AcdState, type AcdTeam, type Workload } from '@presence-sync/domain';
+import type { AppConfig } from '@presence-sync/config';
+import { ACD_STATES, parseAcdStateKey, SALESFORCE_OFFLINE, type AcdState, type AcdTeam, type Workload } from '@presence-sync/domain';
 import {
   compareIssues,
   explain,
@@ -6,15 +7,16 @@ import {
   formatExplain,
   formatIssue,
   formatIssues,
+  listForMessage,
   loadRuleSet,
+  suggest,
   type AgentIdentity,
-  type Catalog,
   type CatalogAgent,
-  type ConnectorLimits,
   type ExplainInput,
-  type RuleIssue,
-  type RuleLimits,
+  type RuleSet,
+  type RuleSetLoadOptions,
 } from '@presence-sync/rules';
+import type { CatalogState } from './rule-context';
 
 /** Where a command writes: one line per call, without the newline. */
 export interface CliIo {
@@ -32,28 +34,22 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 const shownDir = (dir: string) => (dir.endsWith('/') ? dir : `${dir}/`);
 
 /**
- * The catalogs, or none when loading them failed. A failed load is reported, and the validator then warns
- * per catalog: an unreachable catalog is never a pass.
+ * What the rules are checked against (`loadRuleContext`: the daemon's options from the same settings): the options
+ * of `loadRuleSet`, what became of each side's catalogs, and why a configured one could not be read.
  */
-async function catalogOrWarning(dir: string, loadCatalog: (() => Promise<Catalog>) | undefined): Promise<{ catalog?: Catalog; warning?: RuleIssue }> {
-  if (!loadCatalog) return {};
-  try {
-    return { catalog: await loadCatalog() };
-  } catch (error) {
-    return {
-      catalog: {},
-      warning: { file: dir, line: 0, column: 0, path: '', message: `catalogs could not be loaded: ${message(error)}`, severity: 'warning' },
-    };
-  }
+export interface RuleCheck {
+  options: RuleSetLoadOptions;
+  catalogs: { salesforce: CatalogState; contactCenter: CatalogState };
+  problems: string[];
+  /** The daemon's settings when they load (explain reads the previous state from its Redis). */
+  config?: AppConfig;
 }
 
 export interface RulesValidateOptions {
   dir: string;
   json?: boolean;
-  /** As the daemon has them (RULES_MAX_*), so both accept the same files; defaults otherwise. */
-  limits?: Partial<RuleLimits>;
-  /** The configured connector's name and settable states: rows it could never carry out are errors, as in the daemon. */
-  connector?: ConnectorLimits;
+  /** The catalogs were skipped on purpose (`--offline`): the summary says so. */
+  offline?: boolean;
 }
 
 /** `(and 950 more errors and 2 more warnings not shown)`, or nothing when every issue was shown. */
@@ -66,22 +62,26 @@ function notShown(errors: number, warnings: number): string | undefined {
 /**
  * `presence-sync rules validate [dir]`: the errors and warnings (compiler style, or one JSON document), then
  * a summary line with the full counts. At most RULES_MAX_ERRORS_SHOWN of each are printed, then how many
- * more there were. Resolves 0 when there is no error (warnings allowed), 1 otherwise.
+ * more there were. Resolves 0 when there is no error (warnings allowed) and every configured catalog was read
+ * (or `--offline` skipped them), 1 otherwise: a configured catalog that cannot be read fails the check, so a
+ * pipeline gate never passes a file the daemon would refuse.
  */
-export async function runRulesValidate(opts: RulesValidateOptions, io: CliIo, loadCatalog?: () => Promise<Catalog>): Promise<number> {
-  const { catalog, warning } = await catalogOrWarning(opts.dir, loadCatalog);
-  const result = await loadRuleSet(opts.dir, { catalog, limits: opts.limits, connector: opts.connector });
-  const warnings = warning ? [warning, ...result.warnings].sort(compareIssues) : result.warnings;
-  const warningCount = result.warningCount + (warning ? 1 : 0);
-  const { errors, errorCount, files, ruleSet } = result;
+export async function runRulesValidate(opts: RulesValidateOptions, io: CliIo, check: () => Promise<RuleCheck>): Promise<number> {
+  const { options, catalogs, problems } = await check();
+  const result = await loadRuleSet(opts.dir, options);
+  const { errors, errorCount, warnings, warningCount, files, ruleSet } = result;
+  const ok = errorCount === 0 && problems.length === 0;
 
   if (opts.json) {
     const report = {
-      ok: errorCount === 0,
+      ok,
       dir: opts.dir,
       version: ruleSet?.version ?? null,
       files,
       rules: ruleSet?.rules.map((r) => ({ name: r.name, file: r.file })) ?? [],
+      // What each side's catalogs were: read, not configured, offline (skipped) or not reachable (see `problems`).
+      catalogs,
+      problems,
       // The first ones; the counts say how many there were in all.
       errors,
       errorCount,
@@ -89,17 +89,23 @@ export async function runRulesValidate(opts: RulesValidateOptions, io: CliIo, lo
       warningCount,
     };
     io.out(JSON.stringify(report, null, 2));
-    return errorCount === 0 ? OK : FAILED;
+    return ok ? OK : FAILED;
   }
 
   for (const issue of [...errors, ...warnings].sort(compareIssues)) io.out(formatIssue(issue));
   const more = notShown(errorCount - errors.length, warningCount - warnings.length);
   if (more) io.out(more);
+  for (const problem of problems) io.err(`error: ${problem}`);
   if (errorCount > 0) {
     io.out(`${plural(errorCount, 'error')}, ${plural(warningCount, 'warning')} in ${plural(files.length, 'file')} (${shownDir(opts.dir)})`);
     return FAILED;
   }
-  io.out(`ok: ${plural(ruleSet?.rules.length ?? 0, 'rule')} in ${plural(files.length, 'file')}, ${plural(warningCount, 'warning')}`);
+  const counts = `${plural(ruleSet?.rules.length ?? 0, 'rule')} in ${plural(files.length, 'file')}, ${plural(warningCount, 'warning')}`;
+  if (problems.length > 0) {
+    io.out(`not verified: ${counts}, but ${problems.length === 1 ? 'a configured catalog' : `${problems.length} configured catalogs`} could not be read; fix that, or give --offline to check without the catalogs`);
+    return FAILED;
+  }
+  io.out(opts.offline ? `ok (offline: catalogs not checked): ${counts}` : `ok: ${counts}`);
   return OK;
 }
 
@@ -133,16 +139,25 @@ function askedWorkload(work: readonly string[], atCapacity: boolean): Workload {
 }
 
 export interface RulesExplainDeps {
-  loadCatalog?: () => Promise<Catalog>;
-  /** The previous ACD state the daemon keeps for an agent (Redis); undefined when none or unreachable. */
-  loadPrevious?: (agentId: string) => Promise<AcdState | undefined>;
-  /** The `DEFAULT_UNAVAILABLE_CODE` setting, for rules that skip code validation. */
-  defaultUnavailableCode?: string;
-  /** As the daemon has them (RULES_MAX_*); defaults otherwise. */
-  limits?: Partial<RuleLimits>;
+  /** What the rules are checked against; default: nothing read (every catalog missing). */
+  check?: () => Promise<RuleCheck>;
+  /**
+   * The previous ACD state the daemon keeps for an agent, from the Redis of `config`; undefined when none is
+   * kept. Rejects with one line when Redis cannot be read.
+   */
+  loadPrevious?: (agentId: string, config: AppConfig) => Promise<AcdState | undefined>;
 }
 
 const STATE_USAGE = `use State[:Code], State one of ${ACD_STATES.join(', ')}`;
+
+/** `State[:Code]` as typed after a flag; one line saying what is wrong otherwise. */
+function parseAskedState(flag: string, text: string): AcdState | string {
+  const parts = text.split(':');
+  // A code is taken as typed: "Unavailable:Lunch:extra" is a typo more often than a code with a colon.
+  if (parts.length > 2) return `${flag} "${text}" has more than one ":" (${STATE_USAGE})`;
+  if (parts.length === 2 && parts[1].trim() === '') return `${flag} "${text}" has an empty code (${STATE_USAGE}; leave out ":" for no code)`;
+  return parseAcdStateKey(text) ?? `${flag} "${text}" is not an ACD state (${STATE_USAGE})`;
+}
 
 function findAgent(agents: readonly CatalogAgent[] | undefined, ref: string): CatalogAgent | undefined {
   const key = ref.trim().toLowerCase();
@@ -154,11 +169,30 @@ function findTeam(teams: readonly AcdTeam[] | undefined, ref: string): AcdTeam |
   return teams?.find((t) => t.teamId.toLowerCase() === key) ?? teams?.find((t) => t.name.toLowerCase() === key);
 }
 
+/** Every Salesforce status and every Unavailable code the rules name. */
+function namedByRules(ruleSet: RuleSet): { statuses: Set<string>; codes: Set<string> } {
+  const statuses = new Set<string>();
+  const codes = new Set<string>();
+  for (const rule of ruleSet.rules) {
+    for (const row of [...rule.publisher, ...rule.subscriber]) statuses.add(row.salesforce);
+    for (const row of rule.publisher) if (row.acd.state === 'Unavailable' && row.acd.code) codes.add(row.acd.code);
+    for (const row of [...rule.subscriber, ...rule.workload]) if ('state' in row.acd && row.acd.state === 'Unavailable' && row.acd.code) codes.add(row.acd.code);
+  }
+  return { statuses, codes };
+}
+
+const closeTo = (word: string, known: Iterable<string>) => {
+  const close = suggest(word, known);
+  return close ? ` (did you mean "${close}"?)` : '';
+};
+
 /**
  * `presence-sync rules explain --agent <id|email> (--salesforce <Status> | --acd <State[:Code]>)`, or with
  * Omni-Channel work (`--work <channel>`, repeatable, and/or `--at-capacity`, alone or with `--salesforce`):
- * what the daemon would do, and why. Resolves 0 when explained (also when nothing would happen), 1 when the rules are
- * invalid or the agent is unknown and no `--team` is given, 2 for usage errors.
+ * what the daemon would do, and why, from the same settings and catalogs as the daemon. Where the answer rests on
+ * something that could not be read (a catalog, the previous state), a `note:` line says so. Resolves 0 when
+ * explained (also when nothing would happen); 1 when the rules are invalid, the agent is unknown and no `--team`
+ * is given, or the status is not in the org's catalog; 2 for usage errors.
  */
 export async function runRulesExplain(opts: RulesExplainOptions, io: CliIo, deps: RulesExplainDeps = {}): Promise<number> {
   const usage = (text: string) => {
@@ -181,8 +215,8 @@ export async function runRulesExplain(opts: RulesExplainOptions, io: CliIo, deps
   const workload = hasWork ? askedWorkload(work, opts.atCapacity === true) : undefined;
   let input: ExplainInput;
   if (opts.acd !== undefined) {
-    const acd = parseAcdStateKey(opts.acd);
-    if (!acd) return usage(`--acd "${opts.acd}" is not an ACD state (${STATE_USAGE})`);
+    const acd = parseAskedState('--acd', opts.acd);
+    if (typeof acd === 'string') return usage(acd);
     input = { acd };
   } else if (opts.salesforce !== undefined) {
     const status = opts.salesforce.trim();
@@ -193,13 +227,15 @@ export async function runRulesExplain(opts: RulesExplainOptions, io: CliIo, deps
   }
   let previous: AcdState | undefined;
   if (opts.previous !== undefined) {
-    previous = parseAcdStateKey(opts.previous);
-    if (!previous) return usage(`--previous "${opts.previous}" is not an ACD state (${STATE_USAGE})`);
+    const asked = parseAskedState('--previous', opts.previous);
+    if (typeof asked === 'string') return usage(asked);
+    previous = asked;
   }
 
-  const { catalog, warning } = await catalogOrWarning(opts.dir, deps.loadCatalog);
-  if (warning) io.err(formatIssue(warning));
-  const loaded = await loadRuleSet(opts.dir, { catalog, defaultUnavailableCode: deps.defaultUnavailableCode, limits: deps.limits });
+  const check: RuleCheck = deps.check ? await deps.check() : { options: {}, catalogs: { salesforce: 'not reachable', contactCenter: 'not reachable' }, problems: [] };
+  for (const problem of check.problems) io.err(`warning: ${problem}`);
+  const catalog = check.options.catalog;
+  const loaded = await loadRuleSet(opts.dir, check.options);
   if (!loaded.ruleSet) {
     for (const line of formatIssues(loaded.errors, loaded.errorCount)) io.err(line);
     io.err(`error: the rules in ${shownDir(opts.dir)} are invalid (${plural(loaded.errorCount, 'error')}): nothing to explain`);
@@ -208,6 +244,27 @@ export async function runRulesExplain(opts: RulesExplainOptions, io: CliIo, deps
   const ruleSet = loaded.ruleSet;
   if (loaded.warningCount > 0) {
     io.err(`note: ${plural(loaded.warningCount, 'warning')} in the rules (run "presence-sync rules validate ${opts.dir}" to see them)`);
+  }
+
+  const notes: string[] = [];
+  const named = namedByRules(ruleSet);
+  if ('salesforce' in input && input.salesforce !== SALESFORCE_OFFLINE) {
+    const status = input.salesforce;
+    if (catalog?.salesforceStatuses && !catalog.salesforceStatuses.includes(status)) {
+      io.err(`error: unknown Salesforce status "${status}"${closeTo(status, catalog.salesforceStatuses) || ` (the org has ${listForMessage(catalog.salesforceStatuses)})`}`);
+      return FAILED;
+    }
+    if (!catalog?.salesforceStatuses && !named.statuses.has(status)) {
+      notes.push(`no rule names the Salesforce status "${status}"${closeTo(status, named.statuses)}, and the org's statuses were not read (${check.catalogs.salesforce}) to tell whether it exists`);
+    }
+  }
+  if ('acd' in input && input.acd.state === 'Unavailable' && input.acd.code) {
+    const code = input.acd.code;
+    const teamCodes = catalog?.teams ? new Set(catalog.teams.flatMap((t) => t.unavailableCodes)) : undefined;
+    if (teamCodes ? !teamCodes.has(code) : !named.codes.has(code)) {
+      const where = teamCodes ? 'no team of the contact center has' : 'no rule names';
+      notes.push(`${where} the Unavailable code "${code}"${closeTo(code, teamCodes ?? named.codes)}`);
+    }
   }
 
   const known = findAgent(catalog?.agents, opts.agent);
@@ -230,24 +287,33 @@ export async function runRulesExplain(opts: RulesExplainOptions, io: CliIo, deps
 
   // Without the agent list and without --team, only a user assignment can still explain this agent.
   if (!known && opts.team === undefined && ruleSet.ruleFor(agent)?.via !== 'user') {
-    const why = catalog?.agents ? 'is not in the contact-center agent list' : 'cannot be looked up (agent list not reachable)';
-    io.err(`error: agent "${opts.agent}" ${why}; give --team <team> to explain it by team`);
+    const why = catalog?.agents ? 'is not in the contact-center agent list' : `cannot be looked up (the contact-center agent list is ${check.catalogs.contactCenter === 'not configured' ? 'not configured' : 'not reachable'})`;
+    io.err(`error: agent "${opts.agent}" ${why}; give --team <team> to explain it by team${catalog?.agents ? '' : ', or the daemon\'s settings (the environment, or --settings-file <file>) to look it up'}`);
     return FAILED;
   }
 
-  if (previous === undefined && 'salesforce' in input && deps.loadPrevious) {
-    try {
-      previous = await deps.loadPrevious(agent.agentId);
-    } catch (error) {
-      io.err(`warning: the previous ACD state could not be read: ${message(error)}`);
+  let previousUnknown: string | undefined;
+  if (previous === undefined && 'salesforce' in input) {
+    if (!check.config || !deps.loadPrevious) previousUnknown = 'the daemon\'s Redis settings were not loaded';
+    else {
+      try {
+        previous = await deps.loadPrevious(agent.agentId, check.config);
+      } catch (error) {
+        previousUnknown = message(error);
+        io.err(`warning: the previous ACD state could not be read: ${previousUnknown}`);
+      }
     }
   }
 
   const result = explain(ruleSet, agent, input, {
     previous,
     teamCodes: team?.unavailableCodes,
-    defaultUnavailableCode: deps.defaultUnavailableCode,
+    defaultUnavailableCode: check.options.defaultUnavailableCode,
   });
+  if (previousUnknown && result.outcome === 'no-previous' && previous === undefined) {
+    notes.push(`the previous ACD state the daemon keeps was not read (${previousUnknown}): the daemon may know one and restore it; give --previous <State[:Code]> to assume one`);
+  }
+  result.notes.push(...notes);
   if (opts.json) io.out(JSON.stringify(result, null, 2));
   else for (const line of formatExplain(result).split('\n')) io.out(line);
   return OK;

@@ -7,6 +7,7 @@ import { connectorLimits, formatIssues, isRuleFileName, loadRuleSet, type Connec
 import { RuleSetSource } from '@presence-sync/sync';
 import { APP_CONFIG } from '../tokens';
 import { DirectoryService } from './directory.service';
+import { ruleCheckOptions } from './rule-check';
 
 export interface RulesStatus {
   dir: string;
@@ -89,8 +90,7 @@ export class RulesService extends RuleSetSource {
 
   /** Loads and validates the directory now; on success swaps the rule set in. */
   async load(): Promise<boolean> {
-    const { dir, defaultUnavailableCode, limits } = this.config.rules;
-    const result = await loadRuleSet(dir, { catalog: this.directory.catalog(), defaultUnavailableCode, limits, connector: this.connectorLimits() });
+    const result = await loadRuleSet(this.config.rules.dir, ruleCheckOptions(this.config.rules, this.connectorLimits(), this.directory.catalog()));
     // Capped the same way as in the CLI: a file with a million mistakes must not make a megabyte of status.
     this.status.warnings = formatIssues(result.warnings, result.warningCount);
     this.status.warningCount = result.warningCount;
