@@ -18,6 +18,9 @@ async function waitForRow(page: string, agentId: string, ok: (row: SandboxAgentR
   throw new Error(`${what}: not within ${timeoutMs} ms; last row ${JSON.stringify(last)}`);
 }
 
+const LUNCH = { state: 'Unavailable', code: 'Lunch' };
+const sameState = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
 /** Waits until the agent's audit (oldest first) holds what `ok` looks for. */
 async function waitForAudit(daemon: string, agentId: string, ok: (records: AuditRecord[]) => boolean, what: string, timeoutMs = 20_000): Promise<AuditRecord[]> {
   const until = Date.now() + timeoutMs;
@@ -86,6 +89,9 @@ describe.each<ConnectorName>(['webex', 'cxone', 'genesys', 'amazon-connect'])('t
     expect((await post(`/api/agents/${id}/call`, { action: 'start' })).status).toBe(200);
     await waitForRow(page, agent.agentId, (r) => r.salesforce.status === 'Busy_On_Call', `${agent.agentId} on a call in Salesforce`);
     expect((await post(`/api/agents/${id}/salesforce`, { status: 'Lunch' })).status).toBe(200);
+    // The call ends once the daemon has written Lunch to the contact center: were the call's end to reach the daemon
+    // first, Lunch would no longer be a status picked during the call (and `latest` lets the later end win).
+    await waitForAudit(daemon, agent.agentId, (a) => a.some((r) => r.direction === 'salesforce->acd' && r.outcome !== 'queued' && sameState(r.wanted, LUNCH)), `${agent.agentId}'s Lunch written during the call`);
     expect((await post(`/api/agents/${id}/call`, { action: 'end' })).status).toBe(200);
     await waitForRow(page, agent.agentId, (r) => r.acd.state === 'AfterWork', `${agent.agentId} in wrap-up`);
     expect((await post(`/api/agents/${id}/call`, { action: 'wrapup-end' })).status).toBe(200);
