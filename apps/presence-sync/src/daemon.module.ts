@@ -26,7 +26,7 @@ import { SyncActivityService } from './services/sync-activity.service';
 import { OpsListener } from './http/ops-listener';
 import { ReadinessLogger } from './logging/readiness.logger';
 import { RedisErrorLog } from './logging/redis-error.log';
-import { SecretMaskingStream } from './logging/secret-masking.stream';
+import { SecretMaskingStream, type LineStream } from './logging/secret-masking.stream';
 import { InboundProcessor } from './processors/inbound.processor';
 import { SyncAcdProcessor } from './processors/sync-acd.processor';
 import { SyncSalesforceProcessor } from './processors/sync-salesforce.processor';
@@ -46,6 +46,8 @@ export interface DaemonOverrides {
   salesforce?: SalesforcePort & ChangeSource;
   contactCenter?: ContactCenterPort;
   clock?: Clock;
+  /** Where the log lines go (after secret masking). Default stdout; the demo formats them for a person. */
+  logOut?: LineStream;
 }
 
 /** Paths pino blanks in every log line (secrets never reach a log). */
@@ -201,7 +203,7 @@ export class DaemonModule {
           // The masking stream is the last line of defence: a secret inside some library's message text.
           pinoHttp: [
             { level: config.logLevel, autoLogging: false, redact: { paths: LOG_REDACT, censor: '[redacted]' }, base: { service: 'presence-sync' } },
-            new SecretMaskingStream(secretValuesOf(config)),
+            new SecretMaskingStream(secretValuesOf(config), overrides.logOut),
           ],
           // The webhook is the hot path (one request per contact-center change): a request logger per call cost
           // about 6% of the daemon's CPU under load, for no line (autoLogging is off). Its own lines still log.

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { watch, type FSWatcher } from 'chokidar';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig } from '@presence-sync/config';
 import { USP_PUSH_TOPIC_QUERY } from '@presence-sync/salesforce';
@@ -10,7 +11,8 @@ import {
 } from '@presence-sync/testing';
 // The sandbox boots the real daemon; apps may use another app's bootstrap (the import boundaries only fence libs).
 import { startDaemon } from '../../presence-sync/src/daemon.bootstrap';
-import { sandboxPage } from './sandbox.page';
+import type { LineStream } from '../../presence-sync/src/logging/secret-masking.stream';
+import { SANDBOX_FAVICON_SVG, sandboxPage } from './sandbox.page';
 
 const MAX_BODY_BYTES = 16 * 1024;
 /** Audit records read to find the agent's last rule decision. */
@@ -21,7 +23,11 @@ const INJECTABLE_STATUSES = [429, 500, 502, 503] as const;
 const CHAT_CHANNEL = 'sfdc_liveagent';
 /** What an agent can pick in the emulated Omni-Channel widget: the sandbox catalog, and Offline (logged out). */
 const SALESFORCE_STATUSES: readonly string[] = [...SANDBOX_STATUSES.map((s) => s.developerName), 'Offline'];
-const PAGE = sandboxPage(SALESFORCE_STATUSES);
+/** Longest wait for the daemon's status when the page is loaded, ms (past it the page shows the last one). */
+const STATUS_FETCH_TIMEOUT_MS = 2_000;
+/** After a rule file changed: how long the daemon's reload is awaited, and how often its status is asked, ms. */
+const RELOAD_WATCH_MS = 5_000;
+const RELOAD_POLL_MS = 100;
 
 /** The contact centers the sandbox can emulate (setting SANDBOX_ACD). */
 export const SANDBOX_ACD_NAMES: readonly ConnectorName[] = ['generic', 'webex', 'cxone', 'genesys', 'amazon-connect'];
@@ -60,7 +66,12 @@ export interface SandboxOptions {
   logLevel?: string;
   /** More daemon settings (environment-variable names), e.g. for faster retries in tests. */
   daemonEnv?: Record<string, string>;
-  /** How often the page gets the daemon's rules status, ms. Default 3000. */
+  /** Where the daemon's log lines go. Default stdout (JSON lines). */
+  logOut?: LineStream;
+  /**
+   * How often the page gets the daemon's status (rules, sync latency, queue depths), ms. Default 3000. A change
+   * of a rule file is shown at once regardless (the sandbox watches the directory while `rulesWatch` is on).
+   */
   statusIntervalMs?: number;
 }
 
@@ -138,6 +149,11 @@ export class Sandbox {
   private server?: Server;
   private statusTimer?: NodeJS.Timeout;
   private lastStatus: unknown = null;
+  private lastStatusJson = 'null';
+  private rulesWatcher?: FSWatcher;
+  /** Until when the status is asked for often: a rule file changed and the daemon's reload is awaited. */
+  private reloadWatchUntil = 0;
+  private reloadWatch?: Promise<void>;
   private starting?: Promise<SandboxUrls>;
   private stopping?: Promise<void>;
   private urlsValue?: SandboxUrls;
@@ -202,6 +218,8 @@ export class Sandbox {
       HTTP_HOST: '127.0.0.1', HTTP_PORT: String(o.daemonPort ?? 0), RULES_DIR: o.rulesDir ?? 'rules',
       RULES_WATCH: o.rulesWatch === false ? 'false' : 'true', DEFAULT_UNAVAILABLE_CODE: 'System',
       RECONCILE_INTERVAL_MS: process.env.RECONCILE_INTERVAL_MS ?? '60000', LOG_LEVEL: o.logLevel ?? process.env.LOG_LEVEL ?? 'warn',
+      // A console reopened on the page resumes its held writes within seconds (the lowest poll the daemon takes).
+      SALESFORCE_CONSOLE_POLL_MS: process.env.SALESFORCE_CONSOLE_POLL_MS ?? '5000',
       SALESFORCE_MODE: 'live', SALESFORCE_LOGIN_URL: sf.baseUrl, SALESFORCE_AUTH: 'password',
       SALESFORCE_CLIENT_ID: SANDBOX_SALESFORCE.clientId, SALESFORCE_CLIENT_SECRET: SANDBOX_SALESFORCE.clientSecret,
       SALESFORCE_USERNAME: SANDBOX_SALESFORCE.username, SALESFORCE_PASSWORD: SANDBOX_SALESFORCE.password,
@@ -212,7 +230,7 @@ export class Sandbox {
     });
     // The vendor's SDK reads these itself (the AWS credential chain), so they go into this process's environment.
     this.replaceEnv(cc.sdkEnv?.() ?? {});
-    this.daemon = await startDaemon(config);
+    this.daemon = await startDaemon(config, { logOut: o.logOut });
     const { port: daemonPort } = this.daemon.getHttpServer().address() as AddressInfo;
     const daemonUrl = `http://127.0.0.1:${daemonPort}`;
     await cc.daemonListening(daemonUrl);
@@ -246,11 +264,42 @@ export class Sandbox {
     };
     await this.pollStatus();
     this.statusTimer = setInterval(() => void this.pollStatus(), o.statusIntervalMs ?? 3_000);
+    if (o.rulesWatch !== false) await this.watchRules(o.rulesDir ?? 'rules');
     return this.urlsValue;
+  }
+
+  /**
+   * A rule file changed: the daemon reloads it after its own short debounce, so its status is asked for every
+   * RELOAD_POLL_MS until it moved (or RELOAD_WATCH_MS passed), and the page shows the outcome at once instead of
+   * at the next regular poll.
+   */
+  private async watchRules(dir: string): Promise<void> {
+    const watcher = watch(dir, { ignoreInitial: true, depth: 0 });
+    this.rulesWatcher = watcher;
+    watcher.on('all', () => this.awaitReload());
+    watcher.on('error', () => undefined);
+    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  }
+
+  private awaitReload(): void {
+    if (this.stopping) return;
+    this.reloadWatchUntil = Date.now() + RELOAD_WATCH_MS;
+    this.reloadWatch ??= (async () => {
+      const rulesOf = (status: unknown) => JSON.stringify((status as { rules?: unknown } | null)?.rules ?? null);
+      const before = rulesOf(this.lastStatus);
+      while (!this.stopping && Date.now() < this.reloadWatchUntil) {
+        await new Promise((resolve) => setTimeout(resolve, RELOAD_POLL_MS));
+        await this.pollStatus();
+        if (rulesOf(this.lastStatus) !== before) break;
+      }
+    })().finally(() => {
+      this.reloadWatch = undefined;
+    });
   }
 
   private async shutdown(): Promise<void> {
     clearInterval(this.statusTimer);
+    await this.rulesWatcher?.close();
     for (const timers of this.refreshTimers.values()) for (const t of timers) clearTimeout(t);
     this.refreshTimers.clear();
     for (const res of this.sseClients) res.end();
@@ -357,15 +406,24 @@ export class Sandbox {
     }
   }
 
+  /** Reads the daemon's status; the page gets it only when it changed. */
   private async pollStatus(): Promise<void> {
     if (this.stopping || !this.urlsValue) return;
     try {
-      const res = await fetch(this.urlsValue.status);
+      const res = await fetch(this.urlsValue.status, { signal: AbortSignal.timeout(STATUS_FETCH_TIMEOUT_MS) });
       this.lastStatus = await res.json();
     } catch (error) {
       this.lastStatus = { error: `daemon status unavailable: ${message(error)}` };
     }
-    if (!this.stopping) this.broadcast('status', this.lastStatus);
+    const json = JSON.stringify(this.lastStatus);
+    if (json === this.lastStatusJson || this.stopping) return;
+    this.lastStatusJson = json;
+    this.broadcast('status', this.lastStatus);
+  }
+
+  /** What the page's live updates start with: every row, the daemon's status and the URLs. */
+  private snapshot(): { agents: SandboxAgentRow[]; status: unknown; urls?: SandboxUrls } {
+    return { agents: this.rows(), status: this.lastStatus, urls: this.urlsValue };
   }
 
   private broadcast(event: string, data: unknown): void {
@@ -493,8 +551,13 @@ export class Sandbox {
       const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
       const method = req.method ?? 'GET';
       if (method === 'GET') {
-        if (path === '/') return this.send(res, 200, PAGE, 'text/html; charset=utf-8');
-        if (path === '/api/agents') return this.json(res, 200, { agents: this.rows(), status: this.lastStatus, urls: this.urlsValue });
+        if (path === '/') {
+          // A fresh status (latency and queues move between polls), rendered into the page's first paint.
+          await this.pollStatus();
+          return this.send(res, 200, sandboxPage(SALESFORCE_STATUSES, this.snapshot()), 'text/html; charset=utf-8');
+        }
+        if (path === '/favicon.svg' || path === '/favicon.ico') return this.send(res, 200, SANDBOX_FAVICON_SVG, 'image/svg+xml');
+        if (path === '/api/agents') return this.json(res, 200, this.snapshot());
         if (path === '/api/events') return this.events(req, res);
       }
       if (method === 'POST') {
@@ -523,7 +586,7 @@ export class Sandbox {
   private events(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
     // Everything the page needs up front, so a reconnecting page is never stale.
-    res.write(`event: snapshot\ndata: ${JSON.stringify({ agents: this.rows(), status: this.lastStatus, urls: this.urlsValue })}\n\n`);
+    res.write(`event: snapshot\ndata: ${JSON.stringify(this.snapshot())}\n\n`);
     this.sseClients.add(res);
     req.on('close', () => this.sseClients.delete(res));
   }
