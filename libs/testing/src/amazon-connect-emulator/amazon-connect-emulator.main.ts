@@ -10,6 +10,7 @@
  * requests must be signed, the signature is not checked). Ctrl-C stops it.
  */
 import { ContactCenterEmulator } from '../contact-center-emulator';
+import { checkPort, readFlags, runEmulatorMain } from '../emulator-main.util';
 import { AMAZON_CONNECT_EMULATOR_CREDENTIALS, AmazonConnectEmulator } from './amazon-connect-emulator';
 import { amazonConnectSeedOf } from './amazon-connect-sandbox.acd';
 
@@ -22,40 +23,24 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { port: 0, kinesisPort: 0, agents: 20, shards: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--port') args.port = Number(value());
-    else if (flag === '--kinesis-port') args.kinesisPort = Number(value());
-    else if (flag === '--agents') args.agents = Number(value());
-    else if (flag === '--shards') args.shards = Number(value());
-    else throw new Error(`unknown argument ${flag}`);
-  }
-  for (const [flag, port] of [['--port', args.port], ['--kinesis-port', args.kinesisPort]] as const) {
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`${flag} must be 0–65535`);
-  }
+  readFlags(argv, {
+    '--port': (v) => (args.port = Number(v)),
+    '--kinesis-port': (v) => (args.kinesisPort = Number(v)),
+    '--agents': (v) => (args.agents = Number(v)),
+    '--shards': (v) => (args.shards = Number(v)),
+  });
+  checkPort('--port', args.port);
+  checkPort('--kinesis-port', args.kinesisPort);
   if (args.port !== 0 && args.port === args.kinesisPort) throw new Error('--port and --kinesis-port must differ');
   if (!Number.isInteger(args.agents) || args.agents < 1 || args.agents > 100_000) throw new Error('--agents must be 1–100000');
   if (!Number.isInteger(args.shards) || args.shards < 1 || args.shards > 64) throw new Error('--shards must be 1–64');
   return args;
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<AmazonConnectEmulator> {
   const args = parseArgs(process.argv.slice(2));
   const seed = amazonConnectSeedOf(ContactCenterEmulator.sandboxCatalog(args.agents));
   const emulator = new AmazonConnectEmulator({ ...seed, port: args.port, kinesisPort: args.kinesisPort, shards: args.shards });
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    void emulator.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
   let endpoints: { endpoint: string; kinesisEndpoint: string };
   try {
     endpoints = await emulator.start();
@@ -77,9 +62,7 @@ async function main(): Promise<void> {
     `AWS_ACCESS_KEY_ID=${AMAZON_CONNECT_EMULATOR_CREDENTIALS.accessKeyId}`,
     `AWS_SECRET_ACCESS_KEY=${AMAZON_CONNECT_EMULATOR_CREDENTIALS.secretAccessKey}`,
   ].join('\n'));
+  return emulator;
 }
 
-main().catch((error: unknown) => {
-  console.error(`amazon-connect-emulator: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+runEmulatorMain('amazon-connect-emulator', main);

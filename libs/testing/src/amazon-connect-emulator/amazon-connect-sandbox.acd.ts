@@ -51,8 +51,8 @@ export function amazonConnectSeedOf(catalog: { teams: EmulatorTeam[]; agents: Em
 export interface AmazonConnectSandboxAcdOptions {
   /**
    * The daemon's Connect API rate (AMAZON_CONNECT_REQUESTS_PER_SECOND and AMAZON_CONNECT_BURST). Default 10 and 20:
-   * the emulator enforces no quota, and at the production default (1.5/s) listing the sandbox's 20 agents at boot
-   * (about 35 calls) would take some 20 s before the page syncs anything.
+   * the emulator enforces no quota, and at the production default (1.5/s) the boot's reads for the sandbox's 20 agents
+   * (about 40 calls) would take some 25 s before the page syncs anything.
    */
   requestsPerSecond?: number;
   burst?: number;

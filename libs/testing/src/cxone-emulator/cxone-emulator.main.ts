@@ -8,6 +8,7 @@
  * the settings to give the daemon. Ctrl-C stops it.
  */
 import { ContactCenterEmulator } from '../contact-center-emulator';
+import { checkPort, readFlags, runEmulatorMain } from '../emulator-main.util';
 import { CxoneEmulator } from './cxone-emulator';
 import { cxoneSeedOf } from './cxone-sandbox.catalog';
 import type { CxoneOnContactWrite } from './cxone-emulator.types';
@@ -22,31 +23,24 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { port: 0, agents: 20, onContact: 'next-state', tokenLifetimeSec: 3600 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--port') args.port = Number(value());
-    else if (flag === '--agents') args.agents = Number(value());
-    else if (flag === '--rate-limit') args.rateLimit = Number(value());
-    else if (flag === '--on-contact') {
-      const v = value();
+  readFlags(argv, {
+    '--port': (v) => (args.port = Number(v)),
+    '--agents': (v) => (args.agents = Number(v)),
+    '--rate-limit': (v) => (args.rateLimit = Number(v)),
+    '--on-contact': (v) => {
       if (v !== 'next-state' && v !== 'conflict') throw new Error('--on-contact must be next-state or conflict');
       args.onContact = v;
-    } else if (flag === '--token-lifetime') args.tokenLifetimeSec = Number(value());
-    else throw new Error(`unknown argument ${flag}`);
-  }
-  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65_535) throw new Error('--port must be 0–65535');
+    },
+    '--token-lifetime': (v) => (args.tokenLifetimeSec = Number(v)),
+  });
+  checkPort('--port', args.port);
   if (!Number.isInteger(args.agents) || args.agents < 1 || args.agents > 100_000) throw new Error('--agents must be 1–100000');
   if (args.rateLimit !== undefined && !(Number.isInteger(args.rateLimit) && args.rateLimit > 0)) throw new Error('--rate-limit must be a positive integer');
   if (!(Number.isInteger(args.tokenLifetimeSec) && args.tokenLifetimeSec >= 60)) throw new Error('--token-lifetime must be at least 60');
   return args;
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<CxoneEmulator> {
   const args = parseArgs(process.argv.slice(2));
   const { codes, teams, agents } = cxoneSeedOf(ContactCenterEmulator.sandboxCatalog(args.agents));
   const emulator = new CxoneEmulator({
@@ -65,18 +59,7 @@ async function main(): Promise<void> {
     `CXONE_ACCESS_KEY_ID=${c.accessKeyId}`,
     `CXONE_ACCESS_KEY_SECRET=${c.accessKeySecret}`,
   ].join('\n'));
-
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    void emulator.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  return emulator;
 }
 
-main().catch((error: unknown) => {
-  console.error(`cxone-emulator: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+runEmulatorMain('cxone-emulator', main);

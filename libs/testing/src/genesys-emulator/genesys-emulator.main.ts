@@ -8,6 +8,7 @@
  * secondary presences, Genesys-style UUIDs) and prints the settings to give the daemon. Ctrl-C stops it.
  */
 import { ContactCenterEmulator } from '../contact-center-emulator';
+import { checkPort, readFlags, runEmulatorMain } from '../emulator-main.util';
 import { GenesysEmulator } from './genesys-emulator';
 import { genesysSeedOf } from './genesys-sandbox.acd';
 
@@ -19,25 +20,18 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { port: 0, agents: 20, heartbeatSec: 30 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--port') args.port = Number(value());
-    else if (flag === '--agents') args.agents = Number(value());
-    else if (flag === '--heartbeat') args.heartbeatSec = Number(value());
-    else throw new Error(`unknown argument ${flag}`);
-  }
-  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65_535) throw new Error('--port must be 0–65535');
+  readFlags(argv, {
+    '--port': (v) => (args.port = Number(v)),
+    '--agents': (v) => (args.agents = Number(v)),
+    '--heartbeat': (v) => (args.heartbeatSec = Number(v)),
+  });
+  checkPort('--port', args.port);
   if (!Number.isInteger(args.agents) || args.agents < 1 || args.agents > 100_000) throw new Error('--agents must be 1–100000');
   if (!Number.isInteger(args.heartbeatSec) || args.heartbeatSec < 1 || args.heartbeatSec > 3_600) throw new Error('--heartbeat must be 1–3600 seconds');
   return args;
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<GenesysEmulator> {
   const args = parseArgs(process.argv.slice(2));
   const seed = genesysSeedOf(ContactCenterEmulator.sandboxCatalog(args.agents));
   const emulator = new GenesysEmulator({ ...seed, port: args.port, heartbeatMs: args.heartbeatSec * 1000 });
@@ -51,18 +45,7 @@ async function main(): Promise<void> {
     `GENESYS_CLIENT_ID=${c.clientId}`,
     `GENESYS_CLIENT_SECRET=${c.clientSecret}`,
   ].join('\n'));
-
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    void emulator.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  return emulator;
 }
 
-main().catch((error: unknown) => {
-  console.error(`genesys-emulator: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+runEmulatorMain('genesys-emulator', main);

@@ -11,6 +11,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ContactCenterEmulator } from '../contact-center-emulator';
+import { checkPort, readFlags, runEmulatorMain } from '../emulator-main.util';
 import { SalesforceEmulator } from './salesforce-emulator';
 import { SANDBOX_SALESFORCE, salesforceEmulatorSandboxSeed } from './salesforce-emulator.seed';
 
@@ -24,21 +25,13 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { port: 0, users: '20', apiVersion: '62.0', consoles: true };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--port') args.port = Number(value());
-    else if (flag === '--users') args.users = value();
-    else if (flag === '--api-version') args.apiVersion = value();
-    else if (flag === '--jwt-key-out') args.jwtKeyOut = value();
-    else if (flag === '--no-consoles') args.consoles = false;
-    else throw new Error(`unknown argument ${flag}`);
-  }
-  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65_535) throw new Error('--port must be 0–65535');
+  readFlags(argv, {
+    '--port': (v) => (args.port = Number(v)),
+    '--users': (v) => (args.users = v),
+    '--api-version': (v) => (args.apiVersion = v),
+    '--jwt-key-out': (v) => (args.jwtKeyOut = v),
+  }, { '--no-consoles': () => (args.consoles = false) });
+  checkPort('--port', args.port);
   return args;
 }
 
@@ -50,7 +43,7 @@ function emailsFrom(users: string): string[] {
   return list as string[];
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<SalesforceEmulator> {
   const args = parseArgs(process.argv.slice(2));
   const emails = emailsFrom(args.users);
   const seed = salesforceEmulatorSandboxSeed(emails);
@@ -78,18 +71,7 @@ async function main(): Promise<void> {
   ];
   if (args.jwtKeyOut) lines.push('', '# or, JWT bearer:', 'SALESFORCE_AUTH=jwt', `SALESFORCE_PRIVATE_KEY_FILE=${args.jwtKeyOut}`);
   console.log(lines.join('\n'));
-
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    void emulator.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  return emulator;
 }
 
-main().catch((error: unknown) => {
-  console.error(`salesforce-emulator: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+runEmulatorMain('salesforce-emulator', main);

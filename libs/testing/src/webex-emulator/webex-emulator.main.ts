@@ -9,6 +9,7 @@
  * Ctrl-C stops it.
  */
 import { ContactCenterEmulator } from '../contact-center-emulator';
+import { checkPort, readFlags, runEmulatorMain } from '../emulator-main.util';
 import { WebexEmulator } from './webex-emulator';
 import { webexSeedOf, WEBEX_SANDBOX_WEBHOOK_ORIGIN } from './webex-sandbox.acd';
 
@@ -22,31 +23,25 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { port: 0, agents: 20, tokenLifetimeSec: 43_199, routes: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--port') args.port = Number(value());
-    else if (flag === '--agents') args.agents = Number(value());
-    else if (flag === '--rate-limit') args.rateLimit = Number(value());
-    else if (flag === '--token-lifetime') args.tokenLifetimeSec = Number(value());
-    else if (flag === '--route') {
-      const [from, to] = value().split('=');
+  readFlags(argv, {
+    '--port': (v) => (args.port = Number(v)),
+    '--agents': (v) => (args.agents = Number(v)),
+    '--rate-limit': (v) => (args.rateLimit = Number(v)),
+    '--token-lifetime': (v) => (args.tokenLifetimeSec = Number(v)),
+    '--route': (v) => {
+      const [from, to] = v.split('=');
       if (!from || !to) throw new Error('--route needs <origin>=<url>');
       args.routes.push([from, to]);
-    } else throw new Error(`unknown argument ${flag}`);
-  }
-  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65_535) throw new Error('--port must be 0–65535');
+    },
+  });
+  checkPort('--port', args.port);
   if (!Number.isInteger(args.agents) || args.agents < 1 || args.agents > 100_000) throw new Error('--agents must be 1–100000');
   if (args.rateLimit !== undefined && !(Number.isInteger(args.rateLimit) && args.rateLimit > 0)) throw new Error('--rate-limit must be a positive integer');
   if (!(Number.isInteger(args.tokenLifetimeSec) && args.tokenLifetimeSec >= 60)) throw new Error('--token-lifetime must be at least 60');
   return args;
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<WebexEmulator> {
   const args = parseArgs(process.argv.slice(2));
   const seed = webexSeedOf(ContactCenterEmulator.sandboxCatalog(args.agents));
   const emulator = new WebexEmulator({
@@ -68,18 +63,7 @@ async function main(): Promise<void> {
     `WEBEX_WEBHOOK_URL=${WEBEX_SANDBOX_WEBHOOK_ORIGIN}/v1/acd/webex/events   (start with --route ${WEBEX_SANDBOX_WEBHOOK_ORIGIN}=http://127.0.0.1:<daemon port>)`,
     'WEBEX_WEBHOOK_SECRET=<at least 32 characters of your choice>',
   ].join('\n'));
-
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    void emulator.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  return emulator;
 }
 
-main().catch((error: unknown) => {
-  console.error(`webex-emulator: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+runEmulatorMain('webex-emulator', main);
