@@ -440,6 +440,7 @@ interface CostSnapshot {
   ownCommands: number;
   daemonCpuMs: number[];
   synced: number;
+  at: number;
 }
 
 async function main(): Promise<void> {
@@ -539,7 +540,7 @@ async function main(): Promise<void> {
       return next;
     };
     const snapshot = () => inTurn(async (): Promise<CostSnapshot> => ({
-      redis: await readRedisUsage(redis as BenchRedis), ownCommands: probe.commandsSent, daemonCpuMs: daemonCpuMs(daemons), synced: driver.matched,
+      redis: await readRedisUsage(redis as BenchRedis), ownCommands: probe.commandsSent, daemonCpuMs: daemonCpuMs(daemons), synced: driver.matched, at: Date.now(),
     }));
     let depths = '';
     const depthTimer = setInterval(() => {
@@ -548,6 +549,7 @@ async function main(): Promise<void> {
     }, 1000);
     let failure: string | undefined;
     const pacer = paced(o.rate, (n) => driver.emit(n));
+    for (const m of load) m.start();
     const ticker = setInterval(() => {
       const s = Math.floor((Date.now() - loadStarted) / 1000);
       const phase = driver.measuring ? `load ${s - o.warmup}/${o.duration} s` : `warm-up ${s}/${o.warmup} s`;
@@ -587,7 +589,6 @@ async function main(): Promise<void> {
     const apiAtStart = org.apiCalls;
     const costBefore = await snapshot();
     const webhooksBefore = forwarder.stats();
-    for (const m of load) m.start();
     await new Promise((r) => setTimeout(r, o.duration * 1000));
     pacer.stop();
     await check();
@@ -614,6 +615,7 @@ async function main(): Promise<void> {
     const redisCommands = redisUsed.commands - (costAfter.ownCommands - costBefore.ownCommands);
     const cpuUsed = costAfter.daemonCpuMs.map((ms, i) => ms - costBefore.daemonCpuMs[i]);
     const daemonCpuTotal = cpuUsed.reduce((a, b) => a + b, 0);
+    const cpuPct = (ms: number) => Math.round((ms / Math.max(1, costAfter.at - costBefore.at)) * 100);
 
     const baselineConcurrency = 16;
     const baseline = await runBaseline(benchRedis.target, redis, o.rate, o.duration, baselineConcurrency);
@@ -665,8 +667,8 @@ async function main(): Promise<void> {
         salesforceApiCalls: apiCalls,
         salesforceApiCallsPerSyncedChange: syncedInWindow > 0 ? Math.round((apiCalls / syncedInWindow) * 100) / 100 : null,
         salesforceApiCallsPerSalesforceWrite: cf > 0 ? Math.round((apiCalls / cf) * 100) / 100 : null,
-        /** All daemons together, in percent of one core. */
-        cpuAvgPct: daemonStats.reduce((sum, d) => sum + d.cpuAvgPct, 0),
+        /** All daemons together over the measured load, in percent of one core. */
+        cpuAvgPct: cpuPct(daemonCpuTotal),
         /** The largest daemon's. */
         peakRssMB: Math.max(...daemonStats.map((d) => Math.round(d.peakRssBytes / MB))),
         replicas: daemons.map((d, i) => ({
@@ -676,7 +678,7 @@ async function main(): Promise<void> {
           webhooksRefused: webhooksAfter[i].refused,
           lastRefusal: webhooksAfter[i].lastRefusal,
           cpuMs: cpuUsed[i],
-          cpuAvgPct: daemonStats[i].cpuAvgPct,
+          cpuAvgPct: cpuPct(cpuUsed[i]),
           rssAfterBootMB: Math.round(rssAfterBoot[i] / MB),
           peakRssMB: Math.round(daemonStats[i].peakRssBytes / MB),
         })),
