@@ -82,6 +82,7 @@ describe('the stream holder gives up its lease when its stream stays down', () =
     const cutAt = Date.now();
     proxy.cut();
     await waitFor(() => !a.leader.subscribed, 'replica A sees its stream down', GIVE_UP_MS);
+    const seenDownMs = Date.now() - cutAt;
     // A down stream takes no replica out of the load balancer; monitoring sees it.
     expect((await fetch(`${a.url}/ready`)).status).toBe(200);
     const deps = await fetch(`${a.url}/dependencies`);
@@ -94,6 +95,7 @@ describe('the stream holder gives up its lease when its stream stays down', () =
     sf.agentSetStatus(agent.email.toLowerCase(), 'Lunch');
 
     await waitFor(() => b.leader.isActive && b.leader.subscribed, 'replica B takes the lease and subscribes', GIVE_UP_MS + 8_000);
+    const takenOverMs = Date.now() - cutAt;
     const aStatus = await a.leader.status();
     expect(aStatus.role).toBe('standby');
     // A gave up no sooner than GIVE_UP_MS after its stream went down (it was down from the cut on).
@@ -101,6 +103,8 @@ describe('the stream holder gives up its lease when its stream stays down', () =
     expect(aStatus.holder).toBe((await b.leader.status()).replica);
 
     await waitFor(() => cc.getAgent(agent.agentId)?.state.code === 'Lunch', 'the change made during the outage reaches the contact center', 10_000);
+    console.log(`stream-lease-give-up: after the cut, A saw its stream down at ${seenDownMs} ms, gave the lease up at ${Date.parse(aStatus.since) - cutAt} ms ` +
+      `(STREAM_LEASE_GIVE_UP_MS ${GIVE_UP_MS}, TTL ${TTL_MS}); B subscribed at ${takenOverMs} ms; the change made meanwhile reached the contact center at ${Date.now() - cutAt} ms`);
 
     // A's way to Salesforce is back; the lease stays with B, and A stands by.
     proxy.restore();
