@@ -41,7 +41,7 @@ export async function createDaemon(config: AppConfig, overrides: DaemonOverrides
   // would print warnings of its own), a Redis the daemon cannot use (its kind, version, eviction policy, or a
   // command refused to its user) stops the boot with one line.
   const daemon = DaemonModule.forRoot(config, overrides);
-  await checkRedis(config.redis, { dashboard: config.admin.dashboard });
+  await checkRedis(config.redis);
   const app = await NestFactory.create<NestExpressApplication>(daemon, {
     // Boot lines wait for pino; a failed boot prints nothing of Nest's own (no coloured lines, no stack): the
     // caller reports its one line.

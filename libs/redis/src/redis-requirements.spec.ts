@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RedisSettings } from '@presence-sync/config';
-import { infoProblem, parseInfo, REDIS_CLUSTER_COMMANDS, REDIS_COMMANDS, REDIS_DASHBOARD_COMMANDS, REDIS_MIN_VERSION, redisAclRules, versionAtLeast } from './redis-requirements';
+import { infoProblem, parseInfo, REDIS_CLUSTER_COMMANDS, REDIS_COMMANDS, REDIS_MIN_VERSION, REDIS_WORKERS_VIEW_COMMANDS, redisAclRules, SENTINEL_ACL_RULES, versionAtLeast } from './redis-requirements';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const granted = new Set([...REDIS_COMMANDS, ...REDIS_DASHBOARD_COMMANDS, ...REDIS_CLUSTER_COMMANDS].map((c) => c.acl));
+const granted = new Set([...REDIS_COMMANDS, ...REDIS_CLUSTER_COMMANDS].map((c) => c.acl));
 
 function filesUnder(dir: string, ext: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -58,18 +58,21 @@ describe('the Redis commands the daemon needs (REDIS_COMMANDS)', () => {
   });
 
   it('the rule line grants the prefix only, no channels, and nothing but the list', () => {
-    const rules = redisAclRules('ps', { topology: 'single', dashboard: false });
+    const rules = redisAclRules('ps', 'single');
     expect(rules).toMatch(/^resetkeys ~ps:\* resetchannels -@all \+ping \+select \+client\|setname \+info \+eval /);
     expect(rules).not.toContain('client|list');
     expect(rules).not.toContain('cluster|');
-    expect(redisAclRules('ps', { topology: 'cluster', dashboard: true })).toMatch(/\+client\|list \+cluster\|slots \+cluster\|info \+asking$/);
+    expect(redisAclRules('ps', 'sentinel')).toBe(rules);
+    expect(redisAclRules('ps', 'cluster')).toBe(`${rules} +cluster|slots +cluster|info +asking`);
     expect(rules.split(' ').filter((r) => r.startsWith('+'))).toHaveLength(REDIS_COMMANDS.length);
   });
 
   it('docs/operations.md shows the rule lines the code checks', () => {
     const doc = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
-    expect(doc).toContain(redisAclRules('ps', { topology: 'single', dashboard: true }));
+    expect(doc).toContain(`ACL SETUSER presence-sync on >PASSWORD ${redisAclRules('ps', 'single')}\n`);
     expect(doc).toContain(`+${REDIS_CLUSTER_COMMANDS.map((c) => c.acl).join(' +')}`);
+    expect(doc).toContain(`+${REDIS_WORKERS_VIEW_COMMANDS.join(' +')}`);
+    expect(doc.replace(/\s+/g, ' ')).toContain(SENTINEL_ACL_RULES);
     expect(doc).toContain(REDIS_MIN_VERSION);
   });
 });

@@ -48,8 +48,11 @@ export const REDIS_COMMANDS: readonly NeededCommand[] = [
   c('xadd', 'K', '*', 'f', 'v'), c('xtrim', 'K', 'MAXLEN', '0'),
 ];
 
-/** The queue dashboard's workers view lists client connections (BullMQ's getWorkers). */
-export const REDIS_DASHBOARD_COMMANDS: readonly NeededCommand[] = [c('client|list')];
+/**
+ * Not needed, and not checked: the queue dashboard's workers view lists client connections (BullMQ's getWorkers,
+ * CLIENT LIST, which shows every client of the server). Without it the view is empty and the rest works.
+ */
+export const REDIS_WORKERS_VIEW_COMMANDS: readonly string[] = ['client|list'];
 
 /** ioredis's Cluster client reads the slot map and the cluster's state, and follows ASK redirections while slots move. */
 export const REDIS_CLUSTER_COMMANDS: readonly NeededCommand[] = [c('cluster|slots'), c('cluster|info'), { acl: 'asking' }];
@@ -57,19 +60,17 @@ export const REDIS_CLUSTER_COMMANDS: readonly NeededCommand[] = [c('cluster|slot
 /** What ioredis asks a sentinel (REDIS_SENTINEL_USERNAME's permissions on the sentinels). */
 export const SENTINEL_COMMANDS: readonly string[] = ['sentinel|get-master-addr-by-name', 'sentinel|sentinels'];
 
-export interface RedisNeeds { topology: RedisSettings['topology']; dashboard: boolean }
+type Topology = RedisSettings['topology'];
 
-function commandsFor(needs: RedisNeeds): NeededCommand[] {
-  return [...REDIS_COMMANDS, ...(needs.dashboard ? REDIS_DASHBOARD_COMMANDS : []), ...(needs.topology === 'cluster' ? REDIS_CLUSTER_COMMANDS : [])];
-}
+const commandsFor = (topology: Topology): NeededCommand[] => [...REDIS_COMMANDS, ...(topology === 'cluster' ? REDIS_CLUSTER_COMMANDS : [])];
 
 /**
  * The ACL rules of the daemon's Redis user: its keys (everything under the prefix), no Pub/Sub channels, and
  * exactly the commands it sends. For `ACL SETUSER <user> on ><password> <rules>` or a managed service's
  * access string.
  */
-export function redisAclRules(prefix: string, needs: RedisNeeds): string {
-  return [`resetkeys ~${prefix}:*`, 'resetchannels', '-@all', ...commandsFor(needs).map((command) => `+${command.acl}`)].join(' ');
+export function redisAclRules(prefix: string, topology: Topology): string {
+  return [`resetkeys ~${prefix}:*`, 'resetchannels', '-@all', ...commandsFor(topology).map((command) => `+${command.acl}`)].join(' ');
 }
 
 /** The sentinels' ACL rules for REDIS_SENTINEL_USERNAME. */
@@ -128,11 +129,11 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e)).s
  * when it is queued, so a refused one answers NOPERM and nothing runs. EXEC is tried on an empty transaction.
  * Returns the commands refused, in ACL spelling.
  */
-export async function refusedCommands(client: RedisClient, prefix: string, needs: RedisNeeds): Promise<string[]> {
+export async function refusedCommands(client: RedisClient, prefix: string, topology: Topology): Promise<string[]> {
   // One hash tag for both keys: on a cluster the whole MULTI goes to one node.
   const key = `${prefix}:{boot-check}`;
   const keys: Record<string, string> = { K: key, K2: `${key}:to` };
-  const probes = commandsFor(needs).filter((command) => command.probe && command.acl !== 'multi' && command.acl !== 'discard' && command.acl !== 'exec');
+  const probes = commandsFor(topology).filter((command) => command.probe && command.acl !== 'multi' && command.acl !== 'discard' && command.acl !== 'exec');
   const pipeline = client.pipeline();
   pipeline.call('MULTI');
   for (const command of probes) {
@@ -176,8 +177,7 @@ export class RedisRequirementError extends Error {
  * that the user may send every command the daemon sends. Throws `RedisRequirementError` (or the connection's own
  * error) with one line; resolves with nothing to say. The rule to grant is in docs/operations.md.
  */
-export async function checkRedis(settings: RedisSettings, needs: Omit<RedisNeeds, 'topology'>, timeoutMs = 5000): Promise<void> {
-  const all: RedisNeeds = { ...needs, topology: settings.topology };
+export async function checkRedis(settings: RedisSettings, timeoutMs = 5000): Promise<void> {
   // No ready check: it is an INFO, and ioredis prints a warning of its own when INFO is refused.
   const client: RedisClient = await connectRedis(settings, { timeoutMs, readyCheck: false, onError: () => undefined });
   try {
@@ -193,7 +193,7 @@ export async function checkRedis(settings: RedisSettings, needs: Omit<RedisNeeds
       const problem = infoProblem(info, settings, where);
       if (problem) throw new RedisRequirementError(problem);
     }
-    const missing = await refusedCommands(client, settings.prefix, all);
+    const missing = await refusedCommands(client, settings.prefix, settings.topology);
     if (missing.length > 0) {
       throw new RedisRequirementError(
         `Redis at ${describeRedis(settings)} refuses this user ${missing.map((m) => `+${m}`).join(' ')} (on keys ${settings.prefix}:*), which the daemon sends: ${GRANT_ACL_RULES}`,

@@ -51,8 +51,8 @@ async function serverPort(client: Redis): Promise<number> {
   return Number(/tcp_port:(\d+)/.exec(await client.info('server'))?.[1]);
 }
 
-async function expectRefused(settings: RedisSettings, message: RegExp, dashboard = false): Promise<void> {
-  const refused = await checkRedis(settings, { dashboard }).then(() => undefined, (e: unknown) => e as Error);
+async function expectRefused(settings: RedisSettings, message: RegExp): Promise<void> {
+  const refused = await checkRedis(settings).then(() => undefined, (e: unknown) => e as Error);
   expect(refused).toBeInstanceOf(Error);
   expect(refused?.message).toMatch(message);
   expect(refused?.message.split('\n')).toHaveLength(1);
@@ -99,8 +99,8 @@ describe('Redis Cluster: the daemon connection on a local 3-master cluster', () 
   });
 
   it('the boot check passes; and as a user granted exactly the cluster rules, the check and BullMQ work', async () => {
-    await expect(checkRedis(settings, { dashboard: true })).resolves.toBeUndefined();
-    const rules = redisAclRules('it-cluster', { topology: 'cluster', dashboard: false });
+    await expect(checkRedis(settings)).resolves.toBeUndefined();
+    const rules = redisAclRules('it-cluster', 'cluster');
     // The rules grant keys under `it-cluster:`: this queue's prefix starts with it and carries its hash tag after.
     for (const node of cluster.nodes) {
       const admin = new Redis(node);
@@ -108,10 +108,8 @@ describe('Redis Cluster: the daemon connection on a local 3-master cluster', () 
       admin.disconnect();
     }
     const restricted = settingsFor({ REDIS_CLUSTER_NODES: cluster.nodesSetting, REDIS_PREFIX: 'it-cluster', REDIS_USERNAME: 'presence', REDIS_PASSWORD: 'cluster-user-pw-1' });
-    await expect(checkRedis(restricted, { dashboard: false })).resolves.toBeUndefined();
+    await expect(checkRedis(restricted)).resolves.toBeUndefined();
     expect(await queueRoundTrip(restricted, 'it-cluster:{q}', 10)).toHaveLength(10);
-    // The dashboard's workers view needs CLIENT LIST, which these rules leave out.
-    await expectRefused(restricted, /refuses this user \+client\|list \(on keys it-cluster:\*\)/, true);
   }, 40_000);
 
   it('REDIS_URL at a cluster node is refused with the setting to use (the MOVED symptom)', async () => {
@@ -139,7 +137,7 @@ describe('Redis Sentinel: the master Sentinel names, before and after a failover
   afterAll(async () => { await sentinel?.stop(); });
 
   it('connects to the master, passes the boot check, runs a script and a BullMQ queue', async () => {
-    await expect(checkRedis(settings, { dashboard: true })).resolves.toBeUndefined();
+    await expect(checkRedis(settings)).resolves.toBeUndefined();
     const client = await connectRedis(settings);
     try {
       expect(await serverPort(client)).toBe(sentinel.master.port);
@@ -195,7 +193,7 @@ describe('TLS: rediss:// with REDIS_TLS_CA_FILE', () => {
 
   it('verifies the server against the CA file, and refuses a server the CA did not sign, in one line', async () => {
     const trusted = settingsFor({ REDIS_URL: `rediss://127.0.0.1:${tlsPort}`, REDIS_TLS_CA_FILE: certs.caFile });
-    await expect(checkRedis(trusted, { dashboard: false })).resolves.toBeUndefined();
+    await expect(checkRedis(trusted)).resolves.toBeUndefined();
     const client = await connectRedis(trusted);
     expect(await client.ping()).toBe('PONG');
     client.disconnect();
@@ -221,24 +219,24 @@ describe('checkRedis on one server: what the daemon cannot use is refused in one
   });
 
   it('a user granted exactly the documented rules passes; each missing command is named', async () => {
-    const rules = redisAclRules(prefix, { topology: 'single', dashboard: true });
+    const rules = redisAclRules(prefix, 'single');
     await grant('exact', rules);
-    await expect(checkRedis(settingsFor({ REDIS_URL: url('exact'), REDIS_PREFIX: prefix }), { dashboard: true })).resolves.toBeUndefined();
+    await expect(checkRedis(settingsFor({ REDIS_URL: url('exact'), REDIS_PREFIX: prefix }))).resolves.toBeUndefined();
     // Every probed command, one at a time: taking it away is noticed.
     for (const command of REDIS_COMMANDS.filter((c) => c.probe && c.acl !== 'info' && c.acl !== 'ping')) {
       await grant('less', `${rules} -${command.acl}`);
-      await expectRefused(settingsFor({ REDIS_URL: url('less'), REDIS_PREFIX: prefix }), new RegExp(`refuses this user \\+${command.acl.replace('|', '\\|')} \\(on keys ${prefix}:\\*\\), which the daemon sends: grant its user the ACL rules in docs/operations\\.md`), true);
+      await expectRefused(settingsFor({ REDIS_URL: url('less'), REDIS_PREFIX: prefix }), new RegExp(`refuses this user \\+${command.acl.replace('|', '\\|')} \\(on keys ${prefix}:\\*\\), which the daemon sends: grant its user the ACL rules in docs/operations\\.md`));
     }
     await grant('less', `${rules} -ping`);
-    await expectRefused(settingsFor({ REDIS_URL: url('less'), REDIS_PREFIX: prefix }), /^Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+ refuses PING to this user \(NOPERM .*\): grant its user the ACL rules/, true);
+    await expectRefused(settingsFor({ REDIS_URL: url('less'), REDIS_PREFIX: prefix }), /^Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+ refuses PING to this user \(NOPERM .*\): grant its user the ACL rules/);
   }, 60_000);
 
   it('INFO refused, keys outside the prefix, a wrong password: one line each, no password', async () => {
-    await grant('noinfo', `${redisAclRules(prefix, { topology: 'single', dashboard: false })} -info`);
+    await grant('noinfo', `${redisAclRules(prefix, 'single')} -info`);
     await expectRefused(settingsFor({ REDIS_URL: url('noinfo'), REDIS_PREFIX: prefix }), /refuses INFO to this user \(BullMQ needs it\): grant its user the ACL rules/);
-    await grant('otherkeys', redisAclRules('elsewhere', { topology: 'single', dashboard: false }));
+    await grant('otherkeys', redisAclRules('elsewhere', 'single'));
     await expectRefused(settingsFor({ REDIS_URL: url('otherkeys'), REDIS_PREFIX: prefix }), new RegExp(`refuses this user \\+eval \\+evalsha \\+bzpopmin \\+del .* \\(on keys ${prefix}:\\*\\)`));
-    const wrong = await checkRedis(settingsFor({ REDIS_URL: `redis://exact:not-the-pw-999@127.0.0.1:${server.port}` }), { dashboard: false }).catch((e: Error) => e);
+    const wrong = await checkRedis(settingsFor({ REDIS_URL: `redis://exact:not-the-pw-999@127.0.0.1:${server.port}` })).catch((e: Error) => e);
     expect(String(wrong)).toMatch(/cannot reach Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+: WRONGPASS/);
     expect(String(wrong)).not.toContain('not-the-pw-999');
   }, 30_000);
@@ -252,7 +250,7 @@ describe('checkRedis on one server: what the daemon cannot use is refused in one
     }
     const replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(server.port)] });
     try {
-      const refused = await checkRedis(settingsFor({ REDIS_URL: replica.url }), { dashboard: false }).catch((e: unknown) => e);
+      const refused = await checkRedis(settingsFor({ REDIS_URL: replica.url })).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(RedisRequirementError);
       expect((refused as Error).message).toMatch(/is a read-only replica; point REDIS_URL at the primary/);
     } finally {
