@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '@presence-sync/domain';
 import { z } from 'zod';
-import { ENCRYPTED_PREFIX, isEncrypted, revealSetting, SECRETS_KEY_SETTING } from './secrets';
+import { readSettings } from './secrets';
 
 /** One Redis address of a REDIS_CLUSTER_NODES or REDIS_SENTINELS list. */
 export interface RedisAddress { host: string; port: number }
@@ -146,19 +146,7 @@ function readCaFile(file: string): string {
  */
 export function loadRedisSettings(env: Record<string, string | undefined>, url: string, prefix: string, urlGiven: boolean): RedisSettings {
   const secret = new Set<string>(REDIS_SECRET_SETTINGS);
-  const input: Record<string, string> = {};
-  for (const key of REDIS_SETTING_NAMES) {
-    const raw = env[key];
-    if (raw === undefined || raw === '') continue;
-    if (secret.has(key) && isEncrypted(raw)) {
-      if (!env[SECRETS_KEY_SETTING]?.trim()) fail(key, `the value is encrypted (${ENCRYPTED_PREFIX}) but ${SECRETS_KEY_SETTING} is not set; set the key the value was encrypted with`);
-      try {
-        input[key] = revealSetting(key, raw, env) ?? raw;
-      } catch (e) {
-        fail(key, `${e instanceof Error ? e.message : String(e)}; the value given is not shown`);
-      }
-    } else input[key] = raw;
-  }
+  const input = readSettings(env, REDIS_SETTING_NAMES, REDIS_SECRET_SETTINGS);
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -97,6 +97,31 @@ export function revealSetting(name: string, value: string | undefined, env: Reco
   return decryptSecret(value, env[SECRETS_KEY_SETTING] as string, name);
 }
 
+/**
+ * The set (non-empty) values of `names` in `env`, with the `secrets` among them opened (`enc:v1:…`). A secret that
+ * cannot be opened is a `ConfigError` of one line naming it, never showing its value.
+ */
+export function readSettings(env: Record<string, string | undefined>, names: readonly string[], secrets: readonly string[]): Record<string, string> {
+  const input: Record<string, string> = {};
+  for (const key of names) {
+    const raw = env[key];
+    if (raw === undefined || raw === '') continue;
+    if (!secrets.includes(key) || !isEncrypted(raw)) {
+      input[key] = raw;
+      continue;
+    }
+    if (!env[SECRETS_KEY_SETTING]?.trim()) {
+      throw new ConfigError(`invalid setting ${key}: the value is encrypted (${ENCRYPTED_PREFIX}) but ${SECRETS_KEY_SETTING} is not set; set the key the value was encrypted with`);
+    }
+    try {
+      input[key] = revealSetting(key, raw, env) ?? raw;
+    } catch (e) {
+      throw new ConfigError(`invalid setting ${key}: ${e instanceof Error ? e.message : String(e)}; the value given is not shown`);
+    }
+  }
+  return input;
+}
+
 function checkKey(key: Buffer): Buffer {
   if (key.length !== KEY_BYTES) throw new SecretError(`${SECRETS_KEY_SETTING} must be ${KEY_BYTES} bytes`);
   return key;
