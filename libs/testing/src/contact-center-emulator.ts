@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { BodyTooLargeError, readBoundedBody } from './http-body';
 import { SETTABLE_ACD_STATES, isAcdStateName, sameAcdState, type AcdState } from '@presence-sync/domain';
 import {
@@ -11,6 +10,7 @@ import {
   type WebhookAttempt,
   type WebhookDeliveryStats,
 } from './contact-center-emulator.webhook-sender';
+import { listenLocal } from './listen.util';
 
 export type { EmulatorWebhookEvent, EmulatorWebhookOptions, WebhookAttempt, WebhookDeliveryStats };
 
@@ -246,15 +246,7 @@ export class ContactCenterEmulator extends EventEmitter<EmulatorEvents> {
   private async listen(): Promise<{ baseUrl: string }> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const { port } = server.address() as AddressInfo;
-    return { baseUrl: `http://127.0.0.1:${port}${this.basePath}` };
+    return { baseUrl: `${await listenLocal(server, this.options.port)}${this.basePath}` };
   }
 
   /** Closes the server and every socket, and drops undelivered webhooks. Safe to call twice. */

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import type { AcdState } from '@presence-sync/domain';
+import { listenLocal } from '../listen.util';
 
 type AnyRequest = IncomingMessage | Http2ServerRequest;
 type AnyResponse = ServerResponse | Http2ServerResponse;
@@ -194,15 +194,11 @@ export class AmazonConnectEmulator {
   async start(): Promise<{ endpoint: string; kinesisEndpoint: string }> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
-    await listen(server, this.ports.connect);
+    const endpoint = await listenLocal(server, this.ports.connect);
     const kinesis = createHttp2Server((req, res) => void this.handle(req, res));
     this.kinesisServer = kinesis;
     kinesis.on('session', (session) => this.sessions.add(session.once('close', () => this.sessions.delete(session))));
-    await listen(kinesis, this.ports.kinesis);
-    return {
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      kinesisEndpoint: `http://127.0.0.1:${(kinesis.address() as AddressInfo).port}`,
-    };
+    return { endpoint, kinesisEndpoint: await listenLocal(kinesis, this.ports.kinesis) };
   }
 
   private readonly sessions = new Set<import('node:http2').ServerHttp2Session>();
@@ -685,17 +681,6 @@ export class AmazonConnectEmulator {
       SequenceNumberRange: { StartingSequenceNumber: s.firstSeq, ...(s.endSeq ? { EndingSequenceNumber: s.endSeq } : {}) },
     };
   }
-}
-
-/** Listens on 127.0.0.1 (the port, or a free one with 0); a port in use rejects instead of throwing later. */
-function listen(server: Server | Http2Server, port: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 function routeOf(method: string, p: string[]): { op: string; instanceAt: number; userAt?: number } | undefined {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { GenericContactCenterClient } from '@presence-sync/contact-center';
 import type { AcdState, AcdWebhookIntake, SettableAcdState } from '@presence-sync/domain';
 import { ContactCenterEmulator } from '../contact-center-emulator';
 import { RecordingSink, type ConformanceFault, type ConnectorHarness } from './connector-harness';
+import { listenLocal } from '../listen.util';
 
 const TEAM = { teamId: 't-conformance', name: 'Conformance', unavailableCodes: ['Lunch', 'Break'] };
 /** Another team's code: it exists at the contact center, but not for the agents under test. */
@@ -33,12 +33,7 @@ class WebhookReceiver {
   async start(): Promise<string> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    const { port } = server.address() as AddressInfo;
-    return `http://127.0.0.1:${port}${this.intake.path}`;
+    return `${await listenLocal(server)}${this.intake.path}`;
   }
 
   /** Resolves once no request is being handled. */

@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WEBEX_WEBHOOK_PATH, WebexConnector } from '@presence-sync/connector-webex';
 import type { AcdState, AcdWebhookIntake, SettableAcdState } from '@presence-sync/domain';
 import { InMemoryRefreshTokenStore } from '../in-memory-refresh-token.store';
 import { WebexEmulator } from '../webex-emulator/webex-emulator';
 import { webexAcdViewOf, webexIdOf } from '../webex-emulator/webex-sandbox.acd';
 import { RecordingSink, type ConformanceFault, type ConnectorHarness } from './connector-harness';
+import { listenLocal } from '../listen.util';
 
 /** The Webex harness, with the emulator for checks the suite does not make. */
 export interface WebexHarness extends ConnectorHarness {
@@ -34,11 +34,7 @@ class WebhookReceiver {
   async start(): Promise<string> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}${WEBEX_WEBHOOK_PATH}`;
+    return `${await listenLocal(server)}${WEBEX_WEBHOOK_PATH}`;
   }
 
   drained(): Promise<void> {

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { BodyTooLargeError, readBoundedBody } from '../http-body';
 import {
   CXONE_EMULATOR_CREDENTIALS,
@@ -16,6 +15,7 @@ import {
   type CxoneNextState,
   type CxoneStateName,
 } from './cxone-emulator.types';
+import { listenLocal } from '../listen.util';
 
 interface Answer {
   status: number;
@@ -149,14 +149,7 @@ export class CxoneEmulator extends EventEmitter<EmulatorEvents> {
   private async listen(): Promise<{ baseUrl: string }> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.baseUrl = await listenLocal(server, this.options.port);
     return { baseUrl: this.baseUrl };
   }
 

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FrameReader, WS_OPCODE, encodeFrame, websocketAccept } from '@presence-sync/connector-genesys';
 import type { AcdState } from '@presence-sync/domain';
 import { BodyTooLargeError, readBoundedBody } from '../http-body';
+import { listenLocal } from '../listen.util';
 
 /** A presence definition the emulated org has. */
 export interface GenesysEmulatorPresence {
@@ -113,17 +113,7 @@ export class GenesysEmulator {
   async start(): Promise<{ baseUrl: string }> {
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.onUpgrade(req, socket));
-    const server = this.server;
-    // A port in use rejects here (one line for the caller) instead of an unhandled 'error' event.
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const { port } = server.address() as AddressInfo;
-    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.baseUrl = await listenLocal(this.server, this.options.port);
     this.heartbeat = setInterval(() => this.broadcastHeartbeat(), this.options.heartbeatMs ?? 30_000);
     this.heartbeat.unref();
     return { baseUrl: this.baseUrl };

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { BodyTooLargeError, readBoundedBody } from '../http-body';
 import { SALESFORCE_OFFLINE } from '@presence-sync/domain';
 import { SANDBOX_STATUSES } from '../sandbox-statuses';
@@ -21,6 +20,7 @@ import type {
   AgentWorkRow, CommandDropReason, ConsoleStats, InjectedRestFault, PushRecord, SalesforceEmulatorCredentials, SalesforceEmulatorEvents,
   SalesforceEmulatorOptions, SalesforceEmulatorPermissions, SalesforceEmulatorProfileSeed, StreamEvent, StreamingClientInfo, UspRow,
 } from './salesforce-emulator.types';
+import { listenLocal } from '../listen.util';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -213,14 +213,7 @@ export class SalesforceEmulator extends EventEmitter<SalesforceEmulatorEvents> {
   private async listen(): Promise<{ baseUrl: string; loginUrl: string; cometdUrl: string }> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.url = await listenLocal(server, this.options.port);
     return { baseUrl: this.url, loginUrl: this.url, cometdUrl: this.cometdUrl };
   }
 

@@ -1,11 +1,11 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type {
   WebexChannelState, WebexDeliveryStats, WebexEmulatorAgent, WebexEmulatorAuxCode, WebexEmulatorOptions, WebexEmulatorProfile, WebexEmulatorSubscription,
   WebexEmulatorTeam,
 } from './webex-emulator.types';
+import { listenLocal } from '../listen.util';
 
 /** Event types the emulator publishes (agent events, Cisco's event reference). */
 const EVENT_TYPES = ['agent:login', 'agent:logout', 'agent:state_change'] as const;
@@ -103,11 +103,7 @@ export class WebexEmulator extends EventEmitter {
   async start(): Promise<{ baseUrl: string }> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
-    });
-    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.baseUrl = await listenLocal(server, this.options.port);
     return { baseUrl: this.baseUrl };
   }
 
