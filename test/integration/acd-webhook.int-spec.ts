@@ -12,7 +12,7 @@ describe('POST /v1/acd/events (generic connector v1)', () => {
   afterAll(async () => { await h.stop(); });
 
   const queued = async () => {
-    const c = await h.queue(QUEUES.inbound).getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed');
+    const c = await h.jobCounts(QUEUES.inbound, 'waiting', 'active', 'completed', 'failed', 'delayed');
     return Object.values(c).reduce((a, b) => a + b, 0);
   };
 

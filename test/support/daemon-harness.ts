@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { getQueueToken } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
+import type { JobType, Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { loadConfig, type AppConfig } from '@presence-sync/config';
 import { signGenericWebhook } from '@presence-sync/contact-center';
 import { AuditLog, InboundSink, type AcdState, type AuditOutcome, type AuditRecord } from '@presence-sync/domain';
-import { QUEUES } from '@presence-sync/redis';
+import { PartitionQueues, QUEUES, type QueueName } from '@presence-sync/redis';
 import { ContactCenterEmulator, InMemorySalesforce } from '@presence-sync/testing';
 import { createDaemon } from '../../apps/presence-sync/src/daemon.bootstrap';
 import { LifecycleService } from '../../apps/presence-sync/src/services/lifecycle.service';
@@ -120,8 +119,26 @@ export class DaemonHarness {
     return this.app.get(InboundSink);
   }
 
-  queue(name: (typeof QUEUES)[keyof typeof QUEUES]): Queue {
-    return this.app.get<Queue>(getQueueToken(name));
+  /** The queue `name` of an agent's partition (default: partition 0). */
+  queue(name: QueueName, agentId?: string): Queue {
+    const queues = this.app.get(PartitionQueues);
+    return agentId === undefined ? queues.queue(name, 0) : queues.forAgent(name, agentId);
+  }
+
+  /** The queue `name` of every partition. */
+  queues(name: QueueName): Queue[] {
+    const queues = this.app.get(PartitionQueues);
+    return Array.from({ length: queues.keys.partitions }, (_, n) => queues.queue(name, n));
+  }
+
+  /** Job counts of `name` summed over the partitions. */
+  jobCounts(name: QueueName, ...types: JobType[]): Promise<Record<string, number>> {
+    return this.app.get(PartitionQueues).counts(name, ...types);
+  }
+
+  /** Failed jobs of `name` over the partitions. */
+  async failedCount(name: QueueName): Promise<number> {
+    return (await this.jobCounts(name, 'failed')).failed ?? 0;
   }
 
   get lifecycle(): LifecycleService {
@@ -131,7 +148,7 @@ export class DaemonHarness {
   /** Every queue is empty: nothing waiting, active or delayed. */
   async idle(): Promise<boolean> {
     for (const name of Object.values(QUEUES)) {
-      const c = await this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+      const c = await this.jobCounts(name, 'waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
       if (Object.values(c).some((n) => n > 0)) return false;
     }
     return true;

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { DEFAULT_SYNC_PARTITIONS } from '@presence-sync/config';
 import { RedisKeys, redisOptionsFromUrl } from '@presence-sync/redis';
 import {
   ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, type ConsoleCommand,
@@ -29,7 +30,7 @@ export interface Replica {
  */
 export class ReplicaCluster {
   readonly prefix = `rc${randomUUID().slice(0, 8)}`;
-  readonly keys = new RedisKeys(this.prefix);
+  readonly keys = new RedisKeys(this.prefix, DEFAULT_SYNC_PARTITIONS);
   readonly replicas: Replica[] = [];
   readonly catalog: ReturnType<typeof ContactCenterEmulator.sandboxCatalog>;
   cc!: ContactCenterEmulator;

@@ -38,7 +38,7 @@ async function loadPrevious(agentId: string, config: AppConfig): Promise<AcdStat
   // A refused connection is one line for explain to report (its message never holds the password).
   const redis = await connectRedis(config.redis, { timeoutMs: 1500 });
   try {
-    const [rev, doc] = await redis.hmget(new RedisKeys(config.redis.prefix).agent(agentId), 'rev', 'doc');
+    const [rev, doc] = await redis.hmget(new RedisKeys(config.redis.prefix, config.sync.partitions).agent(agentId), 'rev', 'doc');
     return parseAgentRecord(rev, doc).prevAcd?.state;
   } finally {
     redis.disconnect();

@@ -1,16 +1,15 @@
 import { Logger, Module, RequestMethod, type DynamicModule, type Provider } from '@nestjs/common';
-import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
-import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
+import type { ConnectionOptions } from 'bullmq';
 import { adminDashboardProblem, salesforceModeProblem, secretValuesOf, type AppConfig } from '@presence-sync/config';
 import {
   AgentRecordStore, AuditLog, ChangeSource, Clock, ConfigError, ContactCenterPort, InboundSink, SalesforcePort, SyncTrigger, SystemClock,
 } from '@presence-sync/domain';
 import {
-  agentInbox, BullSyncTrigger, connectRedis, QUEUES, RedisAgentRecordStore, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, RedisRefreshTokenStore, userInbox,
+  agentInbox, bullConnection, BullSyncTrigger, connectRedis, PartitionQueues, QUEUES, RedisAgentRecordStore, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, RedisRefreshTokenStore, userInbox,
 } from '@presence-sync/redis';
 import { JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
 import { AuditFeed, EngineSettings, IngestChange, Reconcile, SyncAgent, TransitionRunner } from '@presence-sync/sync';
@@ -31,6 +30,8 @@ import { InboundProcessor } from './processors/inbound.processor';
 import { SyncAcdProcessor } from './processors/sync-acd.processor';
 import { SyncSalesforceProcessor } from './processors/sync-salesforce.processor';
 import { configureWorkerOptions } from './processors/worker-options';
+import { PartitionWorkers } from './processors/partition-workers';
+import { PartitionOwnership } from './services/partition-ownership';
 import { DirectoryService } from './services/directory.service';
 import { IntakeGate } from './services/intake-gate.service';
 import { LifecycleService } from './services/lifecycle.service';
@@ -39,7 +40,7 @@ import { MetricsService } from './services/metrics.service';
 import { RulesService } from './services/rules.service';
 import { AcdSourceLeader } from './services/acd-source.leader';
 import { StreamLeader } from './services/stream-leader.service';
-import { APP_CONFIG, REDIS, SALESFORCE_STREAM } from './tokens';
+import { APP_CONFIG, BULL_CONNECTION, REDIS, SALESFORCE_STREAM } from './tokens';
 
 /** Parts a test or the sandbox may supply instead of the ones the config names. */
 export interface DaemonOverrides {
@@ -103,7 +104,10 @@ export class DaemonModule {
     // Before anything connects: an unprotected dashboard stops the boot with one line naming the settings.
     const adminProblem = adminDashboardProblem(config);
     if (adminProblem) throw new ConfigError(adminProblem);
-    const keys = new RedisKeys(config.redis.prefix);
+    const keys = new RedisKeys(config.redis.prefix, config.sync.partitions);
+    const bull = bullConnection(config.redis);
+    // ioredis's option type and BullMQ's own declaration of it differ only in detail.
+    const bullRedis = bull.connection as ConnectionOptions;
     const redisErrors = new RedisErrorLog();
     configureWorkerOptions(config.sync.lockDurationMs, config.sync.stalledIntervalMs);
     const settings: EngineSettings = {
@@ -123,14 +127,16 @@ export class DaemonModule {
         inject: [ContactCenterPort],
       },
       { provide: Clock, useValue: overrides.clock ?? new SystemClock() },
-      // Created first and depending on the queues only: their error listeners are on before they first connect.
+      // Created first: the queues' error listeners are on before they first connect.
+      { provide: RedisErrorLog, useValue: redisErrors },
       {
-        provide: RedisErrorLog,
-        useFactory: (...queues: Queue[]) => {
-          for (const queue of queues) redisErrors.watch(queue, `queue ${queue.name}`);
-          return redisErrors;
+        // Every partition's queues, on one BullMQ connection (closed by the lifecycle after the queues).
+        provide: PartitionQueues,
+        useFactory: () => {
+          const queues = new PartitionQueues(keys, bullRedis);
+          queues.onCreate((queue) => redisErrors.watch(queue, `queue ${queue.name} ${queue.opts.prefix ?? ''}`));
+          return queues;
         },
-        inject: Object.values(QUEUES).map((name) => getQueueToken(name)),
       },
       { provide: REDIS, useFactory: () => connectRedis(config.redis, { onError: (e) => redisErrors.report('redis', e) }) },
       OpsListener,
@@ -147,18 +153,18 @@ export class DaemonModule {
       {
         // Each change goes to its agent's inbox; a Salesforce user the directory does not know yet gets one of its own.
         provide: RedisInboundSink,
-        useFactory: (redis: Redis, queue: Queue, directory: DirectoryService) => new RedisInboundSink(redis, queue, keys, config.intake.dedupTtlSec, (change) => {
+        useFactory: (redis: Redis, queues: PartitionQueues, directory: DirectoryService) => new RedisInboundSink(redis, queues, config.intake.dedupTtlSec, (change) => {
           if (change.side === 'acd') return agentInbox(change.agentId);
           const agent = directory.current().bySalesforceUser(change.userId);
           return agent ? agentInbox(agent.agentId) : userInbox(change.userId);
         }),
-        inject: [REDIS, getQueueToken(QUEUES.inbound), DirectoryService],
+        inject: [REDIS, PartitionQueues, DirectoryService],
       },
       { provide: InboundSink, useExisting: RedisInboundSink },
       {
         provide: SyncTrigger,
-        useFactory: (acd: Queue, sf: Queue) => new BullSyncTrigger({ acd, salesforce: sf }, config.sync.attempts, config.sync.backoffMs),
-        inject: [getQueueToken(QUEUES.syncAcd), getQueueToken(QUEUES.syncSalesforce)],
+        useFactory: (queues: PartitionQueues) => new BullSyncTrigger(queues, config.sync.attempts, config.sync.backoffMs),
+        inject: [PartitionQueues],
       },
       DirectoryService,
       RulesService,
@@ -194,6 +200,21 @@ export class DaemonModule {
       InboundProcessor,
       SyncAcdProcessor,
       SyncSalesforceProcessor,
+      {
+        provide: PartitionWorkers,
+        useFactory: (queues: PartitionQueues, inbound: InboundProcessor, acd: SyncAcdProcessor, sf: SyncSalesforceProcessor, sink: RedisInboundSink) => new PartitionWorkers(queues, bullRedis, {
+          [QUEUES.inbound]: { handler: inbound, concurrency: config.sync.inboundConcurrency },
+          [QUEUES.syncAcd]: { handler: acd, concurrency: config.sync.syncConcurrency },
+          [QUEUES.syncSalesforce]: { handler: sf, concurrency: config.sync.syncConcurrency },
+        }, sink, redisErrors, Math.floor(config.shutdownTimeoutMs / 2)),
+        inject: [PartitionQueues, InboundProcessor, SyncAcdProcessor, SyncSalesforceProcessor, RedisInboundSink],
+      },
+      {
+        provide: PartitionOwnership,
+        useFactory: (redis: Redis, workers: PartitionWorkers) => new PartitionOwnership(redis, keys, workers, { heartbeatMs: config.sync.partitionHeartbeatMs, ttlMs: config.sync.partitionTtlMs }),
+        inject: [REDIS, PartitionWorkers],
+      },
+      { provide: BULL_CONNECTION, useValue: bull },
       LifecycleService,
     ];
     return {
@@ -211,8 +232,6 @@ export class DaemonModule {
         }),
         ScheduleModule.forRoot(),
         TerminusModule.forRoot({ errorLogStyle: 'json', logger: ReadinessLogger }),
-        BullModule.forRoot({ connection: { url: config.redis.url, maxRetriesPerRequest: null }, prefix: keys.queuePrefix }),
-        BullModule.registerQueue({ name: QUEUES.inbound }, { name: QUEUES.syncAcd }, { name: QUEUES.syncSalesforce }),
       ],
       controllers: [AcdWebhookController, AgentsController, StatusController, HealthController],
       providers,

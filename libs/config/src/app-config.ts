@@ -8,6 +8,9 @@ import { GENESYS_SECRET_SETTINGS, GENESYS_SETTING_NAMES, loadGenesysSettings, re
 import { CXONE_SECRET_SETTINGS, CXONE_SETTING_NAMES, loadCxoneSettings, redactCxoneSettings, type CxoneSettings } from './cxone-settings';
 import { loadRedisSettings, redactRedisSettings, REDIS_SECRET_SETTINGS, REDIS_SETTING_NAMES, type RedisSettings } from './redis-settings';
 
+/** SYNC_PARTITIONS when not set: enough to spread a 3-node Redis Cluster and a few replicas. */
+export const DEFAULT_SYNC_PARTITIONS = 8;
+
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const optionalText = z.string().trim().min(1).optional();
@@ -48,7 +51,7 @@ const schema = z.object({
   SYNC_CONCURRENCY: int(1, 1000).default(16),
   ECHO_WINDOW_MS: int(1000).default(600_000),
   SYNC_BURST_WINDOW_MS: int(0, 60_000).default(300),
-  SYNC_PARTITIONS: int(1, 1024).default(8),
+  SYNC_PARTITIONS: int(1, 1024).default(DEFAULT_SYNC_PARTITIONS),
   PARTITION_HEARTBEAT_MS: int(100, 60_000).default(1_000),
   PARTITION_TTL_MS: int(500, 300_000).default(5_000),
   ACD_DEFERRED_WINDOW_MS: int(60_000).default(28_800_000),

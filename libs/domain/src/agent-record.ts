@@ -155,7 +155,7 @@ export abstract class AgentRecordStore {
   abstract discard(inbox: string, entries: string[]): Promise<CommitResult>;
 }
 
-/** Triggers outbound and inbound work. Implemented on BullMQ (libs/redis). */
+/** Triggers outbound and inbound work. Implemented on BullMQ, in the agent's partition (libs/redis). */
 export abstract class SyncTrigger {
   /**
    * At most one waiting sync per agent and target; the run reads the latest want.
@@ -165,5 +165,5 @@ export abstract class SyncTrigger {
   /** A check that a Salesforce write was confirmed, after `delayMs`. */
   abstract scheduleConfirm(agentId: string, writeId: string, send: number, delayMs: number): Promise<void>;
   /** Drops the scheduled check of a write the presence stream already confirmed. */
-  abstract cancelConfirm(writeId: string, send: number): Promise<void>;
+  abstract cancelConfirm(agentId: string, writeId: string, send: number): Promise<void>;
 }

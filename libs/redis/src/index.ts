@@ -9,3 +9,5 @@ export * from './redis-requirements';
 export * from './redis-checkpoint.store';
 export * from './redis-lease';
 export * from './redis-refresh-token.store';
+export * from './partition-queues';
+export * from './redis-scan';

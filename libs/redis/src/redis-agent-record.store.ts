@@ -35,7 +35,7 @@ return 'ok'
 `;
 
 /** KEYS: inbox. ARGV: entries exactly as read. Pops them if they still are the head. */
-const DISCARD = `
+export const DISCARD_SCRIPT = `
 local head = redis.call('LRANGE', KEYS[1], 0, #ARGV - 1)
 for j = 1, #ARGV do
   if head[j] ~= ARGV[j] then return 'moved' end
@@ -68,7 +68,7 @@ export class RedisAgentRecordStore extends AgentRecordStore {
     super();
     this.redis = redis as ScriptedRedis;
     if (!('psCommit' in redis)) redis.defineCommand('psCommit', { numberOfKeys: 3, lua: COMMIT });
-    if (!('psDiscard' in redis)) redis.defineCommand('psDiscard', { numberOfKeys: 1, lua: DISCARD });
+    if (!('psDiscard' in redis)) redis.defineCommand('psDiscard', { numberOfKeys: 1, lua: DISCARD_SCRIPT });
   }
 
   async load(agentId: string): Promise<AgentRecord> {

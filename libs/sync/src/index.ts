@@ -6,3 +6,4 @@ export * from './reconcile.use-case';
 export * from './sources';
 export * from './sync-agent.use-case';
 export * from './transition-runner';
+export * from './partition-assignment';

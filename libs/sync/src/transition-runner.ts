@@ -46,7 +46,7 @@ export async function runEffects(trigger: SyncTrigger, agentId: string, effects:
   for (const e of effects) {
     if (e.kind === 'trigger') triggers.set(e.target, Math.min(triggers.get(e.target) ?? Infinity, e.delayMs));
     else if (e.kind === 'schedule-confirm') calls.push(trigger.scheduleConfirm(agentId, e.writeId, e.send, e.delayMs));
-    else calls.push(trigger.cancelConfirm(e.writeId, e.send));
+    else calls.push(trigger.cancelConfirm(agentId, e.writeId, e.send));
   }
   for (const [target, delayMs] of triggers) calls.push(trigger.trigger(target, agentId, delayMs));
   await Promise.all(calls);

@@ -58,7 +58,7 @@ describe('webhook intake limits (POST /v1/acd/events)', () => {
   afterAll(async () => { await h?.stop(); });
 
   const queuedIds = async () => {
-    const jobs = await h.queue(QUEUES.inbound).getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
+    const jobs = (await Promise.all(h.queues(QUEUES.inbound).map((q) => q.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'])))).flat();
     return new Set(jobs.map((j) => String((j.data as { eventId?: unknown }).eventId)));
   };
 

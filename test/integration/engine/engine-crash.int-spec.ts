@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import type { AcdState, SalesforceChange } from '@presence-sync/domain';
+import { DEFAULT_SYNC_PARTITIONS } from '@presence-sync/config';
 import {
-  agentInbox, userInbox, QUEUES, RedisAuditLog, RedisInboundSink, RedisKeys, redisOptionsFromUrl, type QueueName,
+  agentInbox, userInbox, PartitionQueues, RedisAuditLog, RedisInboundSink, RedisKeys, redisOptionsFromUrl,
 } from '@presence-sync/redis';
 import { ContactCenterEmulator, InMemorySalesforce, type EmulatorWrite } from '@presence-sync/testing';
 import { dropPrefix, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
@@ -63,13 +63,13 @@ describe('engine: a killed worker process', () => {
   const catalog = ContactCenterEmulator.sandboxCatalog(AGENTS);
   const emails = catalog.agents.map((a) => a.email);
   const prefix = `crash${randomUUID().slice(0, 8)}`;
-  const keys = new RedisKeys(prefix);
+  const keys = new RedisKeys(prefix, DEFAULT_SYNC_PARTITIONS);
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const workers: Worker[] = [];
   let emulator: ContactCenterEmulator;
   let baseUrl: string;
   let redis: Redis;
-  let queues: Record<QueueName, Queue>;
+  let queues: PartitionQueues;
   let sink: RedisInboundSink;
 
   async function startWorker(): Promise<Worker> {
@@ -132,14 +132,14 @@ describe('engine: a killed worker process', () => {
 
   async function counts(states: ('waiting' | 'active' | 'delayed' | 'prioritized' | 'waiting-children' | 'failed')[]): Promise<number> {
     let n = 0;
-    for (const q of Object.values(queues)) n += Object.values(await q.getJobCounts(...states)).reduce((a, b) => a + b, 0);
+    for (const q of queues.all()) n += Object.values(await q.getJobCounts(...states)).reduce((a, b) => a + b, 0);
     return n;
   }
 
   /** What is still wrong, for the failure message. */
   async function diagnose(wanted: Map<string, AcdState>): Promise<string> {
     const lines: string[] = [];
-    for (const [name, q] of Object.entries(queues)) lines.push(`${name}: ${JSON.stringify(await q.getJobCounts())}`);
+    for (const [name, q] of queues.all().map((q) => [`${q.opts.prefix ?? ''}:${q.name}`, q] as const)) lines.push(`${name}: ${JSON.stringify(await q.getJobCounts())}`);
     for (const [agentId, want] of wanted) {
       const agent = emulator.getAgent(agentId);
       if (sameState(agent?.state, want)) continue;
@@ -147,7 +147,7 @@ describe('engine: a killed worker process', () => {
       lines.push(`  PUTs: ${JSON.stringify(emulator.writes.filter((w) => w.agentId === agentId).map((w) => ({ key: w.idempotencyKey, body: w.body, status: w.status, replayed: w.replayed, at: w.at })))}`);
       for (const r of (await new RedisAuditLog(redis, keys, 1000).list(agentId, 40)).reverse()) lines.push(`  audit ${JSON.stringify(r)}`);
     }
-    for (const [name, q] of Object.entries(queues)) {
+    for (const [name, q] of queues.all().map((q) => [`${q.opts.prefix ?? ''}:${q.name}`, q] as const)) {
       for (const job of await q.getJobs(['active', 'waiting'], 0, 20)) lines.push(`${name} job ${job.id} ${job.name} ${JSON.stringify(job.data)} attempts=${job.attemptsMade} token=${job.token ?? ''} dedup=${job.deduplicationId ?? ''}`);
       lines.push(`${name}: rate-limit ttl ${await q.getRateLimitTtl()} paused ${await q.isPaused()} workers ${(await q.getWorkers()).length}`);
     }
@@ -162,12 +162,8 @@ describe('engine: a killed worker process', () => {
     for (const a of catalog.agents) if (a.state.state !== 'Available') emulator.agentSetState(a.agentId, { state: 'Available' });
     redis = new Redis(redisOptionsFromUrl(redisUrl));
     const connection = { url: redisUrl, maxRetriesPerRequest: null };
-    queues = {
-      [QUEUES.inbound]: new Queue(QUEUES.inbound, { connection, prefix: keys.queuePrefix }),
-      [QUEUES.syncAcd]: new Queue(QUEUES.syncAcd, { connection, prefix: keys.queuePrefix }),
-      [QUEUES.syncSalesforce]: new Queue(QUEUES.syncSalesforce, { connection, prefix: keys.queuePrefix }),
-    } as Record<QueueName, Queue>;
-    sink = new RedisInboundSink(redis, queues[QUEUES.inbound], keys, 3600, (c) => (c.side === 'acd' ? agentInbox(c.agentId) : userInbox(c.userId)));
+    queues = new PartitionQueues(keys, connection);
+    sink = new RedisInboundSink(redis, queues, 3600, (c) => (c.side === 'acd' ? agentInbox(c.agentId) : userInbox(c.userId)));
   });
 
   afterAll(async () => {
@@ -177,7 +173,7 @@ describe('engine: a killed worker process', () => {
       await waitFor(() => w.exited, 'the worker process exits on SIGTERM', 10_000).catch(() => w.proc.kill('SIGKILL'));
       await w.exit;
     }
-    for (const q of Object.values(queues ?? {})) await q.close();
+    await queues?.close();
     if (redis) {
       await dropPrefix(redis, prefix);
       redis.disconnect();

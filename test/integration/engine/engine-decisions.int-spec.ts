@@ -128,11 +128,11 @@ describe('engine decisions: previous, skip-validation, unmapped, echoes, stalene
     const user = h.userOf('a-1013');
     const before = h.writesFor('a-1013').length;
     // The sync queue is held until the whole burst is taken in: every change lands on the one waiting sync job.
-    const syncAcd = h.queue(QUEUES.syncAcd);
+    const syncAcd = h.queue(QUEUES.syncAcd, 'a-1013');
     await syncAcd.pause();
     try {
       await h.sink.accept(burstOf(user, Date.now()));
-      const inbound = h.queue(QUEUES.inbound);
+      const inbound = h.queue(QUEUES.inbound, 'a-1013');
       await waitFor(async () => Object.values(await inbound.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).every((n) => n === 0), 'the burst taken in', 15_000);
       expect(await syncAcd.count()).toBe(1);
     } finally {

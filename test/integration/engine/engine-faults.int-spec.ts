@@ -19,13 +19,13 @@ describe('engine under vendor faults and conflicts', () => {
   });
 
   it('422 is not retried, stays in the failed set and is audited', async () => {
-    const failedBefore = await h.queue(QUEUES.syncAcd).getFailedCount();
+    const failedBefore = await h.failedCount(QUEUES.syncAcd);
     h.cc.failNext(1, 422);
     h.sf.agentSetStatus(h.userOf('a-1015'), 'Break');
     await waitFor(() => h.hasAudit('a-1015', 'failed'), 'audited failed');
     await waitFor(() => h.idle(), 'idle');
     expect(h.writesFor('a-1015').map((w) => w.status)).toEqual([422]);
-    expect(await h.queue(QUEUES.syncAcd).getFailedCount()).toBe(failedBefore + 1);
+    expect(await h.failedCount(QUEUES.syncAcd)).toBe(failedBefore + 1);
     const failed = (await h.audit('a-1015')).find((r) => r.outcome === 'failed');
     expect(failed?.detail).toMatch(/refused \(unknown-code\)/);
   });

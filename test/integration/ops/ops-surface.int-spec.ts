@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@presence-sync/config';
 import { ConfigError } from '@presence-sync/domain';
 import { createDaemon } from '../../../apps/presence-sync/src/daemon.bootstrap';
-import { InboundProcessor } from '../../../apps/presence-sync/src/processors/inbound.processor';
+import { PartitionWorkers } from '../../../apps/presence-sync/src/processors/partition-workers';
 import { DaemonHarness, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
 
 const at = (ms: number) => new Date(ms).toISOString();
@@ -82,10 +82,14 @@ describe('ops surface: health, readiness, metrics, queue dashboard', () => {
     expect(sample(text, 'presence_sync_stale_dropped_total{side="acd"}')).toBeGreaterThanOrEqual(1);
   });
 
-  it('/metrics carries BullMQ queue depths, each metric described once', async () => {
+  it('/metrics carries BullMQ queue depths per partition, each metric described once', async () => {
     const text = (await get(`${h.url}/metrics`)).text;
+    const partitions = h.config.sync.partitions;
+    expect(partitions).toBeGreaterThan(1);
     for (const queue of ['inbound', 'sync-acd', 'sync-salesforce']) {
-      expect(text).toMatch(new RegExp(`^bullmq_job_count\\{queue="${queue}", ?state="waiting"\\} \\d+$`, 'm'));
+      for (let p = 0; p < partitions; p++) {
+        expect(text).toMatch(new RegExp(`^bullmq_job_count\\{queue="${queue}", ?state="waiting", ?partition="${p}"\\} \\d+$`, 'm'));
+      }
     }
     // Each family described once, its samples together (what the text format asks of an exposition).
     const lines = text.split('\n').filter((l) => l !== '');
@@ -103,7 +107,7 @@ describe('ops surface: health, readiness, metrics, queue dashboard', () => {
     expect(wrong.status).toBe(401);
   });
 
-  it('/admin/queues with the credentials serves bull-board with our three queues', async () => {
+  it('/admin/queues with the credentials serves bull-board with our three queues in every partition', async () => {
     const auth = { authorization: basic(ADMIN.ADMIN_USER, ADMIN.ADMIN_PASSWORD) };
     const page = await get(`${h.url}/admin/queues`, auth);
     expect(page.status).toBe(200);
@@ -111,7 +115,8 @@ describe('ops surface: health, readiness, metrics, queue dashboard', () => {
     const api = await get(`${h.url}/admin/queues/api/queues`, auth);
     expect(api.status).toBe(200);
     const names = (JSON.parse(api.text) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
-    expect(names).toEqual(['inbound', 'sync-acd', 'sync-salesforce']);
+    const partitions = Array.from({ length: h.config.sync.partitions }, (_, p) => p);
+    expect(names).toEqual(partitions.flatMap((p) => [`p${p}-inbound`, `p${p}-sync-acd`, `p${p}-sync-salesforce`]).sort());
     expect((await get(`${h.url}/admin/queues/api/queues`)).status).toBe(401);
   });
 
@@ -176,7 +181,7 @@ describe('liveness when a worker stopped taking jobs', () => {
   it('/health is 503 naming the worker; /ready is not affected', async () => {
     expect((await get(`${h.url}/health`)).status).toBe(200);
     // Closed by something other than the stop: the process no longer takes inbound jobs, so a restart helps.
-    await h.app.get(InboundProcessor).worker.close();
+    await h.app.get(PartitionWorkers).all().find((w) => w.name === 'inbound')!.close();
     const r = await get(`${h.url}/health`);
     expect(r.status).toBe(503);
     const body = JSON.parse(r.text) as { error: Record<string, { stopped?: string[]; message?: string }>; info: Record<string, unknown> };

@@ -12,7 +12,7 @@
 import { gzipSync } from 'node:zlib';
 import { GENERIC_MAX_BODY_BYTES, parseGenericEvents, signGenericWebhook } from '@presence-sync/contact-center';
 import type { InboundChange } from '@presence-sync/domain';
-import { RedisKeys } from '@presence-sync/redis';
+import { agentInbox, RedisKeys } from '@presence-sync/redis';
 import { DaemonHarness, SECRET } from '../../support/daemon-harness';
 import { caseRng, chance, int, pick, type Json, type Obj, type Rng } from '../../support/seeded-random';
 
@@ -229,10 +229,12 @@ describe(`fuzzed webhook bodies (FUZZ_SEED=${SEED})`, () => {
    * the engine owns): what reaches `accept` is what the daemon tried to queue.
    */
   const handedToIntake: string[] = [];
+  /** The agent of each event id handed to intake (its marker is in the agent's partition). */
+  const agentOfEvent = new Map<string, string>();
   /** Whether intake durably recorded the event id (its de-duplication marker). */
   const seenInRedis = async (ids: string[]): Promise<boolean[]> => {
     const keys = h.app.get(RedisKeys);
-    const found = await Promise.all(ids.map((id) => h.redis.exists(keys.seen('acd', id))));
+    const found = await Promise.all(ids.map((id) => h.redis.exists(keys.seen(agentInbox(agentOfEvent.get(id) ?? ''), 'acd', id))));
     return found.map((n) => n === 1);
   };
 
@@ -269,7 +271,11 @@ describe(`fuzzed webhook bodies (FUZZ_SEED=${SEED})`, () => {
     const sink = h.sink;
     const original = sink.accept.bind(sink);
     const accept = jest.spyOn(sink, 'accept').mockImplementation((changes: InboundChange[]) => {
-      for (const ch of changes) if (ch.eventId.startsWith(`fz${SEED}-`)) handedToIntake.push(ch.eventId);
+      for (const ch of changes) {
+        if (!ch.eventId.startsWith(`fz${SEED}-`)) continue;
+        handedToIntake.push(ch.eventId);
+        if (ch.side === 'acd') agentOfEvent.set(ch.eventId, ch.agentId);
+      }
       return original(changes);
     });
     const cases = ONLY_CASE === undefined ? Array.from({ length: CASES }, (_, n) => n) : [ONLY_CASE];
@@ -324,12 +330,14 @@ describe(`fuzzed webhook bodies (FUZZ_SEED=${SEED})`, () => {
         if (!oracle.ok) throw fail('202 although the parser rejects the body');
         const body = res.json as { accepted: number; duplicates: number };
         if (body.accepted + body.duplicates !== oracle.changes.length) throw fail(`202 counts do not add up to ${oracle.changes.length} events`);
-        // The daemon dedups on event id: fresh = distinct ids of this body not accepted before in this run
-        // (mutations may produce ids like "" or "x".repeat(256) that repeat across cases).
-        const fresh = new Set(oracle.changes.map((ch) => ch.eventId).filter((id) => !seenIds.has(id)));
+        // The daemon dedups on agent and event id: fresh = distinct (agent, id) pairs of this body not accepted
+        // before in this run (mutations may produce ids like "" or "x".repeat(256) that repeat across cases).
+        const keyOf = (ch: (typeof oracle.changes)[number]) => `${ch.side === 'acd' ? ch.agentId : ''}\n${ch.eventId}`;
+        const fresh = new Set(oracle.changes.map(keyOf).filter((key) => !seenIds.has(key)));
         if (body.accepted !== fresh.size) throw fail(`accepted ${body.accepted}, expected ${fresh.size} fresh events`);
-        for (const id of fresh) {
-          seenIds.add(id);
+        for (const key of fresh) {
+          seenIds.add(key);
+          const id = key.slice(key.indexOf('\n') + 1);
           if (id.startsWith(`fz${SEED}-`)) expectedIds.add(id);
         }
         stats.accepted++;

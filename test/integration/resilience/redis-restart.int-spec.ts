@@ -119,10 +119,10 @@ describe('resilience: Redis restarted under load', () => {
 
     // Mid-load (webhooks and sync jobs in flight), Redis goes away.
     const queueErrors: Error[] = [];
-    for (const name of Object.values(QUEUES)) h.queue(name).on('error', (e) => queueErrors.push(e));
+    for (const name of Object.values(QUEUES)) for (const q of h.queues(name)) q.on('error', (e) => queueErrors.push(e));
     let inFlight = h.cc.webhookDeliveries.pending;
     for (const name of Object.values(QUEUES)) {
-      inFlight += Object.values(await h.queue(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized')).reduce((x, y) => x + y, 0);
+      inFlight += Object.values(await h.jobCounts(name, 'waiting', 'active', 'delayed', 'prioritized')).reduce((x, y) => x + y, 0);
     }
     expect(inFlight).toBeGreaterThan(0);
     const down = Date.now();
@@ -173,8 +173,8 @@ describe('resilience: Redis restarted under load', () => {
       expect(statusOfCommand.get(c.commandId) ?? c.status).toBe(c.status);
       statusOfCommand.set(c.commandId, c.status);
     }
-    expect(await h.queue(QUEUES.syncAcd).getFailedCount()).toBe(0);
-    expect(await h.queue(QUEUES.inbound).getFailedCount()).toBe(0);
+    expect(await h.failedCount(QUEUES.syncAcd)).toBe(0);
+    expect(await h.failedCount(QUEUES.inbound)).toBe(0);
     console.log(`redis-restart: ${inFlight} jobs and webhooks in flight at the kill; outage ${up - down} ms; ` +
       `webhook tries during the outage: ${duringOutage.filter((x) => !x.attempt.ok && (x.attempt.status ?? 0) >= 500).length} answered 5xx, ` +
       `${duringOutage.filter((x) => !x.attempt.ok && x.attempt.status === undefined).length} without an answer; by hand: ${byHand || 'no answer'}, /ready: ${ready || 'no answer'}`);

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { Queue } from 'bullmq';
 import Redis from 'ioredis';
-import { loadConfig } from '@presence-sync/config';
+import { DEFAULT_SYNC_PARTITIONS, loadConfig } from '@presence-sync/config';
 import type { AcdState } from '@presence-sync/domain';
-import { QUEUES, RedisAuditLog, RedisKeys, RedisLease, redisOptionsFromUrl, type QueueName } from '@presence-sync/redis';
+import { agentInbox, PartitionQueues, RedisAuditLog, RedisKeys, RedisLease, redisOptionsFromUrl } from '@presence-sync/redis';
 import {
   ContactCenterEmulator, InMemorySalesforce, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, type ConsoleCommand,
 } from '@presence-sync/testing';
@@ -165,13 +164,13 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
   const catalog = ContactCenterEmulator.sandboxCatalog(AGENTS);
   const emailOf = (i: number) => catalog.agents[i].email.toLowerCase();
   const prefix = `rep${randomUUID().slice(0, 8)}`;
-  const keys = new RedisKeys(prefix);
+  const keys = new RedisKeys(prefix, DEFAULT_SYNC_PARTITIONS);
   const replicas: Replica[] = [];
   let cc: ContactCenterEmulator;
   let ccBaseUrl: string;
   let sf: SalesforceEmulator;
   let redis: Redis;
-  let queues: Record<QueueName, Queue>;
+  let queues: PartitionQueues;
   /** The load balancer in front of the replicas' webhook (round robin over the live ones). */
   const balancer = new WebhookBalancer();
 
@@ -208,7 +207,7 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
 
   async function counts(states: ('waiting' | 'active' | 'delayed' | 'prioritized' | 'waiting-children' | 'failed')[]): Promise<number> {
     let n = 0;
-    for (const q of Object.values(queues)) n += Object.values(await q.getJobCounts(...states)).reduce((a, b) => a + b, 0);
+    for (const q of queues.all()) n += Object.values(await q.getJobCounts(...states)).reduce((a, b) => a + b, 0);
     return n;
   }
 
@@ -238,7 +237,7 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
 
   async function diagnose(wantAcd: Map<number, AcdState>, wantSf: Map<number, string>, confirmFor: number[] = []): Promise<string> {
     const lines: string[] = [];
-    for (const [name, q] of Object.entries(queues)) lines.push(`${name}: ${JSON.stringify(await q.getJobCounts())}`);
+    for (const [name, q] of queues.all().map((q) => [`${q.opts.prefix ?? ''}:${q.name}`, q] as const)) lines.push(`${name}: ${JSON.stringify(await q.getJobCounts())}`);
     for (const i of confirmFor) {
       const command = lastCommand.get(sf.userId(emailOf(i)));
       if (!command) continue;
@@ -301,11 +300,7 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
 
     redis = new Redis(redisOptionsFromUrl(REDIS_URL));
     const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
-    queues = {
-      [QUEUES.inbound]: new Queue(QUEUES.inbound, { connection, prefix: keys.queuePrefix }),
-      [QUEUES.syncAcd]: new Queue(QUEUES.syncAcd, { connection, prefix: keys.queuePrefix }),
-      [QUEUES.syncSalesforce]: new Queue(QUEUES.syncSalesforce, { connection, prefix: keys.queuePrefix }),
-    } as Record<QueueName, Queue>;
+    queues = new PartitionQueues(keys, connection);
   }, 60_000);
 
   afterAll(async () => {
@@ -315,7 +310,7 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
       await waitFor(() => r.exited, `replica ${r.name} exits on SIGTERM`, 15_000).catch(() => r.proc.kill('SIGKILL'));
       await r.exit;
     }
-    for (const q of Object.values(queues ?? {})) await q.close();
+    await queues?.close();
     await balancer.stop();
     await sf?.stop();
     await cc?.stop();
@@ -400,7 +395,7 @@ describe('two daemon replicas against the Salesforce emulator (live mode) under 
     //    intake markers exist: replayed, not guessed by a drift repair).
     await waitSettled(wantAcd, wantSf, sfSide, 'the changes of the gap are applied on both sides', 30_000);
     for (const [i, rowId] of gapRows) {
-      expect({ agent: catalog.agents[i].agentId, seen: await redis.exists(keys.seen('salesforce', `usp:${rowId}:created`)) })
+      expect({ agent: catalog.agents[i].agentId, seen: await redis.exists(keys.seen(agentInbox(catalog.agents[i].agentId), 'salesforce', `usp:${rowId}:created`)) })
         .toEqual({ agent: catalog.agents[i].agentId, seen: 1 });
     }
 

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import Redis from 'ioredis';
-import { loadConfig } from '@presence-sync/config';
+import { DEFAULT_SYNC_PARTITIONS, loadConfig } from '@presence-sync/config';
 import { AuditLog, SalesforcePort, type AuditRecord } from '@presence-sync/domain';
-import { QUEUES, RedisKeys } from '@presence-sync/redis';
+import { agentInbox, PartitionQueues, QUEUES, RedisKeys } from '@presence-sync/redis';
 import { JsforceSalesforceAdapter } from '@presence-sync/salesforce';
 import {
   ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, type StreamEvent,
@@ -45,7 +44,7 @@ describe('resilience: Salesforce token revoked under load', () => {
   let app: INestApplication | undefined;
   let redis: Redis;
   const prefix = `t${randomUUID().slice(0, 8)}`;
-  const keys = new RedisKeys(prefix);
+  const keys = new RedisKeys(prefix, DEFAULT_SYNC_PARTITIONS);
   const catalog = ContactCenterEmulator.sandboxCatalog(CATALOG_SIZE);
   const rng: Rng = mulberry32(SEED ^ 0x7070);
 
@@ -151,7 +150,7 @@ describe('resilience: Salesforce token revoked under load', () => {
     const wrong = () => agents.filter((a) => !sameState(cc.getAgent(a.agentId)?.state, STATE_PAIRS[a.last].acd) || sf.statusOf(a.email) !== STATE_PAIRS[a.last].sf);
     const idle = async () => {
       for (const name of Object.values(QUEUES)) {
-        const counts = await app!.get<Queue>(getQueueToken(name)).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+        const counts = await app!.get(PartitionQueues).counts(name, 'waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
         if (Object.values(counts).some((n) => n > 0)) return false;
       }
       for (const a of agents) {
@@ -199,7 +198,7 @@ describe('resilience: Salesforce token revoked under load', () => {
       const outcomes = ingested.get(`usp:${row.Id}:created`) ?? [];
       if (outcomes.length === 0) {
         const a = agentOfUser.get(row.UserId)!;
-        missing.push(`usp:${row.Id}:created (replay id ${e.replayId}) agent ${a.agentId} fromAcd ${a.fromAcd} at ${e.createdAt - revokedAt} seen ${await redis.get(keys.seen('salesforce', `usp:${row.Id}:created`))} ${JSON.stringify(e.data)}`);
+        missing.push(`usp:${row.Id}:created (replay id ${e.replayId}) agent ${a.agentId} fromAcd ${a.fromAcd} at ${e.createdAt - revokedAt} seen ${await redis.get(keys.seen(agentInbox(a.agentId), 'salesforce', `usp:${row.Id}:created`))} ${JSON.stringify(e.data)}`);
         for (const r of (await audit(a.agentId)).reverse()) missing.push(`   ${r.at - revokedAt} ${JSON.stringify(r)}`);
       }
       if (new Set(outcomes).size !== outcomes.length) twice.push(`usp:${row.Id}:created: ${outcomes.join(', ')}`);

@@ -1,13 +1,11 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { getQueueToken } from '@nestjs/bullmq';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Queue } from 'bullmq';
 import type { NextFunction, Request, Response } from 'express';
-import { QUEUES } from '@presence-sync/redis';
+import { PartitionQueues } from '@presence-sync/redis';
 import { RepeatLimitedLog } from '../logging/repeat-limited.log';
 import { LoginThrottle } from './login-throttle';
 
@@ -91,7 +89,11 @@ export function mountQueueDashboard(app: NestExpressApplication, access: Dashboa
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(`/${ADMIN_QUEUES_PATH}`);
   createBullBoard({
-    queues: Object.values(QUEUES).map((name) => new BullMQAdapter(app.get<Queue>(getQueueToken(name)), { readOnlyMode: access.readOnly })),
+    // Each partition's queues, named `p<n>-<queue>` (the same three names repeat in every partition).
+    queues: (() => {
+      const queues = app.get(PartitionQueues);
+      return queues.all().map((q) => new BullMQAdapter(q, { readOnlyMode: access.readOnly, prefix: `p${queues.partitionOfQueue(q)}-` }));
+    })(),
     serverAdapter,
     options: { uiConfig: { boardTitle: access.readOnly ? 'presence-sync queues (read-only)' : 'presence-sync queues' } },
   });

@@ -1,10 +1,8 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import { getQueueToken } from '@nestjs/bullmq';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import type { Queue } from 'bullmq';
 import type { Response } from 'express';
 import type Redis from 'ioredis';
-import { QUEUES } from '@presence-sync/redis';
+import { PartitionQueues } from '@presence-sync/redis';
 import { EVENT_LOOP_LAG_LIMIT_MS, EventLoopWatcher } from '../services/event-loop.watcher';
 import { IntakeGate } from '../services/intake-gate.service';
 import { LifecycleService } from '../services/lifecycle.service';
@@ -32,8 +30,6 @@ export const REDIS_PING_TIMEOUT_MS = 1000;
  */
 @Controller()
 export class HealthController {
-  private readonly queues: Queue[];
-
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
@@ -45,12 +41,8 @@ export class HealthController {
     private readonly streamLeader: StreamLeader,
     private readonly lifecycle: LifecycleService,
     private readonly eventLoop: EventLoopWatcher,
-    @Inject(getQueueToken(QUEUES.inbound)) inbound: Queue,
-    @Inject(getQueueToken(QUEUES.syncAcd)) syncAcd: Queue,
-    @Inject(getQueueToken(QUEUES.syncSalesforce)) syncSalesforce: Queue,
-  ) {
-    this.queues = [inbound, syncAcd, syncSalesforce];
-  }
+    private readonly queues: PartitionQueues,
+  ) {}
 
   /** Liveness: the process is not wedged. Nothing external is checked, so a Redis outage never restarts it. */
   @Get('health')
@@ -87,7 +79,9 @@ export class HealthController {
   @Get('metrics')
   async prometheus(@Res({ passthrough: true }) res: Response): Promise<string> {
     res.setHeader('Content-Type', this.metrics.registry.contentType);
-    return this.metrics.render(await Promise.all(this.queues.map((q) => q.exportPrometheusMetrics())));
+    // One series per queue and partition (label `partition`), so the partitions' queues never collide.
+    const exports = await Promise.all(this.queues.all().map((q) => q.exportPrometheusMetrics({ partition: String(this.queues.partitionOfQueue(q)) })));
+    return this.metrics.render(exports);
   }
 
   private async redisUp(): Promise<HealthIndicatorResult> {

@@ -1,38 +1,40 @@
-import { Logger } from '@nestjs/common';
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { agentIdOfInbox, JOBS, QUEUES, type IngestJobData } from '@presence-sync/redis';
+import type { InboundChange } from '@presence-sync/domain';
+import { agentIdOfInbox, JOBS, QUEUES, RedisInboundSink, type IngestJobData } from '@presence-sync/redis';
 import { IngestChange } from '@presence-sync/sync';
 import { DirectoryService } from '../services/directory.service';
-import { unknownJob } from './sync-job.runner';
-import { INBOUND_WORKER_OPTIONS } from './worker-options';
+import { unknownJob, type JobHandler } from './sync-job.runner';
 
 /** How old the directory may be before an unknown agent makes it refresh. */
 const UNKNOWN_AGENT_REFRESH_MS = 30_000;
 
-/** Thin: one inbox → the ingest use case, which applies its changes in order. */
-@Processor(QUEUES.inbound, INBOUND_WORKER_OPTIONS)
-export class InboundProcessor extends WorkerHost {
+/**
+ * Thin: one inbox → the ingest use case, which applies its changes in order. A Salesforce user's inbox (the user
+ * was unknown at intake) is forwarded to the agent's inbox instead, which may be in another partition.
+ */
+@Injectable()
+export class InboundProcessor implements JobHandler {
   private readonly logger = new Logger(InboundProcessor.name);
 
-  constructor(private readonly ingest: IngestChange, private readonly directory: DirectoryService) {
-    super();
-  }
+  constructor(private readonly ingest: IngestChange, private readonly directory: DirectoryService, private readonly sink: RedisInboundSink) {}
 
   async process(job: Job<IngestJobData>): Promise<string> {
     if (job.name !== JOBS.ingest) unknownJob(QUEUES.inbound, job.name);
     const { inbox } = job.data;
+    if (agentIdOfInbox(inbox) === undefined) {
+      const agentOf = (change: InboundChange) => this.ingest.agentOf(change)?.agentId;
+      let forward = await this.sink.forward(inbox, agentOf);
+      if (forward.unknown) {
+        await this.unknownAgent(forward.unknown);
+        const rest = await this.sink.forward(inbox, agentOf, true);
+        forward = { forwarded: forward.forwarded + rest.forwarded };
+      }
+      return `${forward.forwarded} forwarded`;
+    }
     let result = await this.ingest.drain(inbox);
     if (result.unknown) {
-      // A change of an agent the directory does not know: a new hire may be behind a stale directory.
-      const refreshed = await this.directory.refreshIfOlderThan(UNKNOWN_AGENT_REFRESH_MS);
-      const change = result.unknown;
-      if (!refreshed || this.ingest.agentOf(change) === undefined) {
-        this.logger.warn({
-          msg: 'change for an agent the directory does not know; not synced', side: change.side, eventId: change.eventId,
-          agentId: change.side === 'acd' ? change.agentId : undefined, salesforceUserId: change.side === 'salesforce' ? change.userId : undefined,
-        });
-      }
+      await this.unknownAgent(result.unknown);
       const rest = await this.ingest.drain(inbox, true);
       result = { outcomes: [...result.outcomes, ...rest.outcomes] };
     }
@@ -40,5 +42,16 @@ export class InboundProcessor extends WorkerHost {
     const agentId = agentIdOfInbox(inbox);
     if (result.outcomes.length === 0 && agentId) await this.ingest.resumePending(agentId);
     return `${result.outcomes.length} applied`;
+  }
+
+  /** A change of an agent the directory does not know: a new hire may be behind a stale directory. */
+  private async unknownAgent(change: InboundChange): Promise<void> {
+    const refreshed = await this.directory.refreshIfOlderThan(UNKNOWN_AGENT_REFRESH_MS);
+    if (!refreshed || this.ingest.agentOf(change) === undefined) {
+      this.logger.warn({
+        msg: 'change for an agent the directory does not know; not synced', side: change.side, eventId: change.eventId,
+        agentId: change.side === 'acd' ? change.agentId : undefined, salesforceUserId: change.side === 'salesforce' ? change.userId : undefined,
+      });
+    }
   }
 }

@@ -1,5 +1,4 @@
-import type { Queue } from 'bullmq';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { SyncOutcome } from '@presence-sync/sync';
 
 /** A job whose name no processor handles fails for good and says so (it would never succeed on retry). */
@@ -7,15 +6,23 @@ export function unknownJob(queue: string, name: string): never {
   throw new UnrecoverableError(`no processor for job "${name}" on queue ${queue}`);
 }
 
+/** Pauses this replica's work toward one side for `ms` (a vendor's 429 / Retry-After), in every partition it works. */
+export type PauseTarget = (ms: number) => Promise<void>;
+
+/** One queue's job handler, run by the workers of every partition this replica works (PartitionWorkers). */
+export interface JobHandler {
+  process(job: Job, pause: PauseTarget): Promise<string>;
+}
+
 /** Turns a sync use case's outcome into queue terms (engineering notes, style 4). */
-export async function toQueueResult(outcome: SyncOutcome, queue: Queue): Promise<string> {
+export async function toQueueResult(outcome: SyncOutcome, pause: PauseTarget): Promise<string> {
   switch (outcome.kind) {
     case 'done':
       return outcome.detail;
     case 'retry':
       throw outcome.error;
     case 'rate-limited':
-      await queue.rateLimit(outcome.retryAfterMs);
+      await pause(outcome.retryAfterMs);
       throw Worker.RateLimitError();
     case 'permanent':
       throw new UnrecoverableError(outcome.error.message);

@@ -1,6 +1,6 @@
 import type { WorkerOptions } from 'bullmq';
 
-/** What @nestjs/bullmq takes in `@Processor(name, options)` (the connection comes from BullModule). */
+/** A worker's options but its connection and prefix (PartitionWorkers adds those per partition). */
 type NestWorkerOptions = Omit<WorkerOptions, 'connection'>;
 
 /**
@@ -10,8 +10,7 @@ type NestWorkerOptions = Omit<WorkerOptions, 'connection'>;
 const SYNC_LIMITER = { max: 100_000, duration: 1000 };
 
 /**
- * The workers' options. @nestjs/bullmq reads a processor's options from its decorator when the module
- * starts, and BullMQ fixes lock timings when it builds the worker, so these objects are filled from the
+ * The workers' options. BullMQ fixes lock timings when it builds a worker, so these objects are filled from the
  * config (`configureWorkerOptions`) before the Nest application is created.
  */
 export const INBOUND_WORKER_OPTIONS: NestWorkerOptions = { autorun: false };

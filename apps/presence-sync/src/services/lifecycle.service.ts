@@ -1,16 +1,14 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { getQueueToken } from '@nestjs/bullmq';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type Redis from 'ioredis';
-import type { Queue, Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { AppConfig } from '@presence-sync/config';
-import { ContactCenterPort, InboundSink, type InboundChange, type Side } from '@presence-sync/domain';
-import { QUEUES, RedisLease } from '@presence-sync/redis';
+import { ConfigError, ContactCenterPort, InboundSink, type InboundChange, type Side } from '@presence-sync/domain';
+import { PartitionQueues, RedisKeys, RedisLease, type BullConnection } from '@presence-sync/redis';
 import { Reconcile } from '@presence-sync/sync';
-import { InboundProcessor } from '../processors/inbound.processor';
-import { SyncAcdProcessor } from '../processors/sync-acd.processor';
-import { SyncSalesforceProcessor } from '../processors/sync-salesforce.processor';
-import { APP_CONFIG, REDIS } from '../tokens';
+import { PartitionWorkers } from '../processors/partition-workers';
+import { APP_CONFIG, BULL_CONNECTION, REDIS } from '../tokens';
+import { PartitionOwnership } from './partition-ownership';
 import { RedisErrorLog } from '../logging/redis-error.log';
 import { OpenResources } from './open-resources';
 import { DirectoryService } from './directory.service';
@@ -42,7 +40,6 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
   private reconciling = false;
   /** What the shutdown is still waiting for, for the line that says what could not be closed. */
   private readonly closing = new OpenResources();
-  private readonly queues: Queue[];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -53,28 +50,32 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
     private readonly streamLeader: StreamLeader,
     private readonly acdSource: AcdSourceLeader,
     private readonly contactCenter: ContactCenterPort,
-    private readonly inbound: InboundProcessor,
-    private readonly syncAcd: SyncAcdProcessor,
-    private readonly syncSalesforce: SyncSalesforceProcessor,
+    private readonly partitionWorkers: PartitionWorkers,
+    private readonly ownership: PartitionOwnership,
+    private readonly queues: PartitionQueues,
+    private readonly keys: RedisKeys,
+    @Inject(BULL_CONNECTION) private readonly bull: BullConnection,
     private readonly reconcile: Reconcile,
     private readonly scheduler: SchedulerRegistry,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly metrics: MetricsService,
     private readonly redisErrors: RedisErrorLog,
-    @Inject(getQueueToken(QUEUES.inbound)) inboundQueue: Queue,
-    @Inject(getQueueToken(QUEUES.syncAcd)) syncAcdQueue: Queue,
-    @Inject(getQueueToken(QUEUES.syncSalesforce)) syncSalesforceQueue: Queue,
-  ) {
-    this.queues = [inboundQueue, syncAcdQueue, syncSalesforceQueue];
-  }
+  ) {}
 
   private get workers(): Worker[] {
-    return [this.inbound.worker, this.syncAcd.worker, this.syncSalesforce.worker];
+    return this.partitionWorkers.all();
   }
 
-  /** The workers exist from here on (BullModule builds them first); their connections are already up. */
-  onModuleInit(): void {
-    for (const worker of this.workers) this.redisErrors.watch(worker, `worker ${worker.name}`);
+  /**
+   * The partition count is part of the key layout (which agent lives where): the first boot records it, and a
+   * later boot with another count stops with one line instead of losing track of every agent.
+   */
+  async onModuleInit(): Promise<void> {
+    const wanted = String(this.keys.partitions);
+    const recorded = (await this.redis.set(this.keys.layout, wanted, 'NX', 'GET')) ?? wanted;
+    if (recorded !== wanted) {
+      throw new ConfigError(`invalid setting SYNC_PARTITIONS: this Redis (prefix ${this.keys.prefix}) holds a deployment with ${recorded} partitions, got ${wanted}; keep ${recorded}, or use another REDIS_PREFIX`);
+    }
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -84,17 +85,10 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
       this.logger.warn({ msg: 'starting without a directory: the contact center or Salesforce could not be read; retrying on schedule', error: this.directory.lastError });
     }
     await this.rules.loadAtBoot();
-    this.inbound.worker.concurrency = this.config.sync.inboundConcurrency;
-    this.syncAcd.worker.concurrency = this.config.sync.syncConcurrency;
-    this.syncSalesforce.worker.concurrency = this.config.sync.syncConcurrency;
-    for (const worker of this.workers) {
-      worker.on('failed', (job, e) => this.logger.warn({ msg: 'job failed', queue: worker.name, jobId: job?.id, job: job?.name, agentId: (job?.data as { agentId?: string } | undefined)?.agentId, attempts: job?.attemptsMade, error: e.message }));
-      void worker.run().catch((e: Error) => this.logger.error({ msg: 'worker stopped', queue: worker.name, error: e.message }));
-    }
+    // This replica's share of the partitions: their workers start, and the changes queued in them whose ingest
+    // job was lost in a crash are taken up (PartitionWorkers.take).
+    await this.ownership.start();
     this.workersStarted = true;
-    // Changes queued before a crash whose ingest job was lost are taken up now.
-    const woken = await this.sink.recover();
-    if (woken > 0) this.logger.log({ msg: 'resuming changes queued before the last stop', inboxes: woken });
     // The Salesforce stream runs on the one replica holding the stream lease (StreamLeader); a polling or
     // streaming contact-center connector likewise on the one holding its own lease (AcdSourceLeader).
     await this.streamLeader.start(this.countingSink('salesforce'), (reason) => {
@@ -210,19 +204,21 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
     for (const name of this.scheduler.getIntervals()) this.scheduler.deleteInterval(name);
     await this.closing.within(until(0.3), ['Salesforce stream', this.streamLeader.stop()], ['contact-center source', this.acdSource.stop()]);
     await this.closing.within(until(0.35), ['rules watcher', this.rules.stop()]);
-    const drained = await this.closing.within(until(DRAIN_SHARE), ...this.workers.map((w) => [`worker ${w.name}`, w.close()] as const));
+    // Leaving the member list and giving the partitions up: the other replicas take them at their next heartbeat.
+    const workers = this.workers;
+    const drained = await this.closing.within(until(DRAIN_SHARE), ['workers', this.ownership.stop()]);
     if (!drained) {
       this.logger.warn({ msg: 'workers did not drain in time; closing them (their jobs are retried after restart)', ms: this.config.shutdownTimeoutMs });
       // A second close() would only wait on the first: cutting the connections ends the waits on Redis.
-      for (const worker of this.workers) void worker.disconnect().catch(() => undefined);
+      for (const worker of workers) void worker.disconnect().catch(() => undefined);
     }
-    await this.closing.within(until(0.85), ...this.queues.map((q) => [`queue ${q.name}`, q.close()] as const), ['contact-center connector', this.contactCenter.stop()]);
+    await this.closing.within(until(0.85), ['queues', this.queues.close().then(() => this.bull.close())], ['contact-center connector', this.contactCenter.stop()]);
     if (this.redis.status === 'ready') await this.closing.within(until(1), ['redis', this.redis.quit()]);
     const open = this.closing.open();
     if (open.length > 0) {
       // Nest's own hooks close the same queues and workers again and would wait on exactly these.
-      for (const queue of this.queues) void queue.disconnect().catch(() => undefined);
-      for (const worker of this.workers) void worker.disconnect().catch(() => undefined);
+      for (const queue of this.queues.all()) void queue.disconnect().catch(() => undefined);
+      for (const worker of workers) void worker.disconnect().catch(() => undefined);
       this.logger.warn({ msg: 'shutdown: could not close these in time; disconnecting them', open, ms: this.config.shutdownTimeoutMs });
     }
     if (this.redis.status !== 'end') this.redis.disconnect();

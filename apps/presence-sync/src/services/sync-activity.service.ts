@@ -1,7 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { getQueueToken } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
-import { QUEUES } from '@presence-sync/redis';
+import { Injectable } from '@nestjs/common';
+import { PartitionQueues, QUEUES } from '@presence-sync/redis';
 import { withDeadline } from '../deadline';
 import { MetricsService } from './metrics.service';
 import type { LatencySummary } from './recent-latency';
@@ -20,7 +18,7 @@ export interface SyncActivity {
   windowSec: number;
   /** Per direction (`acd->salesforce`, `salesforce->acd`, `reconcile`); a direction without writes is left out. */
   latency: Record<string, LatencySummary>;
-  /** By queue name; null when Redis did not answer in time (the status still answers). */
+  /** By queue name, summed over the partitions; null when Redis did not answer in time (the status still answers). */
   queues: Record<string, QueueDepth> | null;
   /** Why `queues` is null. */
   queuesError?: string;
@@ -32,23 +30,14 @@ const QUEUE_COUNT_DEADLINE_MS = 1000;
 /** Recent latency (from the audit feed, via the metrics) and the queues' depths, for GET /v1/status. */
 @Injectable()
 export class SyncActivityService {
-  private readonly queues: Queue[];
-
-  constructor(
-    private readonly metrics: MetricsService,
-    @Inject(getQueueToken(QUEUES.inbound)) inbound: Queue,
-    @Inject(getQueueToken(QUEUES.syncAcd)) syncAcd: Queue,
-    @Inject(getQueueToken(QUEUES.syncSalesforce)) syncSalesforce: Queue,
-  ) {
-    this.queues = [inbound, syncAcd, syncSalesforce];
-  }
+  constructor(private readonly metrics: MetricsService, private readonly queues: PartitionQueues) {}
 
   async summary(now = Date.now()): Promise<SyncActivity> {
     const latency = this.metrics.recentLatency.summary(now);
     const windowSec = Math.round(this.metrics.recentLatency.windowMs / 1000);
     try {
       const counts = await withDeadline(
-        Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed')] as const)),
+        Promise.all(Object.values(QUEUES).map(async (name) => [name, await this.queues.counts(name, 'waiting', 'prioritized', 'active', 'delayed', 'failed')] as const)),
         QUEUE_COUNT_DEADLINE_MS, `Redis did not answer the queue counts within ${QUEUE_COUNT_DEADLINE_MS} ms`,
       );
       const queues: Record<string, QueueDepth> = {};

@@ -1,0 +1,113 @@
+import { Logger } from '@nestjs/common';
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { QUEUES, type PartitionQueues, type QueueName, type RedisInboundSink } from '@presence-sync/redis';
+import type { PartitionHolder } from '../services/partition-ownership';
+import type { RedisErrorLog } from '../logging/redis-error.log';
+import type { JobHandler } from './sync-job.runner';
+import { INBOUND_WORKER_OPTIONS, SYNC_WORKER_OPTIONS } from './worker-options';
+
+/** What the workers of one queue name need. */
+export interface QueueWork {
+  handler: JobHandler;
+  /** Jobs at once across all the partitions this replica works (INBOUND_CONCURRENCY / SYNC_CONCURRENCY). */
+  concurrency: number;
+}
+
+/**
+ * The BullMQ workers of the partitions this replica works (PartitionOwnership decides which). Taking a partition
+ * starts a worker per queue on it and queues the ingest of every inbox it holds (changes whose job was lost with
+ * a crashed owner); giving one up closes its workers once their running jobs are done, or at the deadline. The
+ * replica's concurrency per queue is shared out over the partitions it holds.
+ */
+export class PartitionWorkers implements PartitionHolder {
+  private readonly logger = new Logger(PartitionWorkers.name);
+  private readonly workers = new Map<number, Worker[]>();
+  private closed = false;
+
+  constructor(
+    private readonly queues: PartitionQueues,
+    private readonly connection: ConnectionOptions,
+    private readonly work: Record<QueueName, QueueWork>,
+    private readonly sink: RedisInboundSink,
+    private readonly redisErrors: RedisErrorLog,
+    /** How long giving a partition up waits for its running jobs, ms. */
+    private readonly closeTimeoutMs: number,
+  ) {}
+
+  /** The partitions with running workers. */
+  get partitions(): number[] {
+    return [...this.workers.keys()].sort((a, b) => a - b);
+  }
+
+  /** Every running worker (status and health). */
+  all(): Worker[] {
+    return [...this.workers.values()].flat();
+  }
+
+  async take(n: number): Promise<void> {
+    if (this.closed || this.workers.has(n)) return;
+    const started = (Object.keys(this.work) as QueueName[]).map((name) => this.startWorker(name, n));
+    this.workers.set(n, started);
+    this.shareConcurrency();
+    const woken = await this.sink.recoverPartition(n);
+    this.logger.log({ msg: 'working partition', partition: n, inboxesResumed: woken });
+  }
+
+  async give(n: number): Promise<void> {
+    const workers = this.workers.get(n);
+    if (!workers) return;
+    this.workers.delete(n);
+    this.shareConcurrency();
+    await this.closeWorkers(workers);
+    this.logger.log({ msg: 'gave partition up', partition: n });
+  }
+
+  /** Stops taking jobs everywhere (shutdown): running ones finish, up to the deadline. */
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    const all = [...this.workers.values()].flat();
+    this.workers.clear();
+    await this.closeWorkers(all);
+  }
+
+  /** Pauses one queue name's work in every partition held (a vendor asked us to wait). */
+  private async pause(name: QueueName, ms: number): Promise<void> {
+    await Promise.all(this.partitions.map((n) => this.queues.queue(name, n).rateLimit(ms)));
+  }
+
+  private startWorker(name: QueueName, n: number): Worker {
+    const options = name === QUEUES.inbound ? INBOUND_WORKER_OPTIONS : SYNC_WORKER_OPTIONS;
+    const { handler } = this.work[name];
+    const worker = new Worker(name, (job: Job) => handler.process(job, (ms) => this.pause(name, ms)), {
+      ...options, connection: this.connection, prefix: this.queues.keys.queuePrefix(n), autorun: false,
+    });
+    this.redisErrors.watch(worker, `worker ${name} p${n}`);
+    worker.on('failed', (job, e) => this.logger.warn({
+      msg: 'job failed', queue: name, partition: n, jobId: job?.id, job: job?.name, agentId: (job?.data as { agentId?: string } | undefined)?.agentId, attempts: job?.attemptsMade, error: e.message,
+    }));
+    void worker.run().catch((e: Error) => this.logger.error({ msg: 'worker stopped', queue: name, partition: n, error: e.message }));
+    return worker;
+  }
+
+  /** Each held partition's worker gets an even share of the replica's concurrency for its queue (at least 1). */
+  private shareConcurrency(): void {
+    const held = Math.max(this.workers.size, 1);
+    for (const workers of this.workers.values()) {
+      for (const worker of workers) worker.concurrency = Math.max(1, Math.ceil(this.work[worker.name as QueueName].concurrency / held));
+    }
+  }
+
+  private async closeWorkers(workers: Worker[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.closeTimeoutMs);
+      timer.unref();
+    });
+    const closing = Promise.allSettled(workers.map((w) => w.close()));
+    if ((await Promise.race([closing, deadline])) === 'timeout') {
+      // Jobs still running are abandoned to their locks: another owner takes them over when the lock expires.
+      await Promise.allSettled(workers.map((w) => w.close(true)));
+    }
+    clearTimeout(timer);
+  }
+}
