@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import Redis from 'ioredis';
 import { ContactCenterEmulator, freePort, type SalesforceEmulator } from '@presence-sync/testing';
+import { writeSettingsFile } from '../../apps/sandbox/src/cli-settings.file';
+import { Sandbox } from '../../apps/sandbox/src/sandbox';
 import { waitFor } from '../support/daemon-harness';
 import { liveSalesforceEnv, startLiveSalesforce } from '../support/live-salesforce';
 import { ROOT, runProcess, type Run } from '../support/run-process';
@@ -170,6 +172,101 @@ describe('the presence-sync CLI (built bin)', () => {
       expect(r.stdout).toMatch(/^Usage: presence-sync /m);
       expect(r.stdout).toMatch(/\brules\b/);
       expect(r.stdout).toMatch(/\bstart\b/);
+    });
+  });
+
+  describe('rules validate and explain against live catalogs (the emulators, SALESFORCE_MODE=live)', () => {
+    let emulator: ContactCenterEmulator;
+    let org: SalesforceEmulator;
+    /** Where the test writes the settings, as `npm run demo` does. */
+    let settingsFile: string;
+    let live: Record<string, string>;
+
+    beforeAll(async () => {
+      const catalog = ContactCenterEmulator.sandboxCatalog(20);
+      emulator = new ContactCenterEmulator({ token: TOKEN, ...catalog });
+      const { baseUrl } = await emulator.start();
+      org = await startLiveSalesforce(catalog.agents.map((a) => a.email));
+      live = { ACD_BASE_URL: baseUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET, DEFAULT_UNAVAILABLE_CODE: 'System', ...liveSalesforceEnv(org) };
+      settingsFile = join(tmp, 'demo.env');
+    });
+
+    afterAll(async () => {
+      await emulator?.stop();
+      await org?.stop();
+    });
+
+    it('refuses a status the org does not have, with a did-you-mean (exit 1), where it used to warn "not reachable" and pass', async () => {
+      const dir = join(tmp, 'lunchh');
+      cpSync(join(ROOT, 'rules'), dir, { recursive: true });
+      edit(join(dir, 'tier1-blended.json'), '"salesforce": "Lunch",', '"salesforce": "Lunchh",');
+      const r = await cli(['rules', 'validate', dir], live);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/tier1-blended\.json:\d+:\d+ subscriber\[2\]\.salesforce: unknown Salesforce status "Lunchh" \(did you mean "Lunch"\?\)$/m);
+      expect(r.stdout).not.toMatch(/not reachable/);
+      const good = await cli(['rules', 'validate', 'rules'], live);
+      expect(good).toMatchObject({ code: 0, stderr: '' });
+      expect(lines(good.stdout).at(-1)).toMatch(/^ok: 3 rules in 3 files, 0 warnings$/);
+    });
+
+    it('with no settings says "not configured"; --offline skips the catalogs and says so; an unreachable configured catalog fails', async () => {
+      const none = await cli(['rules', 'validate', 'rules']);
+      expect(none.code).toBe(0);
+      expect(none.stdout).toMatch(/: warning: Salesforce status catalog not configured \(SALESFORCE_MODE is not live\): statuses not checked$/m);
+      expect(none.stdout).not.toMatch(/not reachable/);
+
+      const offline = await cli(['rules', 'validate', 'rules', '--offline'], live);
+      expect(offline.code).toBe(0);
+      expect(offline.stdout).toMatch(/: warning: contact-center team catalog skipped \(--offline\)/m);
+      expect(lines(offline.stdout).at(-1)).toMatch(/^ok \(offline: catalogs not checked\): 3 rules in 3 files, \d+ warnings$/);
+
+      const port = await freePort();
+      const down = await cli(['rules', 'validate', 'rules'], { ...live, ACD_BASE_URL: `http://127.0.0.1:${port}`, ACD_TIMEOUT_MS: '500' });
+      expect(down.code).toBe(1);
+      expect(lines(down.stderr)).toEqual([expect.stringMatching(/^error: contact-center catalogs \(generic connector\) not reachable: /)]);
+      expect(lines(down.stdout).at(-1)).toMatch(/^not verified: 3 rules in 3 files, \d+ warnings, but a configured catalog could not be read; fix that, or give --offline/);
+    });
+
+    it('explain with the settings file the demo writes, while the sandbox runs: the agent and team come from its contact center, as documented', async () => {
+      const sandbox = new Sandbox({ redisUrl: process.env.REDIS_URL, redisPrefix: `cli${randomUUID().slice(0, 8)}`, rulesWatch: false, logLevel: 'silent' });
+      try {
+        await sandbox.start();
+        writeSettingsFile(settingsFile, sandbox.cliSettings(), 'as npm run demo writes it');
+        await explainAgainstDemo();
+      } finally {
+        await sandbox.stop();
+      }
+    }, 60_000);
+
+    async function explainAgainstDemo(): Promise<void> {
+      const r = await cli(['--settings-file', settingsFile, 'rules', 'explain', '--agent', 'a-1001', '--acd', 'Unavailable:Lunch']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^agent:\s+a-1001 <[^>]+> team "Tier 1"$/m);
+      expect(r.stdout).toMatch(/^result:\s+set Salesforce status "Lunch"$/m);
+      // A back-office agent choosing Training: the team lacks the code, so the daemon's default is set (no guess).
+      const omar = await cli(['rules', 'explain', '--agent', 'a-1018', '--salesforce', 'Training', '--settings-file', settingsFile]);
+      expect(omar.code).toBe(0);
+      expect(omar.stdout).toMatch(/^result:\s+set ACD state Unavailable:System$/m);
+      expect(omar.stdout).not.toMatch(/^note:/m);
+      const validate = await cli(['rules', 'validate', '--settings-file', settingsFile]);
+      expect(validate).toMatchObject({ code: 0, stderr: '' });
+      expect(lines(validate.stdout)).toEqual(['ok: 3 rules in 3 files, 0 warnings']);
+    }
+
+    it('explain refuses --acd with two codes, and a status the org lacks with a did-you-mean', async () => {
+      const extra = await cli(['rules', 'explain', '--agent', 'a-1001', '--acd', 'Unavailable:Lunch:extra'], live);
+      expect(extra.code).toBe(2);
+      expect(lines(extra.stderr)).toEqual([expect.stringMatching(/^error: --acd "Unavailable:Lunch:extra" has more than one ":"/)]);
+      const typo = await cli(['rules', 'explain', '--agent', 'a-1001', '--salesforce', 'Lunchh'], live);
+      expect(typo.code).toBe(1);
+      expect(lines(typo.stderr)).toEqual(['error: unknown Salesforce status "Lunchh" (did you mean "Lunch"?)']);
+    });
+
+    it('a settings file that does not exist is one line, exit 1', async () => {
+      const r = await cli(['--settings-file', join(tmp, 'nope.env'), 'rules', 'validate']);
+      expect(r.code).toBe(1);
+      expect(lines(r.stderr)).toEqual([`presence-sync: --settings-file ${join(tmp, 'nope.env')}: no such file`]);
     });
   });
 

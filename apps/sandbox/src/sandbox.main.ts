@@ -3,7 +3,9 @@
 // environment, as for the daemon.
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { ConnectorName } from '@presence-sync/domain';
+import { DEMO_SETTINGS_FILE, removeSettingsFile, writeSettingsFile } from './cli-settings.file';
 import { DemoLog } from './demo-log';
 import { findPortHolders, portInUseMessage, portIsFree } from './port-holder';
 import { Sandbox, SANDBOX_ACD_NAMES } from './sandbox';
@@ -71,8 +73,11 @@ async function main(): Promise<void> {
     logOut: log,
     daemonEnv: admin ? { ADMIN_DASHBOARD: 'on', ADMIN_USER: admin.user, ADMIN_PASSWORD: admin.password } : { ADMIN_DASHBOARD: 'off' },
   });
+  // While the demo runs, the CLI reads the daemon's settings from this file (`--settings-file`).
+  const settingsFile = join(process.cwd(), DEMO_SETTINGS_FILE);
   let stopping = false;
   const stop = (why: string): void => {
+    removeSettingsFile(settingsFile);
     if (stopping) {
       // A second Ctrl-C: the user will not wait (e.g. Redis died and a client still waits for it).
       console.log('stopping again: exiting now');
@@ -102,6 +107,8 @@ async function main(): Promise<void> {
     log.release();
     throw new Error(describeStartError(error, ports));
   }
+  const explainLunch = `npx presence-sync --settings-file ${DEMO_SETTINGS_FILE} rules explain --agent a-1001 --acd Unavailable:Lunch`;
+  writeSettingsFile(settingsFile, sandbox.cliSettings(), `The running presence-sync demo's settings (pid ${process.pid}), for the CLI:\n  ${explainLunch}\nRemoved when the demo stops.`);
   console.log(`
 presence-sync sandbox is running
   agents page     ${u.page}
@@ -113,6 +120,8 @@ presence-sync sandbox is running
   contact center  ${u.contactCenter}  (${u.acd} emulator; SANDBOX_ACD=${SANDBOX_ACD_NAMES.join('|')})
   salesforce      ${u.salesforce}  (emulator)
   redis           ${u.redis}${u.redisThrowAway ? ' (throw-away)' : ''}
+  CLI             ${explainLunch}
+                  (${DEMO_SETTINGS_FILE}: the daemon's settings for the CLI, removed on stop)
 Edit a file in rules/: the daemon reloads it, or the page shows its errors. Ctrl-C stops everything.
 The daemon's log lines follow (warnings and errors; LOG_LEVEL=info for more).
 `);

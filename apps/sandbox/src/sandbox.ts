@@ -157,6 +157,7 @@ export class Sandbox {
   private starting?: Promise<SandboxUrls>;
   private stopping?: Promise<void>;
   private urlsValue?: SandboxUrls;
+  private cliSettingsValue?: Record<string, string>;
   /** The process environment's values that `sdkEnv` replaced, put back on stop. */
   private replacedEnv?: Record<string, string | undefined>;
 
@@ -191,6 +192,15 @@ export class Sandbox {
     return this.urlsValue;
   }
 
+  /**
+   * The settings the CLI needs to explain and validate against this sandbox (`--settings-file`): the emulators,
+   * their credentials, Redis and the rules, as the daemon has them; no dashboard password, no ports of its own.
+   */
+  cliSettings(): Record<string, string> {
+    if (!this.cliSettingsValue) throw new Error('Sandbox: not started');
+    return { ...this.cliSettingsValue };
+  }
+
   private async boot(): Promise<SandboxUrls> {
     const o = this.options;
     if (!o.redisUrl) this.redis = await startRedisServer();
@@ -212,8 +222,7 @@ export class Sandbox {
       if (a.state.state !== 'Offline') await sf.openConsole(a.email.toLowerCase());
     }
 
-    const config = loadConfig({
-      ...process.env,
+    const settings: Record<string, string> = {
       REDIS_URL: redisUrl, REDIS_PREFIX: o.redisPrefix ?? 'ps-demo', ...cc.daemonEnv(),
       HTTP_HOST: '127.0.0.1', HTTP_PORT: String(o.daemonPort ?? 0), RULES_DIR: o.rulesDir ?? 'rules',
       RULES_WATCH: o.rulesWatch === false ? 'false' : 'true', DEFAULT_UNAVAILABLE_CODE: 'System',
@@ -227,9 +236,15 @@ export class Sandbox {
       // The queue dashboard needs credentials; the sandbox has none unless the environment gives them.
       ADMIN_DASHBOARD: process.env.ADMIN_DASHBOARD ?? (process.env.ADMIN_USER && process.env.ADMIN_PASSWORD ? 'on' : 'off'),
       ...o.daemonEnv,
-    });
+    };
+    const config = loadConfig({ ...process.env, ...settings });
     // The vendor's SDK reads these itself (the AWS credential chain), so they go into this process's environment.
-    this.replaceEnv(cc.sdkEnv?.() ?? {});
+    const sdkEnv = cc.sdkEnv?.() ?? {};
+    this.replaceEnv(sdkEnv);
+    // What the CLI needs to reach the same emulators, Redis and rules (`rules explain`, `rules validate`).
+    const forCli = { ...settings, ...sdkEnv };
+    for (const key of ['ADMIN_USER', 'ADMIN_PASSWORD', 'ADMIN_DASHBOARD', 'HTTP_HOST', 'HTTP_PORT', 'LOG_LEVEL']) delete forCli[key];
+    this.cliSettingsValue = Object.fromEntries(Object.entries(forCli).filter((e): e is [string, string] => e[1] !== undefined));
     this.daemon = await startDaemon(config, { logOut: o.logOut });
     const { port: daemonPort } = this.daemon.getHttpServer().address() as AddressInfo;
     const daemonUrl = `http://127.0.0.1:${daemonPort}`;
