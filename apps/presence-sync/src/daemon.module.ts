@@ -106,6 +106,7 @@ export class DaemonModule {
     if (adminProblem) throw new ConfigError(adminProblem);
     const keys = new RedisKeys(config.redis.prefix, config.sync.partitions);
     const bull = bullConnection(config.redis);
+    const auditBounds = { maxRecords: config.audit.maxPerAgent, maxBytes: config.audit.maxBytesPerAgent };
     // ioredis's option type and BullMQ's own declaration of it differ only in detail.
     const bullRedis = bull.connection as ConnectionOptions;
     const redisErrors = new RedisErrorLog();
@@ -146,8 +147,8 @@ export class DaemonModule {
         inject: [REDIS],
       },
       ...salesforceProviders(config, keys, overrides.salesforce),
-      { provide: AgentRecordStore, useFactory: (redis: Redis) => new RedisAgentRecordStore(redis, keys, config.audit.maxPerAgent), inject: [REDIS] },
-      { provide: AuditLog, useFactory: (redis: Redis) => new RedisAuditLog(redis, keys, config.audit.maxPerAgent), inject: [REDIS] },
+      { provide: AgentRecordStore, useFactory: (redis: Redis) => new RedisAgentRecordStore(redis, keys, auditBounds), inject: [REDIS] },
+      { provide: AuditLog, useFactory: (redis: Redis) => new RedisAuditLog(redis, keys, auditBounds), inject: [REDIS] },
       // Every audit record the engine stores also feeds the metrics (latency, writes out, echoes, stale drops).
       { provide: AuditFeed, useFactory: (metrics: MetricsService) => new MetricsAuditFeed(metrics), inject: [MetricsService] },
       {

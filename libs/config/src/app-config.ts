@@ -60,6 +60,7 @@ const schema = z.object({
   SF_COMMAND_TTL_MS: int(1000).default(30_000),
   SF_CONSOLE_RECHECK_MS: int(1000).default(300_000),
   AUDIT_MAX_PER_AGENT: int(1, 100_000).default(200),
+  AUDIT_MAX_BYTES_PER_AGENT: int(0, 16 * 1024 * 1024).refine((n) => n === 0 || n >= 1024, 'must be 0 (no byte bound) or at least 1024').default(32 * 1024),
   INTAKE_DEDUP_TTL_SEC: int(60).default(86_400),
   SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
   // On SIGTERM: not ready but still taking requests for this long, before the stop (a load balancer's lag).
@@ -139,7 +140,8 @@ export interface AppConfig {
     partitions: number;
     /** Partition ownership: heartbeat period and how long a silent replica keeps its partitions (ms). */
     partitionHeartbeatMs: number; partitionTtlMs: number };
-  audit: { maxPerAgent: number };
+  /** Audit records kept per agent: at most this many, and at most this many bytes of them (0: no byte bound). */
+  audit: { maxPerAgent: number; maxBytesPerAgent: number };
   intake: { dedupTtlSec: number };
   shutdownTimeoutMs: number;
   /** On SIGTERM, how long the daemon stays up not ready but taking requests before it stops (ms; 0: stop at once). */
@@ -285,7 +287,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sync: { attempts: s.SYNC_ATTEMPTS, backoffMs: s.SYNC_BACKOFF_MS, inboundConcurrency: s.INBOUND_CONCURRENCY, syncConcurrency: s.SYNC_CONCURRENCY, echoWindowMs: s.ECHO_WINDOW_MS, burstWindowMs: s.SYNC_BURST_WINDOW_MS, deferredWindowMs: s.ACD_DEFERRED_WINDOW_MS,
       lockDurationMs: s.WORKER_LOCK_DURATION_MS, stalledIntervalMs: s.WORKER_STALLED_INTERVAL_MS,
       partitions: s.SYNC_PARTITIONS, partitionHeartbeatMs: s.PARTITION_HEARTBEAT_MS, partitionTtlMs: s.PARTITION_TTL_MS },
-    audit: { maxPerAgent: s.AUDIT_MAX_PER_AGENT },
+    audit: { maxPerAgent: s.AUDIT_MAX_PER_AGENT, maxBytesPerAgent: s.AUDIT_MAX_BYTES_PER_AGENT },
     intake: { dedupTtlSec: s.INTAKE_DEDUP_TTL_SEC },
     shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS, shutdownDrainMs: s.SHUTDOWN_DRAIN_MS,
     logLevel: s.LOG_LEVEL,

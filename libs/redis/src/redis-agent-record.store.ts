@@ -5,31 +5,74 @@ import {
 import { RedisKeys } from './redis-keys';
 
 /*
- * The agent's record is one JSON document in the hash `{prefix}:agent:{agentId}` (fields `rev` and `doc`). The
- * scripts decide nothing: they store a record computed by the engine if the stored revision is still the one it
- * was computed from, and in the same step append its audit records and pop the inbox entries it consumed.
+ * The agent's record is one JSON document in the hash `{prefix}:{pN}:agent:{agentId}` (fields `rev` and `doc`,
+ * and `an` / `ab`: the count and bytes of its audit list). The scripts decide nothing: they store a record computed
+ * by the engine if the stored revision is still the one it was computed from, and in the same step append its
+ * audit records and pop the inbox entries it consumed.
  */
+
+/** How many audit records an agent keeps, and how many bytes of them (0: no byte bound). */
+export interface AuditBounds {
+  maxRecords: number;
+  maxBytes: number;
+}
+
+export const auditBoundsOf = (bounds: number | AuditBounds): AuditBounds => (typeof bounds === 'number' ? { maxRecords: bounds, maxBytes: 0 } : bounds);
+
+/**
+ * Lua: pushes ARGV[first..last] (audit records, oldest first) on the audit list KEYS[auditKey], newest first, then
+ * drops the oldest while the list holds more than maxN records or more than maxBytes bytes (the newest record is
+ * always kept). The count and bytes live in the record hash (`an`, `ab`), so no record is read to know them; a
+ * list without them (written before they existed) is counted once and its bytes are taken as unknown (0).
+ * Returns the new count and bytes, for the caller's HSET.
+ */
+export const AUDIT_PUSH_LUA = `
+local function auditPush(list, n, bytes, first, last, maxN, maxBytes)
+  if n == nil then n = redis.call('LLEN', list); bytes = 0 end
+  if last < first then return n, bytes end
+  redis.call('LPUSH', list, unpack(ARGV, first, last))
+  for j = first, last do bytes = bytes + #ARGV[j] end
+  n = n + (last - first + 1)
+  local drop = 0
+  if n > maxN then drop = n - maxN end
+  if drop > 0 and (maxBytes == 0) then
+    redis.call('LTRIM', list, 0, maxN - 1)
+    n = maxN
+    bytes = -1
+  end
+  while n > 1 and (n > maxN or (maxBytes > 0 and bytes > maxBytes)) do
+    local old = redis.call('RPOP', list)
+    if not old then break end
+    n = n - 1
+    bytes = bytes - #old
+  end
+  if bytes < 0 then bytes = 0 end
+  return n, bytes
+end
+`;
 
 /**
  * KEYS: record hash, audit list, inbox list.
- * ARGV: expected rev, doc, audit max, n audit, audit records…, n pop, popped entries (exactly as read)…
+ * ARGV: expected rev, doc, audit max records, audit max bytes, n audit, audit records…, n pop, popped entries (exactly as read)…
  */
-const COMMIT = `
-local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
+const COMMIT = `${AUDIT_PUSH_LUA}
+local state = redis.call('HMGET', KEYS[1], 'rev', 'an', 'ab')
+local rev = tonumber(state[1] or '0')
 if rev ~= tonumber(ARGV[1]) then return 'conflict' end
-local nAudit = tonumber(ARGV[4])
-local nPop = tonumber(ARGV[5 + nAudit])
+local nAudit = tonumber(ARGV[5])
+local nPop = tonumber(ARGV[6 + nAudit])
 if nPop > 0 then
   local head = redis.call('LRANGE', KEYS[3], 0, nPop - 1)
   for j = 1, nPop do
-    if head[j] ~= ARGV[5 + nAudit + j] then return 'moved' end
+    if head[j] ~= ARGV[6 + nAudit + j] then return 'moved' end
   end
   redis.call('LTRIM', KEYS[3], nPop, -1)
 end
-redis.call('HSET', KEYS[1], 'rev', rev + 1, 'doc', ARGV[2])
 if nAudit > 0 then
-  for j = 1, nAudit do redis.call('LPUSH', KEYS[2], ARGV[4 + j]) end
-  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+  local n, bytes = auditPush(KEYS[2], tonumber(state[2]), tonumber(state[3] or '0'), 6, 5 + nAudit, tonumber(ARGV[3]), tonumber(ARGV[4]))
+  redis.call('HSET', KEYS[1], 'rev', rev + 1, 'doc', ARGV[2], 'an', n, 'ab', bytes)
+else
+  redis.call('HSET', KEYS[1], 'rev', rev + 1, 'doc', ARGV[2])
 end
 return 'ok'
 `;
@@ -64,8 +107,11 @@ export function parseAgentRecord(rev: string | null, doc: string | null): AgentR
 export class RedisAgentRecordStore extends AgentRecordStore {
   private readonly redis: ScriptedRedis;
 
-  constructor(redis: Redis, private readonly keys: RedisKeys, private readonly auditMax: number) {
+  private readonly audit: AuditBounds;
+
+  constructor(redis: Redis, private readonly keys: RedisKeys, audit: number | AuditBounds) {
     super();
+    this.audit = auditBoundsOf(audit);
     this.redis = redis as ScriptedRedis;
     if (!('psCommit' in redis)) redis.defineCommand('psCommit', { numberOfKeys: 3, lua: COMMIT });
     if (!('psDiscard' in redis)) redis.defineCommand('psDiscard', { numberOfKeys: 1, lua: DISCARD_SCRIPT });
@@ -82,7 +128,7 @@ export class RedisAgentRecordStore extends AgentRecordStore {
     const inboxKey = extras.pop ? this.keys.inbox(extras.pop.inbox) : this.keys.agent(agentId);
     return this.redis.psCommit(
       this.keys.agent(agentId), this.keys.audit(agentId), inboxKey,
-      expectedRev, serializeAgentRecord(next), this.auditMax, audit.length, ...audit, pop.length, ...pop,
+      expectedRev, serializeAgentRecord(next), this.audit.maxRecords, this.audit.maxBytes, audit.length, ...audit, pop.length, ...pop,
     );
   }
 
