@@ -180,19 +180,6 @@ function givenSettings(keys: readonly string[], env: Record<string, string | und
   return input;
 }
 
-const ruleLimitsSchema = schema.pick({ RULES_MAX_FILE_BYTES: true, RULES_MAX_DEPTH: true, RULES_MAX_ERRORS_SHOWN: true });
-
-/**
- * Only the rule-file limits, for the `rules` commands, which run without the daemon's other settings.
- * A bad value is a `ConfigError` naming the setting, like `loadConfig`.
- */
-export function loadRuleLimits(env: Record<string, string | undefined> = process.env): AppConfig['rules']['limits'] {
-  const input = givenSettings(Object.keys(ruleLimitsSchema.shape), env);
-  const parsed = ruleLimitsSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(settingProblems(parsed.error.issues, input));
-  return ruleLimitsOf(parsed.data);
-}
-
 function ruleLimitsOf(s: Pick<RawSettings, 'RULES_MAX_FILE_BYTES' | 'RULES_MAX_DEPTH' | 'RULES_MAX_ERRORS_SHOWN'>): AppConfig['rules']['limits'] {
   return { maxFileBytes: s.RULES_MAX_FILE_BYTES, maxDepth: s.RULES_MAX_DEPTH, maxIssues: s.RULES_MAX_ERRORS_SHOWN };
 }
@@ -257,6 +244,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (s.OPS_PORT !== undefined && s.OPS_PORT !== 0 && s.OPS_PORT === s.HTTP_PORT) {
     throw new ConfigError(`invalid setting OPS_PORT: must differ from HTTP_PORT (${s.HTTP_PORT}), the webhook's port; got "${s.OPS_PORT}"`);
+  }
+  if (s.PARTITION_HEARTBEAT_MS * 2 > s.PARTITION_TTL_MS) {
+    throw new ConfigError(`invalid setting PARTITION_TTL_MS: must be at least 2 × PARTITION_HEARTBEAT_MS (${2 * s.PARTITION_HEARTBEAT_MS} ms), or a live replica would lose its partitions between two heartbeats; got "${s.PARTITION_TTL_MS}"`);
   }
   if (s.OPS_HOST !== undefined && s.OPS_PORT === undefined) {
     throw new ConfigError('invalid setting OPS_PORT: required when OPS_HOST is set (the operator endpoints need their own port); it is not set');
