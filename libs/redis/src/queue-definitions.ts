@@ -24,7 +24,8 @@ export interface IngestJobData { inbox: string }
 export interface SyncJobData { agentId: string }
 export interface ConfirmJobData { agentId: string; writeId: string; send: number }
 
-const keep = { removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 86_400, count: 50_000 } };
+/** Per queue, so per partition: with 8 partitions at most 8 × 3 × 1,000 completed jobs are kept (about 12 MB). */
+const keep = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 86_400, count: 50_000 } };
 
 /** Ingest jobs: retried a few times (a failure here is a Redis or bug problem, not a vendor one). */
 export const INBOUND_JOB_OPTIONS: DefaultJobOptions = { attempts: 10, backoff: { type: 'exponential', delay: 200 }, ...keep };
