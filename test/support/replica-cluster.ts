@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { DEFAULT_SYNC_PARTITIONS } from '@presence-sync/config';
 import { RedisKeys, redisOptionsFromUrl } from '@presence-sync/redis';
 import {
@@ -35,6 +35,7 @@ export class ReplicaCluster {
   readonly catalog: ReturnType<typeof ContactCenterEmulator.sandboxCatalog>;
   cc!: ContactCenterEmulator;
   sf!: SalesforceEmulator;
+  /** Inspection client: a single server's, or the cluster's when the replicas run on a Redis Cluster. */
   redis!: Redis;
   /** Console commands applied, per command id. */
   readonly appliedCommands = new Map<string, number>();
@@ -65,7 +66,9 @@ export class ReplicaCluster {
     const balancerUrl = await this.balancer.start();
     // A contact center sends many webhooks at once; the emulator's default of 8 would be the bottleneck under load.
     this.cc.setWebhook({ url: `${balancerUrl}/v1/acd/events`, secret: SECRET, retryDelayMs: 20, concurrency: 64 });
-    this.redis = new Redis(redisOptionsFromUrl(this.redisUrl));
+    this.redis = this.env.REDIS_CLUSTER_NODES
+      ? new Cluster(this.env.REDIS_CLUSTER_NODES.split(',').map((n) => ({ host: n.split(':')[0], port: Number(n.split(':')[1]) }))) as unknown as Redis
+      : new Redis(redisOptionsFromUrl(this.redisUrl));
     const started = Array.from({ length: replicas }, (_, i) => this.startReplica(String.fromCharCode(97 + i)));
     for (const r of started) await this.whenListening(r);
     for (const r of started) this.balancer.add(r.url);
@@ -76,7 +79,8 @@ export class ReplicaCluster {
   startReplica(name: string): Replica {
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
-      REDIS_URL: this.redisUrl, REDIS_PREFIX: this.prefix,
+      // On a cluster the replicas get REDIS_CLUSTER_NODES (from `env`) instead of a URL.
+      ...(this.env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: this.redisUrl }), REDIS_PREFIX: this.prefix,
       ACD_BASE_URL: this.ccBaseUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET, ACD_TIMEOUT_MS: '5000',
       HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', RULES_DIR: ENGINE_RULES, RULES_WATCH: 'false', ADMIN_DASHBOARD: 'off', LOG_LEVEL: 'info',
       SYNC_BACKOFF_MS: '50', DIRECTORY_REFRESH_INTERVAL_MS: '0', RECONCILE_INTERVAL_MS: '0', DEFAULT_UNAVAILABLE_CODE: 'System',
@@ -113,7 +117,7 @@ export class ReplicaCluster {
     await this.sf?.stop();
     await this.cc?.stop();
     if (this.redis) {
-      await dropPrefix(this.redis, this.prefix);
+      if (!this.env.REDIS_CLUSTER_NODES) await dropPrefix(this.redis, this.prefix);
       this.redis.disconnect();
     }
   }
