@@ -56,6 +56,9 @@ export function redisNodeOptions(target: RedisSettings | string): RedisOptions {
         sentinelUsername: sentinel.username, sentinelPassword: sentinel.password,
         // One TLS setting for both: deployments that encrypt their data nodes encrypt their sentinels too.
         enableTLSForSentinelMode: tls !== undefined, sentinelTLS: tls,
+        // Reconnect as soon as the sentinels announce a new master (+switch-master). Without it a client stayed on
+        // a healthy demoted master until Sentinel reconfigured it, about 10 s, and every write of that time was lost.
+        failoverDetector: true,
       };
     }
   }

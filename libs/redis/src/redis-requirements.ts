@@ -57,8 +57,11 @@ export const REDIS_WORKERS_VIEW_COMMANDS: readonly string[] = ['client|list'];
 /** ioredis's Cluster client reads the slot map and the cluster's state, and follows ASK redirections while slots move. */
 export const REDIS_CLUSTER_COMMANDS: readonly NeededCommand[] = [c('cluster|slots'), c('cluster|info'), { acl: 'asking' }];
 
-/** What ioredis asks a sentinel (REDIS_SENTINEL_USERNAME's permissions on the sentinels). */
-export const SENTINEL_COMMANDS: readonly string[] = ['sentinel|get-master-addr-by-name', 'sentinel|sentinels'];
+/**
+ * What ioredis asks a sentinel (REDIS_SENTINEL_USERNAME's permissions on the sentinels): the master's address, the
+ * other sentinels, and the `+switch-master` announcements it reconnects on.
+ */
+export const SENTINEL_COMMANDS: readonly string[] = ['sentinel|get-master-addr-by-name', 'sentinel|sentinels', 'subscribe'];
 
 type Topology = RedisSettings['topology'];
 
@@ -74,7 +77,7 @@ export function redisAclRules(prefix: string, topology: Topology): string {
 }
 
 /** The sentinels' ACL rules for REDIS_SENTINEL_USERNAME. */
-export const SENTINEL_ACL_RULES = ['-@all', ...SENTINEL_COMMANDS.map((command) => `+${command}`)].join(' ');
+export const SENTINEL_ACL_RULES = ['resetchannels &+switch-master', '-@all', ...SENTINEL_COMMANDS.map((command) => `+${command}`)].join(' ');
 
 /** `a.b.c` ≥ `min`, numerically. */
 export function versionAtLeast(version: string, min: string): boolean {
