@@ -26,7 +26,9 @@ interface BenchResult {
   replicas: number;
   redisCommandsPerChange: number | null;
   daemonCpuMsPerChange: number | null;
-  cost: { syncedChanges: number; redisCommands: number; redisScriptCalls: number; redisScriptCallsPerChange: number | null; daemonCpuMs: number };
+  redis: string;
+  options: { partitions: number };
+  cost: { syncedChanges: number; redisCommands: number; redisScriptCalls: number; redisScriptCallsPerChange: number | null; daemonCpuMs: number; redisCommandsByNode: number[] };
   boot: { msToReady: number; agents: number; rules: number };
   daemon: {
     changesEmitted: number; synced: number; lost: number; echoes: number; throughputPerSec: number; peakRssMB: number;
@@ -94,6 +96,8 @@ describe('npm run bench', () => {
 
     const result = resultIn(dir);
     expect(result.replicas).toBe(1);
+    expect(result.redis).toBe('one redis-server');
+    expect(result.cost.redisCommandsByNode).toHaveLength(1);
     expect(result.boot).toMatchObject({ agents: 60, rules: 10 });
     expect(result.boot.msToReady).toBeGreaterThan(0);
     expectAllSynced(result);
@@ -133,10 +137,27 @@ describe('npm run bench', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.log')).sort()).toEqual([expect.stringMatching(/\.daemon-1\.log$/), expect.stringMatching(/\.daemon-2\.log$/)]);
   }, 180_000);
 
+  it('runs --cluster on a 3-master Redis Cluster it starts, the partitions spread over its nodes', async () => {
+    const dir = mkdtempSync(join(out, 'cluster-'));
+    const run = await runBench([...small, '--replicas', '2', '--cluster', '--out', dir], 150_000);
+    expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+    expect(run.stderr).toMatch(/\[bench\] Redis Cluster of 3 masters on 127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+/);
+
+    const result = resultIn(dir);
+    expect(result).toMatchObject({ replicas: 2, redis: 'a 3-master Redis Cluster' });
+    expectAllSynced(result);
+    expectCostsCounted(result);
+    // Counted on every master: the daemons' partitions (and so their commands) are spread over the nodes.
+    expect(result.cost.redisCommandsByNode).toHaveLength(3);
+    for (const commands of result.cost.redisCommandsByNode) expect(commands).toBeGreaterThan(0);
+    expect(result.cost.redisCommandsByNode.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(result.cost.redisCommands);
+  }, 180_000);
+
   it.each([
     [['--rate', 'fast'], /^error: option '--rate <n>' argument 'fast' is invalid\. --rate must be a whole number ≥ 1$/m],
     [['--replicas', '0'], /^error: option '--replicas <n>' argument '0' is invalid\. --replicas must be a whole number ≥ 1$/m],
     [['--replicas', '17'], /^error: --replicas must be at most 16$/m],
+    [['--partitions', '1025'], /^error: --partitions must be at most 1024$/m],
   ])('refuses %j with one readable line and exit code 2', async (args, line) => {
     const run = await runBench(args, 30_000);
     expect(run.code).toBe(2);

@@ -6,7 +6,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Queue } from 'bullmq';
 import Redis, { Cluster } from 'ioredis';
 import { acdStateKey, type AcdState } from '@presence-sync/domain';
-import { QUEUES, RedisAuditLog, RedisKeys } from '@presence-sync/redis';
+import { DEFAULT_SYNC_PARTITIONS } from '@presence-sync/config';
+import { MAX_PARTITIONS, QUEUES, RedisAuditLog, RedisKeys } from '@presence-sync/redis';
 import { USP_PUSH_TOPIC_QUERY } from '@presence-sync/salesforce';
 import {
   ContactCenterEmulator, SalesforceEmulator, salesforceEmulatorSandboxSeed, SANDBOX_SALESFORCE, SANDBOX_STATUSES, startRedisCluster, startRedisServer,
@@ -17,7 +18,7 @@ import {
 } from './bench-model';
 import { ProcessMonitor, paced, preciseNow, sampleProcess, summarize, type LatencySummary } from './bench-stats';
 import { daemonCpuMs, exitedDaemon, lastLine, startDaemon, stopDaemons, whenReady, type BenchDaemon } from './bench-daemons';
-import { BacklogProbe, backlogKeys, readRedisUsage, usageBetween, type RedisUsage } from './redis-usage';
+import { BacklogProbe, backlogKeys, readRedisUsage, totalUsage, usageBetween, type RedisUsage } from './redis-usage';
 import { WebhookForwarder } from './webhook-forwarder';
 
 /*
@@ -35,11 +36,11 @@ const USP_QUERY = USP_PUSH_TOPIC_QUERY;
 const PREFIX = 'ps-bench';
 const STATUS_BY_ID = new Map(SANDBOX_STATUSES.map((s) => [s.id.slice(0, 15), s.developerName]));
 const MB = 1024 * 1024;
-const KEYS = new RedisKeys(PREFIX);
 /** More daemon processes than this on one machine measure the scheduler, not the daemon. */
 const MAX_REPLICAS = 16;
-/** The audit records read per agent (the daemons keep this many: AUDIT_MAX_PER_AGENT). */
+/** The audit records read per agent; the daemons keep this many (AUDIT_MAX_PER_AGENT) and bytes, every record of a run. */
 const AUDIT_KEPT = 2000;
+const AUDIT_KEPT_BYTES = 4 * 1024 * 1024;
 
 type BenchRedis = Redis | Cluster;
 
@@ -54,6 +55,7 @@ interface Options {
   out: string;
   replicas: number;
   cluster: boolean;
+  partitions: number;
   callShare: number;
 }
 
@@ -87,11 +89,13 @@ function parseOptions(argv: string[]): Options {
     .option('--out <dir>', 'where the JSON result goes', join(ROOT, 'bench', 'results'))
     .option('--replicas <n>', `daemon processes behind one webhook address (at most ${MAX_REPLICAS})`, positiveInt('--replicas'), 1)
     .option('--cluster', 'run on a local 3-master Redis Cluster the benchmark starts (REDIS_URL must not be set)', false)
+    .option('--partitions <n>', `the daemons' SYNC_PARTITIONS (at most ${MAX_PARTITIONS})`, positiveInt('--partitions'), DEFAULT_SYNC_PARTITIONS)
     .showHelpAfterError()
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   program.parse(argv);
-  const o = program.opts<{ agents: number; rate: number; duration: number; active?: number; rules: number; warmup: number; drainTimeout: number; out: string; replicas: number; cluster: boolean }>();
+  const o = program.opts<{ agents: number; rate: number; duration: number; active?: number; rules: number; warmup: number; drainTimeout: number; out: string; replicas: number; cluster: boolean; partitions: number }>();
   if (o.replicas > MAX_REPLICAS) program.error(`error: --replicas must be at most ${MAX_REPLICAS}`, { exitCode: 2 });
+  if (o.partitions > MAX_PARTITIONS) program.error(`error: --partitions must be at most ${MAX_PARTITIONS}`, { exitCode: 2 });
   if (o.cluster && process.env.REDIS_URL) program.error('error: --cluster starts its own Redis Cluster: unset REDIS_URL', { exitCode: 2 });
   // Each active agent changes about every active/rate seconds: room for the slowest syncs before it is picked again.
   const active = Math.min(o.agents, o.active ?? Math.max(500, 2 * o.rate));
@@ -357,7 +361,7 @@ async function runBaseline(target: RedisTarget, redis: BenchRedis, rate: number,
   worker.on('message', (m) => messages.push(m as (typeof messages)[number]));
   await waitUntil('the baseline worker', () => messages.some((m) => m.type === 'ready'), 15_000);
   const probe = new BacklogProbe(redis);
-  const usageBefore = await readRedisUsage(redis);
+  const usageBefore = totalUsage(await readRedisUsage(redis));
   const cpuBefore = sampleProcess(worker.pid as number)?.cpuMs;
   let sent = 0;
   const adds: Promise<unknown>[] = [];
@@ -374,7 +378,7 @@ async function runBaseline(target: RedisTarget, redis: BenchRedis, rate: number,
   await Promise.all(adds);
   const backlog = async () => (await probe.depths([backlogKeys(queue.keys)]))[0];
   await waitUntil('the baseline worker to catch up', async () => (await backlog()) === 0, 30_000, 100).catch(() => undefined);
-  const usage = usageBetween(usageBefore, await readRedisUsage(redis));
+  const usage = usageBetween(usageBefore, totalUsage(await readRedisUsage(redis)));
   const cpuAfter = sampleProcess(worker.pid as number)?.cpuMs;
   worker.send({ type: 'stop' });
   await waitUntil('the baseline result', () => messages.some((m) => m.type === 'result'), 15_000);
@@ -435,7 +439,8 @@ function connectBenchRedis(target: RedisTarget): BenchRedis {
 
 /** What the daemons and Redis had done at one moment of the run. */
 interface CostSnapshot {
-  redis: RedisUsage;
+  /** Each node's. */
+  redis: RedisUsage[];
   /** Commands the benchmark itself had sent to read queue depths. */
   ownCommands: number;
   daemonCpuMs: number[];
@@ -468,7 +473,7 @@ async function main(): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
   try {
-    log(`${o.agents} agents (${o.active} active), ${o.rules} rule files, ${o.rate} changes/s for ${o.warmup} + ${o.duration} s; ${o.replicas} daemon${o.replicas === 1 ? '' : 's'}${o.cluster ? ' on a Redis Cluster' : ''}; ${cpus().length} cores`);
+    log(`${o.agents} agents (${o.active} active), ${o.rules} rule files, ${o.rate} changes/s for ${o.warmup} + ${o.duration} s; ${o.replicas} daemon${o.replicas === 1 ? '' : 's'}${o.cluster ? ' on a Redis Cluster' : ''}, ${o.partitions} partitions; ${cpus().length} cores`);
     const agents = benchAgents(o.agents);
     const rulesDir = writeBenchRules(join(work, 'rules'), o.rules, agents);
     benchRedis = await startBenchRedis(o);
@@ -491,10 +496,10 @@ async function main(): Promise<void> {
     }
 
     const daemonEnv = {
-      ...benchRedis.daemonEnv, REDIS_PREFIX: PREFIX,
+      ...benchRedis.daemonEnv, REDIS_PREFIX: PREFIX, SYNC_PARTITIONS: String(o.partitions),
       ACD_BASE_URL: ccUrl, ACD_TOKEN: TOKEN, ACD_WEBHOOK_SECRET: SECRET, RULES_DIR: rulesDir, RULES_WATCH: 'false',
       DEFAULT_UNAVAILABLE_CODE: 'System', RECONCILE_INTERVAL_MS: '0', DIRECTORY_REFRESH_INTERVAL_MS: '0',
-      AUDIT_MAX_PER_AGENT: String(AUDIT_KEPT), LOG_LEVEL: 'warn', ADMIN_DASHBOARD: 'off',
+      AUDIT_MAX_PER_AGENT: String(AUDIT_KEPT), AUDIT_MAX_BYTES_PER_AGENT: String(AUDIT_KEPT_BYTES), LOG_LEVEL: 'warn', ADMIN_DASHBOARD: 'off',
       SALESFORCE_MODE: 'live', SALESFORCE_LOGIN_URL: org.baseUrl, SALESFORCE_AUTH: 'password',
       SALESFORCE_CLIENT_ID: SANDBOX_SALESFORCE.clientId, SALESFORCE_CLIENT_SECRET: SANDBOX_SALESFORCE.clientSecret,
       SALESFORCE_USERNAME: SANDBOX_SALESFORCE.username, SALESFORCE_PASSWORD: SANDBOX_SALESFORCE.password,
@@ -527,12 +532,13 @@ async function main(): Promise<void> {
     // The daemons' queue depths, for the progress line: where a backlog builds up. Read with counted plain
     // commands, one read at a time, and never while the Redis figures are taken, so they can be taken out.
     const probe = new BacklogProbe(redis);
-    const queueKeys = Object.values(QUEUES).map((name) => {
-      const q = new Queue(name, { connection: redis as BenchRedis, prefix: KEYS.queuePrefix });
-      const keys = backlogKeys(q.keys);
+    const keys = new RedisKeys(PREFIX, o.partitions);
+    const queueKeys = Object.values(QUEUES).flatMap((name) => Array.from({ length: o.partitions }, (_, n) => {
+      const q = new Queue(name, { connection: redis as BenchRedis, prefix: keys.queuePrefix(n) });
+      const backlog = backlogKeys(q.keys);
       void q.close();
-      return { name, keys };
-    });
+      return { name, keys: backlog };
+    }));
     let serial: Promise<unknown> = Promise.resolve();
     const inTurn = <T>(task: () => Promise<T>): Promise<T> => {
       const next = serial.then(task);
@@ -545,7 +551,12 @@ async function main(): Promise<void> {
     let depths = '';
     const depthTimer = setInterval(() => {
       void inTurn(() => probe.depths(queueKeys.map((q) => q.keys)))
-        .then((d) => { depths = d.map((n, i) => `${queueKeys[i].name} ${n}`).join(', '); }, () => undefined);
+        .then((d) => {
+          // Summed over the partitions, per queue name.
+          const byName = new Map<string, number>();
+          d.forEach((n, i) => byName.set(queueKeys[i].name, (byName.get(queueKeys[i].name) ?? 0) + n));
+          depths = [...byName].map(([name, n]) => `${name} ${n}`).join(', ');
+        }, () => undefined);
     }, 1000);
     let failure: string | undefined;
     const pacer = paced(o.rate, (n) => driver.emit(n));
@@ -603,7 +614,7 @@ async function main(): Promise<void> {
     const daemonStats = load.map((m) => m.stop());
     const apiCalls = org.apiCalls - apiAtStart;
     const lost = [...driver.pending.values()];
-    const audit = new RedisAuditLog(redis as Redis, KEYS, AUDIT_KEPT);
+    const audit = new RedisAuditLog(redis as Redis, keys, AUDIT_KEPT);
     const legs = await syncLegs(audit, active, driver.measuredWrites);
     const internal = { 'acd->salesforce': legs['acd->salesforce'].daemon, 'salesforce->acd': legs['salesforce->acd'].daemon };
     const syncedInWindow = costAfter.synced - costBefore.synced;
@@ -611,7 +622,9 @@ async function main(): Promise<void> {
     const cf = driver.samples['acd->salesforce'].length;
     log(`load done: ${driver.emitted} changes, ${driver.matched} synced, ${lost.length} lost, ${driver.unexpected.length} unexpected writes`);
 
-    const redisUsed = usageBetween(costBefore.redis, costAfter.redis);
+    if (costAfter.redis.length !== costBefore.redis.length) throw new Error(`the Redis masters changed during the load (${costBefore.redis.length} → ${costAfter.redis.length}): no cost per change to give`);
+    const redisByNode = costAfter.redis.map((after, i) => usageBetween(costBefore.redis[i], after));
+    const redisUsed = totalUsage(redisByNode);
     const redisCommands = redisUsed.commands - (costAfter.ownCommands - costBefore.ownCommands);
     const cpuUsed = costAfter.daemonCpuMs.map((ms, i) => ms - costBefore.daemonCpuMs[i]);
     const daemonCpuTotal = cpuUsed.reduce((a, b) => a + b, 0);
@@ -642,6 +655,8 @@ async function main(): Promise<void> {
         redisCpuMs: Math.round(redisUsed.cpuMs),
         redisCpuMsPerChange: perChange(redisUsed.cpuMs, syncedInWindow),
         daemonCpuMs: daemonCpuTotal,
+        /** Commands each Redis node ran (the cluster's masters in the order of their addresses; the bench's own reads included). */
+        redisCommandsByNode: redisByNode.map((n) => n.commands),
       },
       boot: { msToReady: bootMs, agents: o.agents, rules: o.rules, rssMB: Math.max(...rssAfterBoot.map((b) => Math.round(b / MB))) },
       daemon: {

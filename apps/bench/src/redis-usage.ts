@@ -44,11 +44,14 @@ export function usageBetween(before: RedisUsage, after: RedisUsage): RedisUsage 
   return { commands: after.commands - before.commands, scriptCalls: after.scriptCalls - before.scriptCalls, cpuMs: after.cpuMs - before.cpuMs };
 }
 
-/** The usage of one server, or of every master of a cluster summed. */
-export async function readRedisUsage(redis: Redis | Cluster): Promise<RedisUsage> {
+export const totalUsage = (nodes: RedisUsage[]): RedisUsage => nodes.reduce(addUsage, { commands: 0, scriptCalls: 0, cpuMs: 0 });
+
+/** The usage of one server, or of each master of a cluster (in the order of their addresses). */
+export async function readRedisUsage(redis: Redis | Cluster): Promise<RedisUsage[]> {
   const nodes = redis.isCluster ? (redis as Cluster).nodes('master') : [redis as Redis];
-  const infos = await Promise.all(nodes.map((node) => node.info('cpu', 'commandstats')));
-  return infos.map(parseRedisUsage).reduce(addUsage, { commands: 0, scriptCalls: 0, cpuMs: 0 });
+  const byAddress = (n: Redis) => `${n.options.host ?? ''}:${String(n.options.port ?? 0).padStart(5, '0')}`;
+  const sorted = [...nodes].sort((a, b) => byAddress(a).localeCompare(byAddress(b)));
+  return (await Promise.all(sorted.map((node) => node.info('cpu', 'commandstats')))).map(parseRedisUsage);
 }
 
 /** The keys of one BullMQ queue that hold its backlog (BullMQ's `queue.keys`). */
