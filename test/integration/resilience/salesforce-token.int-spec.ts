@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import type { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { DEFAULT_SYNC_PARTITIONS, loadConfig } from '@presence-sync/config';
 import { AuditLog, SalesforcePort, type AuditRecord } from '@presence-sync/domain';
