@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '@presence-sync/testing';
+import { DEMO_SETTINGS_FILE } from '../../apps/sandbox/src/cli-settings.file';
 import { portIsFree } from '../../apps/sandbox/src/port-holder';
 import { waitFor } from '../support/daemon-harness';
 import { ROOT, runProcess } from '../support/run-process';
@@ -111,6 +112,9 @@ describe('npm run demo: stopping it stops everything it started', () => {
     expect(redis).toBeDefined();
     expect(await portIsFree(demo.ports.daemon)).toBe(false);
     expect(await portIsFree(demo.ports.page)).toBe(false);
+    // The CLI's settings file is there while the demo runs, and goes with it.
+    const settingsFile = join(ROOT, DEMO_SETTINGS_FILE);
+    expect(existsSync(settingsFile)).toBe(true);
 
     process.kill(demo.npm.pid as number, 'SIGTERM');
 
@@ -118,6 +122,7 @@ describe('npm run demo: stopping it stops everything it started', () => {
     expect(await portIsFree(demo.ports.daemon)).toBe(true);
     expect(await portIsFree(demo.ports.page)).toBe(true);
     expect(demo.output()).toMatch(/stopping page, daemon, emulators, redis/);
+    expect(existsSync(settingsFile)).toBe(false);
   }, 120_000);
 
   it('SIGHUP (the terminal closed) stops the demo and its redis-server as well', async () => {
