@@ -24,3 +24,12 @@ export function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, 
     child.once('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
   });
 }
+
+/**
+ * The CLI from its TypeScript sources (what `npx presence-sync …` runs, without a build), from the repository
+ * root: `args` as typed after `presence-sync`.
+ */
+export function runCliFromSource(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Run> {
+  const main = `require('./apps/presence-sync/src/cli.ts').main(['node', 'presence-sync', ${args.map((a) => JSON.stringify(a)).join(', ')}]).then((code) => process.exit(code));`;
+  return runProcess(process.execPath, ['-r', './test/support/ts-register.js', '-e', main], env, timeoutMs);
+}

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { ContactCenterEmulator, SANDBOX_SALESFORCE, SANDBOX_SERVICE_CHANNELS, SANDBOX_STATUSES } from '@presence-sync/testing';
 import { Sandbox } from '../../../apps/sandbox/src/sandbox';
 import { dropPrefix } from '../../support/daemon-harness';
+import { ROOT, runCliFromSource as cli } from '../../support/run-process';
 
 /*
  * The docs stay true to what a new admin meets: the agents they name are the sandbox's, the rule files describe
@@ -15,7 +15,6 @@ import { dropPrefix } from '../../support/daemon-harness';
  * command the docs show runs against the sandbox (`npm run demo`) with the output they show.
  */
 
-const ROOT = join(__dirname, '..', '..', '..');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 const DOC_FILES = [
   'README.md', 'rules/README.md',
@@ -129,20 +128,6 @@ function documentedCommands(): DocCommand[] {
     });
   }
   return commands;
-}
-
-/** The CLI from the sources (as `npx presence-sync` runs the build), from the repository root. */
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const main = `require('./apps/presence-sync/src/cli.ts').main(['node', 'presence-sync', ${args.map((a) => JSON.stringify(a)).join(', ')}]).then((code) => process.exit(code));`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', './test/support/ts-register.js', '-e', main], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`cli ${args.join(' ')} did not finish; ${stdout} ${stderr}`)); }, 60_000);
-    child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
 }
 
 describe('the CLI commands the docs show, run against the sandbox', () => {

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import type { SalesforceSettings } from '@presence-sync/config';
 import { RedisKeys, RedisRefreshTokenStore } from '@presence-sync/redis';
 import { JsforceSalesforceAdapter } from '@presence-sync/salesforce';
-import { ROOT } from '../../support/run-process';
+import { runCliFromSource as cli } from '../../support/run-process';
 import { CLIENT_ID, CLIENT_SECRET, MemoryCheckpoints, memoryLogger, SalesforceEmulator, settingsFor, startEmulator, STORE_KEY } from './salesforce-test-kit';
 
 /**
@@ -30,18 +29,6 @@ function daemonAdapter(settings: SalesforceSettings, prefix: string): JsforceSal
 }
 
 /** Runs the CLI from source (as the replica tests do) and collects its output. */
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const main = `require('./apps/presence-sync/src/cli.ts').main(['node', 'presence-sync', ${args.map((a) => JSON.stringify(a)).join(', ')}]).then((code) => process.exit(code));`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', './test/support/ts-register.js', '-e', main], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`cli ${args.join(' ')} did not finish; ${stdout} ${stderr}`)); }, 60_000);
-    child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
 
 function envFor(settings: SalesforceSettings, extra: Record<string, string>): Record<string, string> {
   if (settings.auth.mode !== 'refresh-token') throw new Error('refresh-token settings expected');
