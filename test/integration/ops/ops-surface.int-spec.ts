@@ -140,6 +140,15 @@ describe('ops surface: health, readiness, metrics, queue dashboard', () => {
     for (const depth of Object.values(body.sync.queues)) expect(Object.keys(depth).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
   });
 
+  it('/v1/status shows the partitions this replica works, and the live replicas', async () => {
+    const body = JSON.parse((await get(`${h.url}/v1/status`)).text) as { partitions: { count: number; working: number[]; replica: string; liveReplicas: string[] } };
+    const count = h.config.sync.partitions;
+    expect(body.partitions.count).toBe(count);
+    // The only replica works every partition.
+    expect(body.partitions.working).toEqual(Array.from({ length: count }, (_, p) => p));
+    expect(body.partitions.liveReplicas).toEqual([body.partitions.replica]);
+  });
+
   it('/v1/status shows agents mapped and unmapped', async () => {
     const body = JSON.parse((await get(`${h.url}/v1/status`)).text) as { agents: { mapped: number; unmapped: number } };
     expect(body.agents.mapped).toBe(20);

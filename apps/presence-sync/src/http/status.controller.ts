@@ -4,6 +4,7 @@ import { DirectoryService } from '../services/directory.service';
 import { RulesService } from '../services/rules.service';
 import { AcdSourceLeader } from '../services/acd-source.leader';
 import { StreamLeader } from '../services/stream-leader.service';
+import { PartitionOwnership } from '../services/partition-ownership';
 import { SyncActivityService } from '../services/sync-activity.service';
 import { ContactCenterPort } from '@presence-sync/domain';
 import { ContactCenterProbe } from './contact-center.probe';
@@ -20,6 +21,7 @@ export class StatusController {
     private readonly contactCenter: ContactCenterPort,
     private readonly activity: SyncActivityService,
     private readonly probe: ContactCenterProbe,
+    private readonly ownership: PartitionOwnership,
   ) {}
 
   @Get('v1/status')
@@ -39,6 +41,8 @@ export class StatusController {
         connector: this.contactCenter.name, intake: this.contactCenter.webhook ? `webhook ${this.contactCenter.webhook.path}` : 'source', source: await this.acdSource.status(),
         api: { up: api.up, checkedAt: new Date(api.checkedAt).toISOString(), error: api.up ? null : api.reason },
       },
+      // The partitions this replica works (of `count`), and the live replicas it last saw.
+      partitions: { count: this.ownership.partitionCount, working: this.ownership.partitions, replica: this.ownership.replicaId, liveReplicas: this.ownership.liveMembers },
       // This replica's intake: `open`, or `draining` / `closed` while it stops.
       intake: this.gate.state,
       // Write latency over the last minute (p50 / p95 / max per direction) and each queue's depth.

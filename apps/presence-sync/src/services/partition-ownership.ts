@@ -55,6 +55,11 @@ export class PartitionOwnership {
     return [...this.held].sort((a, b) => a - b);
   }
 
+  /** How many partitions the deployment has. */
+  get partitionCount(): number {
+    return this.keys.partitions;
+  }
+
   /** The live replicas as last read. */
   get liveMembers(): string[] {
     return [...this.members];
