@@ -46,7 +46,10 @@ export async function whenReady(daemon: BenchDaemon, timeoutMs: number, logShown
   }
 }
 
-/** ` ("<the last line of the log>")`, to show why a daemon stopped; empty when there is none. */
+/**
+ * ` ("<why>")`, to show why a daemon stopped: the last line of its log that names an error (a crash ends with a
+ * stack and the Node version, its reason is above them), else the last line; empty when the log is empty.
+ */
 export function lastLine(logFile: string): string {
   let text = '';
   try {
@@ -54,8 +57,9 @@ export function lastLine(logFile: string): string {
   } catch {
     return '';
   }
-  const line = text.trimEnd().split('\n').pop()?.trim().slice(0, 300) ?? '';
-  return line ? ` ("${line}")` : '';
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at '));
+  const reason = [...lines].reverse().find((l) => /\b(error|cannot|refused|failed|invalid)\b/i.test(l)) ?? lines.at(-1);
+  return reason ? ` ("${reason.slice(0, 300)}")` : '';
 }
 
 /** The daemon that has exited, if one has. */
