@@ -65,7 +65,9 @@ export class ReplicaCluster {
     });
     const balancerUrl = await this.balancer.start();
     // A contact center sends many webhooks at once; the emulator's default of 8 would be the bottleneck under load.
-    this.cc.setWebhook({ url: `${balancerUrl}/v1/acd/events`, secret: SECRET, retryDelayMs: 20, concurrency: 64 });
+    // A contact center retries a refused delivery for minutes, not 300 ms: a replica killed and restarted (10 s or
+    // more to boot on a loaded machine) must not cost events the emulator gave up on (20 ms doubling, 11 tries ≈ 40 s).
+    this.cc.setWebhook({ url: `${balancerUrl}/v1/acd/events`, secret: SECRET, retryDelayMs: 20, maxAttempts: 11, concurrency: 64 });
     this.redis = this.env.REDIS_CLUSTER_NODES
       ? new Cluster(this.env.REDIS_CLUSTER_NODES.split(',').map((n) => ({ host: n.split(':')[0], port: Number(n.split(':')[1]) }))) as unknown as Redis
       : new Redis(redisOptionsFromUrl(this.redisUrl));

@@ -82,12 +82,12 @@ describe(loadConfig.name, () => {
   });
 
   it('reads the partition settings, and refuses a partition TTL shorter than two heartbeats', () => {
-    expect(loadConfig(base).sync).toMatchObject({ partitions: 8, partitionHeartbeatMs: 1000, partitionTtlMs: 5000 });
+    expect(loadConfig(base).sync).toMatchObject({ partitions: 8, partitionHeartbeatMs: 1000, partitionTtlMs: 3000 });
     expect(loadConfig({ ...base, SYNC_PARTITIONS: '1' }).sync.partitions).toBe(1);
     expect(() => loadConfig({ ...base, SYNC_PARTITIONS: '0' })).toThrow(/invalid setting SYNC_PARTITIONS/);
     expect(() => loadConfig({ ...base, SYNC_PARTITIONS: '1025' })).toThrow(/invalid setting SYNC_PARTITIONS/);
     expect(() => loadConfig({ ...base, PARTITION_HEARTBEAT_MS: '3000' })).toThrow(new ConfigError(
-      'invalid setting PARTITION_TTL_MS: must be at least 2 × PARTITION_HEARTBEAT_MS (6000 ms), or a live replica would lose its partitions between two heartbeats; got "5000"',
+      'invalid setting PARTITION_TTL_MS: must be at least 2 × PARTITION_HEARTBEAT_MS (6000 ms), or a live replica would lose its partitions between two heartbeats; got "3000"',
     ));
     expect(loadConfig({ ...base, AUDIT_MAX_BYTES_PER_AGENT: '0' }).audit.maxBytesPerAgent).toBe(0);
     expect(() => loadConfig({ ...base, AUDIT_MAX_BYTES_PER_AGENT: '100' })).toThrow(/invalid setting AUDIT_MAX_BYTES_PER_AGENT: must be 0 \(no byte bound\) or at least 1024/);

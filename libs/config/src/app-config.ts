@@ -53,7 +53,7 @@ const schema = z.object({
   SYNC_BURST_WINDOW_MS: int(0, 60_000).default(300),
   SYNC_PARTITIONS: int(1, 1024).default(DEFAULT_SYNC_PARTITIONS),
   PARTITION_HEARTBEAT_MS: int(100, 60_000).default(1_000),
-  PARTITION_TTL_MS: int(500, 300_000).default(5_000),
+  PARTITION_TTL_MS: int(500, 300_000).default(3_000),
   ACD_DEFERRED_WINDOW_MS: int(60_000).default(28_800_000),
   SF_CONFIRM_TIMEOUT_MS: int(100).default(15_000),
   SF_CONFIRM_ATTEMPTS: int(1, 20).default(3),
