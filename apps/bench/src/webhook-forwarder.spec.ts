@@ -64,6 +64,35 @@ describe(WebhookForwarder.name, () => {
     expect(b.lastRefusal).toMatch(/ECONNREFUSED/);
   });
 
+  it('sends again, on a fresh connection, a request whose kept-alive connection the target closed as it was reused', async () => {
+    // A target that drops a connection when a second request comes on it, as a server closing an idle
+    // kept-alive connection at that moment does.
+    const served = new Set<unknown>();
+    let dropped = 0;
+    const server = createServer((req, res) => {
+      if (served.has(req.socket)) {
+        dropped++;
+        req.socket.destroy();
+        return;
+      }
+      served.add(req.socket);
+      req.resume().on('end', () => res.writeHead(202).end('ok'));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    forwarder = new WebhookForwarder([`http://127.0.0.1:${(server.address() as AddressInfo).port}`]);
+    const base = await forwarder.start();
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${base}/v1/acd/events`, { method: 'POST', body: `{"i":${i}}` });
+      statuses.push(res.status);
+      await res.text();
+    }
+    expect(statuses).toEqual([202, 202, 202]);
+    expect(dropped).toBe(2);
+    expect(forwarder.stats()[0]).toMatchObject({ forwarded: 3, refused: 0 });
+  });
+
   it('refuses to start without a target', () => {
     expect(() => new WebhookForwarder([])).toThrow('webhook forwarder: no target');
   });

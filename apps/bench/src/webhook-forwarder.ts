@@ -1,6 +1,9 @@
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** The largest request body forwarded (a contact center's webhook batch is far smaller). */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
 /** What one target answered, for the report. */
 export interface ForwarderTargetStats {
   url: string;
@@ -13,7 +16,7 @@ export interface ForwarderTargetStats {
 
 /**
  * The one webhook address in front of the daemons, as a load balancer is: each request goes to the next target
- * in turn, streamed through (body and answer untouched), on kept-alive connections. Only what a local benchmark
+ * in turn (body, path and answer untouched) on kept-alive connections. Only what a local benchmark
  * needs: no health checks, no retries (the sender retries what is refused).
  */
 export class WebhookForwarder {
@@ -51,6 +54,23 @@ export class WebhookForwarder {
   private forward(req: IncomingMessage, res: ServerResponse): void {
     const target = this.targets[this.turn++ % this.targets.length];
     target.forwarded++;
+    // Read whole (a webhook is small; bounded all the same) so that it can be sent again, see below.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size > MAX_BODY_BYTES) {
+        res.writeHead(413, { 'content-type': 'text/plain' }).end(`body over ${MAX_BODY_BYTES} bytes`);
+        return;
+      }
+      this.send(target, req, Buffer.concat(chunks), res, true);
+    });
+  }
+
+  private send(target: ForwarderTargetStats, req: IncomingMessage, body: Buffer, res: ServerResponse, mayRetry: boolean): void {
     const url = new URL(req.url ?? '/', target.url);
     const headers = { ...req.headers };
     delete headers.host;
@@ -62,13 +82,19 @@ export class WebhookForwarder {
       answer.pipe(res);
     });
     upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-    upstream.on('error', (e) => {
+    upstream.on('error', (e: NodeJS.ErrnoException) => {
+      // A kept-alive connection the target closed as idle just as it was reused: nothing reached the target, so
+      // send once more on a fresh one (what Node's documentation advises) rather than refuse the webhook.
+      if (mayRetry && upstream.reusedSocket && e.code === 'ECONNRESET') {
+        this.send(target, req, body, res, false);
+        return;
+      }
       target.refused++;
       target.lastRefusal = `${url.origin}: ${e.message}`;
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end();
     });
-    req.pipe(upstream);
+    upstream.end(body);
   }
 
   private noteRefusal(target: ForwarderTargetStats, answer: IncomingMessage): void {
