@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@presence-sync/testing';
 import { sampleProcess } from './bench-stats';
+import { lastLine } from './daemon-log';
 
 /** One daemon process (`presence-sync start`) the benchmark runs. */
 export interface BenchDaemon {
@@ -44,22 +45,6 @@ export async function whenReady(daemon: BenchDaemon, timeoutMs: number, logShown
     if (Date.now() > deadline) throw new Error(`daemon ${daemon.index} was not ready after ${timeoutMs / 1000} s: see ${logShown}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/**
- * ` ("<why>")`, to show why a daemon stopped: the last line of its log that names an error (a crash ends with a
- * stack and the Node version, its reason is above them), else the last line; empty when the log is empty.
- */
-export function lastLine(logFile: string): string {
-  let text = '';
-  try {
-    text = readFileSync(logFile, 'utf8');
-  } catch {
-    return '';
-  }
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at '));
-  const reason = [...lines].reverse().find((l) => /\b(error|cannot|refused|failed|invalid)\b/i.test(l)) ?? lines.at(-1);
-  return reason ? ` ("${reason.slice(0, 300)}")` : '';
 }
 
 /** The daemon that has exited, if one has. */

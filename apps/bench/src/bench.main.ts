@@ -17,7 +17,8 @@ import {
   AGENT_STATUSES, BENCH_TEAMS, DESKTOP_STATES, benchAgents, publish, subscribe, writeBenchRules, type BenchAgent,
 } from './bench-model';
 import { ProcessMonitor, paced, preciseNow, sampleProcess, summarize, type LatencySummary } from './bench-stats';
-import { daemonCpuMs, exitedDaemon, lastLine, startDaemon, stopDaemons, whenReady, type BenchDaemon } from './bench-daemons';
+import { daemonCpuMs, exitedDaemon, startDaemon, stopDaemons, whenReady, type BenchDaemon } from './bench-daemons';
+import { lastLine } from './daemon-log';
 import { BacklogProbe, backlogKeys, readRedisUsage, totalUsage, usageBetween, type RedisUsage } from './redis-usage';
 import { WebhookForwarder } from './webhook-forwarder';
 

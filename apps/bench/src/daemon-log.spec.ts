@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastLine } from './bench-daemons';
+import { lastLine } from './daemon-log';
 
 describe('lastLine', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-daemons-spec-'));
