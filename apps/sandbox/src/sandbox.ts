@@ -279,6 +279,7 @@ export class Sandbox {
     };
     await this.pollStatus();
     this.statusTimer = setInterval(() => void this.pollStatus(), o.statusIntervalMs ?? 3_000);
+    this.statusTimer.unref();
     if (o.rulesWatch !== false) await this.watchRules(o.rulesDir ?? 'rules');
     return this.urlsValue;
   }
