@@ -10,6 +10,7 @@ import { RedisKeys } from './redis-keys';
  */
 export class PartitionQueues {
   private readonly queues = new Map<string, Queue>();
+  private readonly partitionOf = new Map<Queue, number>();
   private readonly created: ((queue: Queue) => void)[] = [];
 
   constructor(readonly keys: RedisKeys, private readonly connection: ConnectionOptions) {}
@@ -21,6 +22,7 @@ export class PartitionQueues {
     if (!queue) {
       queue = new Queue(name, { connection: this.connection, prefix: this.keys.queuePrefix(n) });
       this.queues.set(id, queue);
+      this.partitionOf.set(queue, n);
       for (const listener of this.created) listener(queue);
     }
     return queue;
@@ -48,18 +50,18 @@ export class PartitionQueues {
     for (const queue of this.queues.values()) listener(queue);
   }
 
-  /** The partition a queue of this set belongs to (from its prefix). */
+  /** The partition a queue of this set belongs to. */
   partitionOfQueue(queue: Queue): number {
-    return Number(/\{p(\d+)\}/.exec(queue.opts.prefix ?? '')?.[1] ?? 0);
+    const n = this.partitionOf.get(queue);
+    if (n === undefined) throw new Error(`PartitionQueues: queue ${queue.name} is not one of this set`);
+    return n;
   }
 
   /** Job counts of one queue name summed over the partitions. */
   async counts(name: QueueName, ...types: JobType[]): Promise<Record<string, number>> {
     const sum: Record<string, number> = {};
-    for (let n = 0; n < this.keys.partitions; n++) {
-      const counts = await this.queue(name, n).getJobCounts(...types);
-      for (const [k, v] of Object.entries(counts)) sum[k] = (sum[k] ?? 0) + v;
-    }
+    const perPartition = await Promise.all(Array.from({ length: this.keys.partitions }, (_, n) => this.queue(name, n).getJobCounts(...types)));
+    for (const counts of perPartition) for (const [k, v] of Object.entries(counts)) sum[k] = (sum[k] ?? 0) + v;
     return sum;
   }
 

@@ -118,7 +118,9 @@ export class RedisInboundSink extends InboundSink {
     const byPartition = new Map<number, string[]>();
     for (const inbox of inboxes) {
       const n = this.queues.keys.partitionOfInbox(inbox);
-      byPartition.set(n, [...(byPartition.get(n) ?? []), inbox]);
+      const ids = byPartition.get(n);
+      if (ids) ids.push(inbox);
+      else byPartition.set(n, [inbox]);
     }
     await Promise.all([...byPartition].map(([n, ids]) => this.queues.queue(QUEUES.inbound, n).addBulk(ids.map((inbox) => {
       const data: IngestJobData = { inbox };
