@@ -33,14 +33,15 @@ local function auditPush(list, n, bytes, first, last, maxN, maxBytes)
   redis.call('LPUSH', list, unpack(ARGV, first, last))
   for j = first, last do bytes = bytes + #ARGV[j] end
   n = n + (last - first + 1)
-  local drop = 0
-  if n > maxN then drop = n - maxN end
-  if drop > 0 and (maxBytes == 0) then
-    redis.call('LTRIM', list, 0, maxN - 1)
-    n = maxN
-    bytes = -1
+  if maxBytes == 0 then
+    -- Count only: one trim, and the bytes are not kept.
+    if n > maxN then
+      redis.call('LTRIM', list, 0, maxN - 1)
+      n = maxN
+    end
+    return n, 0
   end
-  while n > 1 and (n > maxN or (maxBytes > 0 and bytes > maxBytes)) do
+  while n > 1 and (n > maxN or bytes > maxBytes) do
     local old = redis.call('RPOP', list)
     if not old then break end
     n = n - 1

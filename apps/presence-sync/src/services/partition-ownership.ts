@@ -42,6 +42,7 @@ export class PartitionOwnership {
   /** When the held leases were last renewed; past the TTL they may be another replica's. */
   private renewedAt = 0;
   private members: string[] = [];
+  private assignment?: { key: string; mine: number[] };
 
   constructor(
     private readonly redis: Redis,
@@ -107,7 +108,7 @@ export class PartitionOwnership {
     ]);
     if (this.stopped) return;
     this.members = members.includes(this.replicaId) ? members : [...members, this.replicaId];
-    const mine = new Set(partitionsOf(this.replicaId, assignPartitions(this.keys.partitions, this.members)));
+    const mine = new Set(this.assigned());
     await Promise.all(this.partitions.filter((n) => !mine.has(n)).map((n) => this.give(n)));
     const renewStarted = Date.now();
     // Only a failed round (Redis away) leaves renewedAt behind; a partition still held by its previous owner
@@ -130,6 +131,13 @@ export class PartitionOwnership {
       }
     }));
     this.renewedAt = renewStarted;
+  }
+
+  /** This replica's share under the current member list; computed again only when the list changed. */
+  private assigned(): number[] {
+    const key = [...this.members].sort().join('\n');
+    if (this.assignment?.key !== key) this.assignment = { key, mine: partitionsOf(this.replicaId, assignPartitions(this.keys.partitions, this.members)) };
+    return this.assignment.mine;
   }
 
   private lease(n: number): RedisLease {
