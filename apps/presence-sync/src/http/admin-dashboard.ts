@@ -88,12 +88,10 @@ export function readOnlyGuard(): (req: Request, res: Response, next: NextFunctio
 export function mountQueueDashboard(app: NestExpressApplication, access: DashboardAccess): void {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(`/${ADMIN_QUEUES_PATH}`);
+  const queues = app.get(PartitionQueues);
   createBullBoard({
     // Each partition's queues, named `p<n>-<queue>` (the same three names repeat in every partition).
-    queues: (() => {
-      const queues = app.get(PartitionQueues);
-      return queues.all().map((q) => new BullMQAdapter(q, { readOnlyMode: access.readOnly, prefix: `p${queues.partitionOfQueue(q)}-` }));
-    })(),
+    queues: queues.all().map((q) => new BullMQAdapter(q, { readOnlyMode: access.readOnly, prefix: `p${queues.partitionOfQueue(q)}-` })),
     serverAdapter,
     options: { uiConfig: { boardTitle: access.readOnly ? 'presence-sync queues (read-only)' : 'presence-sync queues' } },
   });
