@@ -98,7 +98,7 @@ describe('agents page in headless Chromium', () => {
       expect(p50).toBeLessThanOrEqual(p95);
       expect(p95).toBeLessThanOrEqual(max);
     }
-    for (const queue of ['inbound', 'sync-acd', 'sync-salesforce']) {
+    for (const queue of ['inbound', 'due', 'sync-acd', 'sync-salesforce']) {
       expect(await page.textContent(`#sync [data-queue="${queue}"]`)).toMatch(/^\d+ waiting · \d+ active · \d+ delayed · 0 failed$/);
     }
   });

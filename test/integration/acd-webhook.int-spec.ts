@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { QUEUES } from '@presence-sync/redis';
 import { DaemonHarness } from '../support/daemon-harness';
 
 const event = (over: Record<string, unknown> = {}) => ({
@@ -11,10 +10,7 @@ describe('POST /v1/acd/events (generic connector v1)', () => {
   beforeAll(async () => { h = await DaemonHarness.start(); });
   afterAll(async () => { await h.stop(); });
 
-  const queued = async () => {
-    const c = await h.jobCounts(QUEUES.inbound, 'waiting', 'active', 'completed', 'failed', 'delayed');
-    return Object.values(c).reduce((a, b) => a + b, 0);
-  };
+  const queued = async () => (await h.intakeIds()).size;
 
   it('401 for a wrong signature, nothing recorded', async () => {
     const before = await queued();

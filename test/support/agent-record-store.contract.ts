@@ -5,7 +5,7 @@ import { emptyAgentRecord, type AgentRecordStore, type AuditRecord, type Inbound
  * one (unit): compare-and-set on the revision, audit records and inbox pops in the same all-or-nothing step.
  * `push` appends to an inbox the way intake does.
  */
-export function agentRecordStoreContract(name: string, make: () => { store: AgentRecordStore; push: (inbox: string, change: InboundChange) => Promise<void>; audit: (agentId: string) => Promise<AuditRecord[]> }): void {
+export function agentRecordStoreContract(name: string, make: () => { store: AgentRecordStore; push: (inbox: string, change: InboundChange) => Promise<void>; audit: (agentId: string) => Promise<AuditRecord[]>; dueAt: (agentId: string, member: string) => Promise<number | undefined> }): void {
   const change = (eventId: string): InboundChange => ({ side: 'acd', eventId, agentId: 'a-1', occurredAt: 1, receivedAt: 1, state: { state: 'Available' } });
   const record = (ver: number) => ({ ...emptyAgentRecord(), ver });
   const note = (detail: string): AuditRecord => ({ at: 1, agentId: 'a-1', direction: 'acd->salesforce', outcome: 'queued', detail });
@@ -54,6 +54,25 @@ export function agentRecordStoreContract(name: string, make: () => { store: Agen
       expect(await store.discard(inbox, rest.map((e) => e.raw))).toBe('ok');
       expect(await store.peek(inbox, 10)).toEqual([]);
       expect(await store.discard(inbox, rest.map((e) => e.raw))).toBe('moved');
+    });
+
+    it('stores schedule changes with the record, not at all on a conflict; an earlier time wins unless the entry was removed', async () => {
+      const { store, dueAt } = make();
+      const agent = id();
+      const [a, b] = ['["s","acd","x"]', '["c","x","w",1]'];
+      expect(await store.commit(agent, 0, record(1), { due: { add: [[a, 5000], [b, 9000]], remove: [] } })).toBe('ok');
+      expect(await store.commit(agent, 0, record(2), { due: { add: [[a, 1]], remove: [b] } })).toBe('conflict');
+      expect([await dueAt(agent, a), await dueAt(agent, b)]).toEqual([5000, 9000]);
+      await store.schedule(agent, { add: [[a, 7000], [b, 3000]], remove: [] });
+      expect([await dueAt(agent, a), await dueAt(agent, b)]).toEqual([5000, 3000]);
+      // Removed and added in one step: the new time stands, even when it is later.
+      expect(await store.commit(agent, 1, record(2), { due: { add: [[a, 8000]], remove: [a, b] } })).toBe('ok');
+      expect([await dueAt(agent, a), await dueAt(agent, b)]).toEqual([8000, undefined]);
+      // Settled only while still at the run's own time: a newer time is somebody else's.
+      await store.schedule(agent, { add: [], remove: [], settle: [[a, 5000]] });
+      expect(await dueAt(agent, a)).toBe(8000);
+      expect(await store.commit(agent, 2, record(3), { due: { add: [], remove: [], settle: [[a, 8000]] } })).toBe('ok');
+      expect(await dueAt(agent, a)).toBeUndefined();
     });
   });
 }

@@ -6,9 +6,11 @@ import Redis from 'ioredis';
 import { loadConfig, type AppConfig } from '@presence-sync/config';
 import { signGenericWebhook } from '@presence-sync/contact-center';
 import { AuditLog, InboundSink, type AcdState, type AuditOutcome, type AuditRecord } from '@presence-sync/domain';
-import { PartitionQueues, QUEUES, type QueueName } from '@presence-sync/redis';
+import { PartitionQueues, QUEUES, RedisKeys, RedisPartitionWork, scanKeys, type QueueName } from '@presence-sync/redis';
 import { ContactCenterEmulator, InMemorySalesforce } from '@presence-sync/testing';
 import { createDaemon } from '../../apps/presence-sync/src/daemon.bootstrap';
+import { PartitionDrain } from '../../apps/presence-sync/src/processors/partition-drain';
+import { SyncRunner } from '../../apps/presence-sync/src/processors/sync-runner';
 import { LifecycleService } from '../../apps/presence-sync/src/services/lifecycle.service';
 
 export const ENGINE_RULES = join(__dirname, '..', 'fixtures', 'engine-rules');
@@ -145,13 +147,32 @@ export class DaemonHarness {
     return this.app.get(LifecycleService);
   }
 
-  /** Every queue is empty: nothing waiting, active or delayed. */
+  /**
+   * Nothing left to do: no inbox waiting or being applied, nothing in the due sets (syncs held back, confirmation
+   * checks), no sync running in process, every sync queue empty.
+   */
   async idle(): Promise<boolean> {
+    if (this.app.get(PartitionDrain).applying > 0 || this.app.get(SyncRunner).running > 0) return false;
+    const { ready, due } = await this.app.get(RedisPartitionWork).depths();
+    if (ready > 0 || due > 0) return false;
     for (const name of Object.values(QUEUES)) {
       const c = await this.jobCounts(name, 'waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
       if (Object.values(c).some((n) => n > 0)) return false;
     }
     return true;
+  }
+
+  /** The event ids intake took in so far (its de-duplication markers), over the partitions. */
+  async intakeIds(): Promise<Set<string>> {
+    const keys = this.app.get(RedisKeys);
+    const ids = new Set<string>();
+    for (let n = 0; n < keys.partitions; n++) {
+      for (const key of await scanKeys(this.redis, `${keys.partition(n)}:seen:*`)) {
+        const m = /:seen:(?:acd|salesforce):(?:agent|user)\/[^:]*:(.*)$/.exec(key);
+        if (m) ids.add(m[1]);
+      }
+    }
+    return ids;
   }
 
   /** Sends a signed generic-connector webhook; returns the HTTP status and body. */

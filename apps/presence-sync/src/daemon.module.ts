@@ -9,7 +9,7 @@ import {
   AgentRecordStore, AuditLog, ChangeSource, Clock, ConfigError, ContactCenterPort, InboundSink, SalesforcePort, SyncTrigger, SystemClock,
 } from '@presence-sync/domain';
 import {
-  agentInbox, bullConnection, BullSyncTrigger, connectRedis, PartitionQueues, QUEUES, RedisAgentRecordStore, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, RedisRefreshTokenStore, userInbox,
+  agentInbox, bullConnection, connectRedis, PartitionQueues, QUEUES, RedisAgentRecordStore, RedisPartitionWork, SyncRetryQueue, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, RedisRefreshTokenStore, userInbox,
 } from '@presence-sync/redis';
 import { JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
 import { AuditFeed, EngineSettings, IngestChange, Reconcile, SyncAgent, TransitionRunner } from '@presence-sync/sync';
@@ -26,7 +26,9 @@ import { OpsListener } from './http/ops-listener';
 import { ReadinessLogger } from './logging/readiness.logger';
 import { RedisErrorLog } from './logging/redis-error.log';
 import { SecretMaskingStream, type LineStream } from './logging/secret-masking.stream';
-import { InboundProcessor } from './processors/inbound.processor';
+import { InboxApplier } from './processors/inbox-applier';
+import { PartitionDrain } from './processors/partition-drain';
+import { SyncRunner } from './processors/sync-runner';
 import { SyncAcdProcessor } from './processors/sync-acd.processor';
 import { SyncSalesforceProcessor } from './processors/sync-salesforce.processor';
 import { configureWorkerOptions } from './processors/worker-options';
@@ -97,6 +99,11 @@ function salesforceProviders(config: AppConfig, keys: RedisKeys, given?: Salesfo
   return [port, { provide: SALESFORCE_STREAM, useExisting: SalesforcePort }];
 }
 
+/** How often the owner reads each held partition's due set (burst damping, confirmation checks, guards), ms. */
+const DUE_POLL_MS = 200;
+/** How many agents' last stored records the store keeps to compute their next transition without a read (≈ 10 MB). */
+const RECORD_CACHE_SIZE = 2000;
+
 @Module({})
 export class DaemonModule {
 
@@ -147,26 +154,31 @@ export class DaemonModule {
         inject: [REDIS],
       },
       ...salesforceProviders(config, keys, overrides.salesforce),
-      { provide: AgentRecordStore, useFactory: (redis: Redis) => new RedisAgentRecordStore(redis, keys, auditBounds), inject: [REDIS] },
+      { provide: AgentRecordStore, useFactory: (redis: Redis) => new RedisAgentRecordStore(redis, keys, auditBounds, RECORD_CACHE_SIZE), inject: [REDIS] },
       { provide: AuditLog, useFactory: (redis: Redis) => new RedisAuditLog(redis, keys, auditBounds), inject: [REDIS] },
       // Every audit record the engine stores also feeds the metrics (latency, writes out, echoes, stale drops).
       { provide: AuditFeed, useFactory: (metrics: MetricsService) => new MetricsAuditFeed(metrics), inject: [MetricsService] },
       {
         // Each change goes to its agent's inbox; a Salesforce user the directory does not know yet gets one of its own.
         provide: RedisInboundSink,
-        useFactory: (redis: Redis, queues: PartitionQueues, directory: DirectoryService) => new RedisInboundSink(redis, queues, config.intake.dedupTtlSec, (change) => {
+        useFactory: (redis: Redis, directory: DirectoryService) => new RedisInboundSink(redis, keys, config.intake.dedupTtlSec, (change) => {
           if (change.side === 'acd') return agentInbox(change.agentId);
           const agent = directory.current().bySalesforceUser(change.userId);
           return agent ? agentInbox(agent.agentId) : userInbox(change.userId);
         }),
-        inject: [REDIS, PartitionQueues, DirectoryService],
+        inject: [REDIS, DirectoryService],
       },
       { provide: InboundSink, useExisting: RedisInboundSink },
+      { provide: RedisPartitionWork, useFactory: (redis: Redis) => new RedisPartitionWork(redis, keys), inject: [REDIS] },
       {
-        provide: SyncTrigger,
-        useFactory: (queues: PartitionQueues) => new BullSyncTrigger(queues, config.sync.attempts, config.sync.backoffMs),
-        inject: [PartitionQueues],
+        // First runs of syncs in process; the rest goes on in the partitions' BullMQ sync queues.
+        provide: SyncRunner,
+        useFactory: (store: AgentRecordStore, work: RedisPartitionWork, queues: PartitionQueues, metrics: MetricsService) => new SyncRunner(
+          keys, store, work, new SyncRetryQueue(queues, config.sync.attempts, config.sync.backoffMs), metrics, config.sync.syncConcurrency, config.sync.backoffMs, config.sync.lockDurationMs,
+        ),
+        inject: [AgentRecordStore, RedisPartitionWork, PartitionQueues, MetricsService],
       },
+      { provide: SyncTrigger, useExisting: SyncRunner },
       DirectoryService,
       RulesService,
       IntakeGate,
@@ -179,7 +191,8 @@ export class DaemonModule {
       ConsoleReturnWatcher,
       {
         provide: TransitionRunner,
-        useFactory: (...deps: ConstructorParameters<typeof TransitionRunner>) => new TransitionRunner(...deps),
+        // A sync started here is guarded in the due set as long as a BullMQ job's lock (WORKER_LOCK_DURATION_MS).
+        useFactory: (store: AgentRecordStore, trigger: SyncTrigger, feed: AuditFeed) => new TransitionRunner(store, trigger, feed, config.sync.lockDurationMs),
         inject: [AgentRecordStore, SyncTrigger, AuditFeed],
       },
       {
@@ -198,17 +211,27 @@ export class DaemonModule {
         useFactory: (...deps: ConstructorParameters<typeof Reconcile>) => new Reconcile(...deps),
         inject: [IngestChange, TransitionRunner, ContactCenterPort, SalesforcePort, RulesService, DirectoryService, EngineSettings, Clock],
       },
-      InboundProcessor,
+      InboxApplier,
       SyncAcdProcessor,
       SyncSalesforceProcessor,
       {
+        provide: PartitionDrain,
+        useFactory: (redis: Redis, work: RedisPartitionWork, applier: InboxApplier, syncs: SyncRunner) => new PartitionDrain(redis, work, applier, syncs, redisErrors, {
+          concurrency: config.sync.inboundConcurrency, duePollMs: DUE_POLL_MS, guardMs: config.sync.lockDurationMs,
+        }),
+        inject: [REDIS, RedisPartitionWork, InboxApplier, SyncRunner],
+      },
+      {
         provide: PartitionWorkers,
-        useFactory: (queues: PartitionQueues, inbound: InboundProcessor, acd: SyncAcdProcessor, sf: SyncSalesforceProcessor, sink: RedisInboundSink) => new PartitionWorkers(queues, bullRedis, {
-          [QUEUES.inbound]: { handler: inbound, concurrency: config.sync.inboundConcurrency },
-          [QUEUES.syncAcd]: { handler: acd, concurrency: config.sync.syncConcurrency },
-          [QUEUES.syncSalesforce]: { handler: sf, concurrency: config.sync.syncConcurrency },
-        }, sink, redisErrors, Math.floor(config.shutdownTimeoutMs / 2)),
-        inject: [PartitionQueues, InboundProcessor, SyncAcdProcessor, SyncSalesforceProcessor, RedisInboundSink],
+        useFactory: (queues: PartitionQueues, acd: SyncAcdProcessor, sf: SyncSalesforceProcessor, sink: RedisInboundSink, drain: PartitionDrain, syncs: SyncRunner, sync: SyncAgent) => {
+          const workers = new PartitionWorkers(queues, bullRedis, {
+            [QUEUES.syncAcd]: { handler: acd, concurrency: config.sync.syncConcurrency },
+            [QUEUES.syncSalesforce]: { handler: sf, concurrency: config.sync.syncConcurrency },
+          }, sink, drain, redisErrors, Math.floor(config.shutdownTimeoutMs / 2));
+          syncs.attach(sync, workers);
+          return workers;
+        },
+        inject: [PartitionQueues, SyncAcdProcessor, SyncSalesforceProcessor, RedisInboundSink, PartitionDrain, SyncRunner, SyncAgent],
       },
       {
         provide: PartitionOwnership,

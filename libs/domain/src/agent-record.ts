@@ -131,6 +131,22 @@ export interface CommitExtras {
   audit?: AuditRecord[];
   /** Inbox entries consumed by this transition: popped from the head of `inbox` only if they are still there. */
   pop?: { inbox: string; entries: string[] };
+  /**
+   * Changes to the agent's schedule (its partition's due set, `DueChanges`), in the same atomic step: a sync or a
+   * confirmation check that must run at a time, durable with the transition that asked for it.
+   */
+  due?: DueChanges;
+}
+
+/**
+ * Entries of the due set to add (member → when, epoch ms; an earlier time wins over a later one), to remove, and to
+ * settle: remove only while still at the given time (a run ending its own guard leaves a newer entry in place).
+ * Removals and settlements come before additions.
+ */
+export interface DueChanges {
+  add: [member: string, at: number][];
+  remove: string[];
+  settle?: [member: string, at: number][];
 }
 
 /** `ok`: stored. `conflict`: the record changed since it was read. `moved`: the inbox head is not what was read. */
@@ -142,8 +158,17 @@ export type CommitResult = 'ok' | 'conflict' | 'moved';
  * at. Per-agent inboxes hold changes in arrival order until a transition consumes them.
  */
 export abstract class AgentRecordStore {
-  /** The agent's record (`rev` 0 and empty when there is none). */
-  abstract load(agentId: string): Promise<AgentRecord>;
+  /**
+   * The agent's record (`rev` 0 and empty when there is none). A store may answer from a cache of the records it
+   * stored itself (`fromCache`); `fresh` reads the stored one.
+   */
+  abstract load(agentId: string, fresh?: boolean): Promise<AgentRecord>;
+
+  /** Whether `load` answered this record from a cache (it may be behind the stored one). */
+  fromCache(_record: AgentRecord): boolean {
+    return false;
+  }
+
   /**
    * Stores `next` (with `rev` = `expectedRev + 1`) if the stored record is at `expectedRev`, together with the
    * audit records and inbox pops of `extras`, all or nothing.
@@ -153,17 +178,22 @@ export abstract class AgentRecordStore {
   abstract peek(inbox: string, limit: number): Promise<InboxEntry[]>;
   /** Drops the head entries of an inbox that no agent record takes (an agent the directory does not know). */
   abstract discard(inbox: string, entries: string[]): Promise<CommitResult>;
+  /** Applies schedule changes of an agent outside a transition (a run that ended without a change to store). */
+  abstract schedule(agentId: string, due: DueChanges): Promise<void>;
 }
 
-/** Triggers outbound and inbound work. Implemented on BullMQ, in the agent's partition (libs/redis). */
+/**
+ * Runs the syncs that transitions asked for. What must run is already durable in the due set (stored with the
+ * transition); this only decides where and when it runs now.
+ */
 export abstract class SyncTrigger {
+  /** Whether this process runs the agent's syncs itself (it works the agent's partition). */
+  abstract runsHere(agentId: string): boolean;
   /**
-   * At most one waiting sync per agent and target; the run reads the latest want.
-   * @param delayMs run no sooner than this (burst damping); 0 = now
+   * A transition that asked for these syncs now was stored, each with a guard in the due set until `guardUntil`:
+   * run them (only where `runsHere`).
    */
+  abstract committed(agentId: string, runs: readonly { target: Side; guardUntil: number }[]): void;
+  /** A sync asked for outside a transition (a console came back): made durable, then run as `committed`. */
   abstract trigger(target: Side, agentId: string, delayMs?: number): Promise<void>;
-  /** A check that a Salesforce write was confirmed, after `delayMs`. */
-  abstract scheduleConfirm(agentId: string, writeId: string, send: number, delayMs: number): Promise<void>;
-  /** Drops the scheduled check of a write the presence stream already confirmed. */
-  abstract cancelConfirm(agentId: string, writeId: string, send: number): Promise<void>;
 }

@@ -1,4 +1,4 @@
-export * from './bull-sync.trigger';
+export * from './sync-retry.queue';
 export * from './queue-definitions';
 export * from './redis-agent-record.store';
 export * from './redis-audit.log';
@@ -11,3 +11,4 @@ export * from './redis-lease';
 export * from './redis-refresh-token.store';
 export * from './partition-queues';
 export * from './redis-scan';
+export * from './redis-partition-work';

@@ -3,7 +3,7 @@ import { QUEUES, type QueueName } from './queue-definitions';
 import { RedisKeys } from './redis-keys';
 
 /**
- * The daemon's queues, one set per partition: `inbound`, `sync-acd` and `sync-salesforce` of partition n live
+ * The daemon's queues, one set per partition: `sync-acd` and `sync-salesforce` of partition n live
  * under `{prefix}:{pn}:q`, so each partition's jobs sit in one Redis Cluster slot and its scripts never cross
  * slots. Any replica may add to any partition's queues; only the partition's owner runs workers on them
  * (PartitionWorkers). Queues are created on first use and share one connection.
@@ -31,11 +31,6 @@ export class PartitionQueues {
   /** The queue `name` of the agent's partition. */
   forAgent(name: QueueName, agentId: string): Queue {
     return this.queue(name, this.keys.partitionOfAgent(agentId));
-  }
-
-  /** The inbound queue of the inbox's partition. */
-  forInbox(inbox: string): Queue {
-    return this.queue(QUEUES.inbound, this.keys.partitionOfInbox(inbox));
   }
 
   /** Every queue of every partition (created now if need be), e.g. for counts and the dashboard. */

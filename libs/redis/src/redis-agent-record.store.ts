@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import {
-  AgentRecordStore, emptyAgentRecord, type AgentRecord, type CommitExtras, type CommitResult, type InboundChange, type InboxEntry,
+  AgentRecordStore, emptyAgentRecord, type AgentRecord, type CommitExtras, type CommitResult, type DueChanges, type InboundChange, type InboxEntry,
 } from '@presence-sync/domain';
 import { RedisKeys } from './redis-keys';
 
@@ -53,10 +53,35 @@ end
 `;
 
 /**
- * KEYS: record hash, audit list, inbox list.
- * ARGV: expected rev, doc, audit max records, audit max bytes, n audit, audit records…, n pop, popped entries (exactly as read)…
+ * Lua: applies due set changes to KEYS[dueKey] from ARGV[at]: n removed, members…, n settled, (time, member)…, n
+ * added, (time, member)…. A settled member is removed only while it is still at that time; an added member keeps
+ * the earlier of its times (ZADD LT) unless it was just removed. Returns the index after them.
  */
-const COMMIT = `${AUDIT_PUSH_LUA}
+export const DUE_CHANGES_LUA = `
+local function dueChanges(dueKey, at)
+  local nRemove = tonumber(ARGV[at])
+  if nRemove > 0 then redis.call('ZREM', dueKey, unpack(ARGV, at + 1, at + nRemove)) end
+  at = at + nRemove + 1
+  local nSettle = tonumber(ARGV[at])
+  for j = 0, nSettle - 1 do
+    local member = ARGV[at + 2 + 2 * j]
+    if tonumber(redis.call('ZSCORE', dueKey, member)) == tonumber(ARGV[at + 1 + 2 * j]) then redis.call('ZREM', dueKey, member) end
+  end
+  at = at + 1 + 2 * nSettle
+  local nAdd = tonumber(ARGV[at])
+  for j = 0, nAdd - 1 do
+    redis.call('ZADD', dueKey, 'LT', ARGV[at + 1 + 2 * j], ARGV[at + 2 + 2 * j])
+  end
+  return at + 1 + 2 * nAdd
+end
+`;
+
+/**
+ * KEYS: record hash, audit list, inbox list, due set.
+ * ARGV: expected rev, doc, audit max records, audit max bytes, n audit, audit records…, n pop, popped entries (exactly
+ * as read)…, then the due set changes (DUE_CHANGES_LUA).
+ */
+const COMMIT = `${AUDIT_PUSH_LUA}${DUE_CHANGES_LUA}
 local state = redis.call('HMGET', KEYS[1], 'rev', 'an', 'ab')
 local rev = tonumber(state[1] or '0')
 if rev ~= tonumber(ARGV[1]) then return 'conflict' end
@@ -69,6 +94,7 @@ if nPop > 0 then
   end
   redis.call('LTRIM', KEYS[3], nPop, -1)
 end
+dueChanges(KEYS[4], 7 + nAudit + nPop)
 if nAudit > 0 then
   local n, bytes = auditPush(KEYS[2], tonumber(state[2]), tonumber(state[3] or '0'), 6, 5 + nAudit, tonumber(ARGV[3]), tonumber(ARGV[4]))
   redis.call('HSET', KEYS[1], 'rev', rev + 1, 'doc', ARGV[2], 'an', n, 'ab', bytes)
@@ -88,8 +114,22 @@ redis.call('LTRIM', KEYS[1], #ARGV, -1)
 return 'ok'
 `;
 
+/** KEYS: due set. ARGV: its changes (DUE_CHANGES_LUA). */
+const SCHEDULE = `${DUE_CHANGES_LUA}
+dueChanges(KEYS[1], 1)
+return 'ok'
+`;
+
+/** The due changes as script arguments (DUE_CHANGES_LUA). */
+export function dueArgs(due: DueChanges | undefined): (string | number)[] {
+  if (!due) return [0, 0, 0];
+  const settle = due.settle ?? [];
+  return [due.remove.length, ...due.remove, settle.length, ...settle.flatMap(([member, at]) => [at, member]), due.add.length, ...due.add.flatMap(([member, at]) => [at, member])];
+}
+
 interface ScriptedRedis extends Redis {
-  psCommit(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<CommitResult>;
+  psCommit(k1: string, k2: string, k3: string, k4: string, ...args: (string | number)[]): Promise<CommitResult>;
+  psSchedule(k1: string, ...args: (string | number)[]): Promise<string>;
   psDiscard(k1: string, ...args: string[]): Promise<CommitResult>;
 }
 
@@ -104,33 +144,62 @@ export function parseAgentRecord(rev: string | null, doc: string | null): AgentR
   return { ...(JSON.parse(doc) as Omit<AgentRecord, 'rev'>), rev: Number(rev ?? 0) };
 }
 
-/** `AgentRecordStore` on Redis: one hash per agent, one script per transition. */
+/**
+ * `AgentRecordStore` on Redis: one hash per agent, one script per transition. It remembers the records it stored
+ * last (a bounded cache, most recent first): the next transition of an agent that just changed (a sync after its
+ * ingest, the echo after the write) is computed without a read; the compare-and-set catches a record another
+ * replica changed meanwhile, and the runner reads the stored record before it concludes that nothing changes.
+ */
 export class RedisAgentRecordStore extends AgentRecordStore {
   private readonly redis: ScriptedRedis;
+  private readonly cache = new Map<string, AgentRecord>();
+  private readonly served = new WeakSet<AgentRecord>();
 
   private readonly audit: AuditBounds;
 
-  constructor(redis: Redis, private readonly keys: RedisKeys, audit: number | AuditBounds) {
+  /** @param cacheSize how many agents' last stored records are kept (0: none) */
+  constructor(redis: Redis, private readonly keys: RedisKeys, audit: number | AuditBounds, private readonly cacheSize = 0) {
     super();
     this.audit = auditBoundsOf(audit);
     this.redis = redis as ScriptedRedis;
-    if (!('psCommit' in redis)) redis.defineCommand('psCommit', { numberOfKeys: 3, lua: COMMIT });
+    if (!('psCommit' in redis)) redis.defineCommand('psCommit', { numberOfKeys: 4, lua: COMMIT });
+    if (!('psSchedule' in redis)) redis.defineCommand('psSchedule', { numberOfKeys: 1, lua: SCHEDULE });
     if (!('psDiscard' in redis)) redis.defineCommand('psDiscard', { numberOfKeys: 1, lua: DISCARD_SCRIPT });
   }
 
-  async load(agentId: string): Promise<AgentRecord> {
+  async load(agentId: string, fresh = false): Promise<AgentRecord> {
+    const cached = fresh ? undefined : this.cache.get(agentId);
+    if (cached) return cached;
     const [rev, doc] = await this.redis.hmget(this.keys.agent(agentId), 'rev', 'doc');
     return parseAgentRecord(rev, doc);
+  }
+
+  override fromCache(record: AgentRecord): boolean {
+    return this.served.has(record);
+  }
+
+  private remember(agentId: string, record: AgentRecord | undefined): void {
+    this.cache.delete(agentId);
+    if (!record || this.cacheSize <= 0) return;
+    this.served.add(record);
+    this.cache.set(agentId, record);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
   }
 
   async commit(agentId: string, expectedRev: number, next: AgentRecord, extras: CommitExtras = {}): Promise<CommitResult> {
     const audit = (extras.audit ?? []).map((r) => JSON.stringify(r));
     const pop = extras.pop?.entries ?? [];
     const inboxKey = extras.pop ? this.keys.inbox(extras.pop.inbox) : this.keys.agent(agentId);
-    return this.redis.psCommit(
-      this.keys.agent(agentId), this.keys.audit(agentId), inboxKey,
-      expectedRev, serializeAgentRecord(next), this.audit.maxRecords, this.audit.maxBytes, audit.length, ...audit, pop.length, ...pop,
+    const result = await this.redis.psCommit(
+      this.keys.agent(agentId), this.keys.audit(agentId), inboxKey, this.keys.due(this.keys.partitionOfAgent(agentId)),
+      expectedRev, serializeAgentRecord(next), this.audit.maxRecords, this.audit.maxBytes, audit.length, ...audit, pop.length, ...pop, ...dueArgs(extras.due),
     );
+    this.remember(agentId, result === 'ok' ? { ...next, rev: expectedRev + 1 } : undefined);
+    return result;
+  }
+
+  async schedule(agentId: string, due: DueChanges): Promise<void> {
+    await this.redis.psSchedule(this.keys.due(this.keys.partitionOfAgent(agentId)), ...dueArgs(due));
   }
 
   async peek(inbox: string, limit: number): Promise<InboxEntry[]> {

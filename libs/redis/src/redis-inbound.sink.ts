@@ -1,22 +1,26 @@
 import type Redis from 'ioredis';
 import { InboundSink, type InboundChange, type IntakeResult } from '@presence-sync/domain';
-import type { PartitionQueues } from './partition-queues';
-import { INBOUND_JOB_OPTIONS, JOBS, QUEUES, type IngestJobData } from './queue-definitions';
 import { DISCARD_SCRIPT } from './redis-agent-record.store';
-import { agentInbox } from './redis-keys';
+import { agentInbox, type RedisKeys } from './redis-keys';
 import { scanKeys } from './redis-scan';
 
-/** KEYS: seen marker, inbox. ARGV: marker TTL s, entry. Queues the change unless its event id was seen. */
+/**
+ * KEYS: seen marker, inbox, the partition's ready set. ARGV: marker TTL s, entry, inbox id, now (ms). Queues the
+ * change unless its event id was seen, and marks the inbox ready (a duplicate marks it too: its first copy may
+ * have been queued by a replica that died before the inbox was taken up).
+ */
 const INTAKE = `
+local added = 0
 if redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX') then
   redis.call('RPUSH', KEYS[2], ARGV[2])
-  return 1
+  added = 1
 end
-return 0
+redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[3])
+return added
 `;
 
 interface ScriptedRedis extends Redis {
-  psIntake(seen: string, inbox: string, ttl: number, entry: string): Promise<number>;
+  psIntake(seen: string, inbox: string, ready: string, ttl: number, entry: string, id: string, now: number): Promise<number>;
   psDiscard(inbox: string, ...entries: string[]): Promise<string>;
 }
 
@@ -31,12 +35,12 @@ export interface ForwardResult {
 }
 
 /**
- * Durable intake. Each change goes into its agent's inbox (an atomic "not seen before → append") in the order
- * it arrived; then one `ingest` job per touched inbox is queued (de-duplicated: at most one waits per inbox,
- * next to one running). `accept` resolves only once both are in Redis, so the caller may then acknowledge its
- * source. A crash between the two leaves changes in an inbox with no job: the source re-sends (it was not
- * acknowledged), the re-send is a duplicate whose inbox is triggered all the same, and `recover()` at boot
- * triggers every inbox that holds anything.
+ * Durable intake. Each change goes into its agent's inbox (an atomic "not seen before → append") in the order it
+ * arrived, and in the same script the inbox is marked ready in its partition's ready set (once: an inbox waiting
+ * there is not added again), where the partition's owner takes it up. `accept` resolves only once that is in
+ * Redis, so the caller may then acknowledge its source. An owner that dies after taking an inbox up but before
+ * applying it leaves its entries in the inbox: the next owner marks every inbox that holds anything ready when
+ * it takes the partition (`recoverPartition`).
  */
 export class RedisInboundSink extends InboundSink {
   private readonly redis: ScriptedRedis;
@@ -44,55 +48,57 @@ export class RedisInboundSink extends InboundSink {
   /** @param inboxOf the inbox a change belongs to (its agent's, resolved through the directory) */
   constructor(
     redis: Redis,
-    private readonly queues: PartitionQueues,
+    private readonly keys: RedisKeys,
     private readonly dedupTtlSec: number,
     private readonly inboxOf: (change: InboundChange) => string,
   ) {
     super();
     this.redis = redis as ScriptedRedis;
-    if (!('psIntake' in redis)) redis.defineCommand('psIntake', { numberOfKeys: 2, lua: INTAKE });
+    if (!('psIntake' in redis)) redis.defineCommand('psIntake', { numberOfKeys: 3, lua: INTAKE });
     if (!('psDiscard' in redis)) redis.defineCommand('psDiscard', { numberOfKeys: 1, lua: DISCARD_SCRIPT });
   }
 
   async accept(changes: InboundChange[]): Promise<IntakeResult> {
-    const inboxes = changes.map((c) => this.inboxOf(c));
-    const keys = this.queues.keys;
-    const added = await Promise.all(changes.map((c, i) => this.redis.psIntake(keys.seen(inboxes[i], c.side, c.eventId), keys.inbox(inboxes[i]), this.dedupTtlSec, JSON.stringify(c))));
-    await this.triggerAll([...new Set(inboxes)]);
+    const { keys } = this;
+    const now = Date.now();
+    const added = await Promise.all(changes.map((c) => {
+      const inbox = this.inboxOf(c);
+      return this.redis.psIntake(keys.seen(inbox, c.side, c.eventId), keys.inbox(inbox), keys.ready(keys.partitionOfInbox(inbox)), this.dedupTtlSec, JSON.stringify(c), inbox, now);
+    }));
     const accepted = added.reduce((n, a) => n + a, 0);
     return { accepted, duplicates: changes.length - accepted };
   }
 
-  /** Queues an ingest job for every inbox that holds changes (boot: a trigger lost in a crash), in every partition. */
+  /** Marks every inbox that holds changes ready, in every partition. */
   override async recover(): Promise<number> {
     let woken = 0;
-    for (let n = 0; n < this.queues.keys.partitions; n++) woken += await this.recoverPartition(n);
+    for (let n = 0; n < this.keys.partitions; n++) woken += await this.recoverPartition(n);
     return woken;
   }
 
-  /** Queues an ingest job for every inbox of partition `n` that holds changes (its new owner takes it up). */
+  /** Marks every inbox of partition `n` that holds changes ready (its new owner takes them up). */
   async recoverPartition(n: number): Promise<number> {
     const ids = new Set<string>();
-    for (const pattern of this.queues.keys.inboxPatterns(n)) {
+    for (const pattern of this.keys.inboxPatterns(n)) {
       for (const key of await scanKeys(this.redis, pattern)) {
-        const id = this.queues.keys.inboxIdOf(key);
+        const id = this.keys.inboxIdOf(key);
         if (id) ids.add(id);
       }
     }
-    await this.triggerAll([...ids]);
+    await this.markReady([...ids]);
     return ids.size;
   }
 
   /**
    * Moves the changes of a Salesforce user's inbox (the user was not known at intake) to their agent's inbox, in
-   * order, and queues that inbox's ingest. The two inboxes may be in different partitions (slots), so this is an
+   * order, and marks that inbox ready. The two inboxes may be in different partitions (slots), so this is an
    * append followed by a pop, not one script: a crash between them leaves the entries in both, and the agent's
    * inbox applies the copy as a duplicate (same event id).
    * @param agentOf the agent of a change now, per the directory
    * @param discardUnknown drop a change whose agent is still unknown (else stop and report it)
    */
   async forward(inbox: string, agentOf: (change: InboundChange) => string | undefined, discardUnknown = false): Promise<ForwardResult> {
-    const keys = this.queues.keys;
+    const { keys } = this;
     let forwarded = 0;
     for (;;) {
       const raws = await this.redis.lrange(keys.inbox(inbox), 0, FORWARD_BATCH - 1);
@@ -108,23 +114,14 @@ export class RedisInboundSink extends InboundSink {
       while (n < raws.length && agentOf(changes[n]) === agentId) n++;
       const run = raws.slice(0, n);
       await this.redis.rpush(keys.inbox(agentInbox(agentId)), ...run);
-      await this.triggerAll([agentInbox(agentId)]);
+      await this.markReady([agentInbox(agentId)]);
       if ((await this.redis.psDiscard(keys.inbox(inbox), ...run)) === 'ok') forwarded += n;
     }
   }
 
-  private async triggerAll(inboxes: string[]): Promise<void> {
-    if (inboxes.length === 0) return;
-    const byPartition = new Map<number, string[]>();
-    for (const inbox of inboxes) {
-      const n = this.queues.keys.partitionOfInbox(inbox);
-      const ids = byPartition.get(n);
-      if (ids) ids.push(inbox);
-      else byPartition.set(n, [inbox]);
-    }
-    await Promise.all([...byPartition].map(([n, ids]) => this.queues.queue(QUEUES.inbound, n).addBulk(ids.map((inbox) => {
-      const data: IngestJobData = { inbox };
-      return { name: JOBS.ingest, data, opts: { ...INBOUND_JOB_OPTIONS, deduplication: { id: inbox, keepLastIfActive: true } } };
-    }))));
+  /** Marks inboxes ready in their partitions (an inbox already waiting keeps its place). */
+  async markReady(inboxes: string[]): Promise<void> {
+    const now = Date.now();
+    await Promise.all(inboxes.map((inbox) => this.redis.zadd(this.keys.ready(this.keys.partitionOfInbox(inbox)), 'NX', now, inbox)));
   }
 }

@@ -64,6 +64,10 @@ export class RedisKeys {
    * duplicate, whichever partitions the two agents are in.
    */
   seen(inbox: string, side: string, eventId: string): string { return `${this.partition(this.partitionOfInbox(inbox))}:seen:${side}:${inbox}:${eventId}`; }
+  /** The inboxes of partition n waiting for their owner to apply them (a sorted set: inbox id → when queued). */
+  ready(n: number): string { return `${this.partition(n)}:ready`; }
+  /** What partition n's owner runs at a time: syncs and confirmation checks (a sorted set: `dueMember` → epoch ms). */
+  due(n: number): string { return `${this.partition(n)}:due`; }
   /** BullMQ's key prefix for the queues of partition n. */
   queuePrefix(n: number): string { return `${this.partition(n)}:q`; }
   /** Which replica works partition n (a lease). */

@@ -7,3 +7,4 @@ export * from './sources';
 export * from './sync-agent.use-case';
 export * from './transition-runner';
 export * from './partition-assignment';
+export * from './due-schedule';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AgentRecordStore, Clock, pendingWant, type AgentRecord, type InboundChange, type InboxEntry } from '@presence-sync/domain';
+import { AgentRecordStore, Clock, type AgentRecord, type InboundChange, type InboxEntry } from '@presence-sync/domain';
 import type { ResolvedAgent } from './agent-directory';
 import { chain, ingest, type IngestContext, type IngestOutcome, type IngestVerdict, type Transition } from './agent-transitions';
 import { EngineSettings } from './engine-settings';
@@ -55,7 +55,7 @@ export class IngestChange {
         if (this.agentOf(e.change)?.agentId !== agent.agentId) break;
         run.push(e);
       }
-      const result = await this.runner.run(agent.agentId, (record) => this.fold(record, run.map((e) => e.change), agent), { inbox, entries: run.map((e) => e.raw) });
+      const result = await this.runner.run(agent.agentId, (record) => this.fold(record, run.map((e) => e.change), agent), { pop: { inbox, entries: run.map((e) => e.raw) } });
       if (result.kind === 'stored') outcomes.push(...result.verdict.map((v) => v.outcome));
       // `moved`: another worker applied them first; read the inbox again.
     }
@@ -70,17 +70,6 @@ export class IngestChange {
     if (!agent) return 'unknown-agent';
     const result = await this.runner.run(agent.agentId, (record) => ingest(record, change, this.context(agent, snapshot)));
     return result.kind === 'stored' ? result.verdict.outcome : 'duplicate';
-  }
-
-  /**
-   * Nudges the syncs of an agent's pending work (idempotent): an ingest job that finds its inbox empty may be a
-   * re-run after a crash that stored a transition but lost its triggers.
-   */
-  async resumePending(agentId: string): Promise<void> {
-    await this.runner.run(agentId, (record) => ({
-      verdict: undefined, record, audit: [],
-      effects: (['acd', 'salesforce'] as const).filter((s) => pendingWant(record[s]) !== undefined).map((target) => ({ kind: 'trigger' as const, target, delayMs: 0 })),
-    }));
   }
 
   agentOf(change: InboundChange): ResolvedAgent | undefined {

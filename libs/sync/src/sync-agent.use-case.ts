@@ -2,6 +2,7 @@ import {
   Clock, ContactCenterPort, ON_CONTACT_REASON, PermanentWriteError, RateLimitedError, RetryableWriteError, SalesforcePort, type SettableAcdState, type Side, type Want,
 } from '@presence-sync/domain';
 import { answerWrite, beginWrite, confirmDue, type WriteAnswer, type WriteContext } from './agent-transitions';
+import { dueMember, type DueSettle } from './due-schedule';
 import { EngineSettings } from './engine-settings';
 import { DirectorySource } from './sources';
 import { TransitionRunner } from './transition-runner';
@@ -33,14 +34,20 @@ export class SyncAgent {
     private readonly clock: Clock,
   ) {}
 
-  /** @param attempt 1-based attempt of the job that runs this. */
-  async run(target: Side, agentId: string, attempt = 1): Promise<SyncOutcome> {
-    const begun = await this.runner.run(agentId, (record) => beginWrite(record, target, this.context(agentId, attempt)));
+  /**
+   * @param attempt 1-based attempt of the run.
+   * @param settle the due entry this run was started for (its guard): removed by the step that ends the run, so it
+   *   stays while the vendor call is out and for a retry that must still be queued.
+   */
+  async run(target: Side, agentId: string, attempt = 1, settle?: DueSettle): Promise<SyncOutcome> {
+    const begun = await this.runner.run(agentId, (record) => beginWrite(record, target, this.context(agentId, attempt)), {
+      settle: (verdict) => (verdict.kind === 'write' ? undefined : settle),
+    });
     if (begun.kind !== 'stored') return { kind: 'done', detail: 'moved' };
     const verdict = begun.verdict;
     switch (verdict.kind) {
       case 'write':
-        return this.write(target, agentId, verdict.want, verdict.send, attempt);
+        return this.write(target, agentId, verdict.want, verdict.send, attempt, settle);
       case 'nothing':
         return { kind: 'done', detail: verdict.detail };
       case 'refused':
@@ -60,8 +67,10 @@ export class SyncAgent {
    * Runs when a sent command's confirmation is due: nothing if Salesforce showed it (or a newer want replaced
    * it); else the command is sent again, up to `confirmAttempts` sends, then failed and audited.
    */
-  async confirm(agentId: string, writeId: string, send: number, attempt = 1): Promise<SyncOutcome> {
-    const due = await this.runner.run(agentId, (record) => confirmDue(record, writeId, send, this.context(agentId, attempt)));
+  /** @param guardUntil the time the due set holds the check at while it runs (its claim), if it came from there */
+  async confirm(agentId: string, writeId: string, send: number, attempt = 1, guardUntil?: number): Promise<SyncOutcome> {
+    const settle = guardUntil === undefined ? undefined : { member: dueMember({ kind: 'confirm', agentId, writeId, send }), at: guardUntil };
+    const due = await this.runner.run(agentId, (record) => confirmDue(record, writeId, send, this.context(agentId, attempt)), { settle: () => settle });
     // A re-send is the sync job's (triggered by the transition), so it has its own retries.
     return { kind: 'done', detail: due.kind === 'stored' ? due.verdict : 'moved' };
   }
@@ -70,7 +79,7 @@ export class SyncAgent {
     return { now: this.clock.now(), agentId, settings: this.settings, attempt };
   }
 
-  private async write(target: Side, agentId: string, want: Want, send: number, attempt: number): Promise<SyncOutcome> {
+  private async write(target: Side, agentId: string, want: Want, send: number, attempt: number, settle?: DueSettle): Promise<SyncOutcome> {
     const timings = { receivedAt: want.receivedAt, sentAt: this.clock.now() };
     let answer: WriteAnswer;
     let outcome: SyncOutcome;
@@ -83,7 +92,7 @@ export class SyncAgent {
         const userId = this.directory.current().byAgent(agentId)?.salesforceUserId;
         if (!userId) {
           answer = { kind: 'failed', detail: 'the agent is linked to no Salesforce user', outcome: 'unlinked' };
-          await this.answer(target, agentId, want.writeId, answer, attempt, timings);
+          await this.answer(target, agentId, want.writeId, answer, attempt, timings, settle);
           return { kind: 'done', detail: 'unlinked' };
         }
         const result = await this.salesforce.sendStatus({
@@ -113,11 +122,15 @@ export class SyncAgent {
         outcome = { kind: 'retry', error };
       }
     }
-    await this.answer(target, agentId, want.writeId, answer, attempt, timings);
+    await this.answer(target, agentId, want.writeId, answer, attempt, timings, settle);
     return outcome;
   }
 
-  private async answer(target: Side, agentId: string, writeId: string, answer: WriteAnswer, attempt: number, timings: { receivedAt: number; sentAt: number }): Promise<void> {
-    await this.runner.run(agentId, (record) => answerWrite(record, target, writeId, answer, this.context(agentId, attempt), answer.kind === 'applied' || answer.kind === 'deferred' || answer.kind === 'sent' ? timings : undefined));
+  /** Stores the answer; it ends the run (settles its due entry) unless a retry is still to be queued. */
+  private async answer(target: Side, agentId: string, writeId: string, answer: WriteAnswer, attempt: number, timings: { receivedAt: number; sentAt: number }, settle?: DueSettle): Promise<void> {
+    const ends = answer.kind !== 'retrying' && answer.kind !== 'rate-limited';
+    await this.runner.run(agentId, (record) => answerWrite(record, target, writeId, answer, this.context(agentId, attempt), answer.kind === 'applied' || answer.kind === 'deferred' || answer.kind === 'sent' ? timings : undefined), {
+      settle: () => (ends ? settle : undefined),
+    });
   }
 }

@@ -1,8 +1,9 @@
-import { AgentRecordStore, SyncTrigger, type AgentRecord, type CommitExtras, type Side } from '@presence-sync/domain';
-import type { Effect, Transition } from './agent-transitions';
+import { AgentRecordStore, SyncTrigger, type AgentRecord, type CommitExtras } from '@presence-sync/domain';
+import type { Transition } from './agent-transitions';
+import { hasDueChanges, scheduleOf, type DueSettle } from './due-schedule';
 import { AuditFeed } from './sources';
 
-/** Thrown when one agent's record kept changing under a transition: the job is retried. */
+/** Thrown when one agent's record kept changing under a transition: the run is tried again later. */
 export class RecordContentionError extends Error {
   constructor(agentId: string, tries: number) {
     super(`the record of agent ${agentId} changed under ${tries} tries in a row`);
@@ -14,40 +15,58 @@ const MAX_TRIES = 25;
 
 export type RunResult<V> = { kind: 'stored'; verdict: V } | { kind: 'moved' };
 
+export interface RunOptions<V> {
+  /** Inbox entries this transition consumes. */
+  pop?: CommitExtras['pop'];
+  /** The due entry the transition ends, given its verdict (the last step of a scheduled run). */
+  settle?: (verdict: V) => DueSettle | undefined;
+}
+
 /**
  * Runs one transition: load the record, compute the new one with a pure function, store it with a
- * compare-and-set (its audit records and inbox pops in the same atomic step), then run the effects. A record
- * changed meanwhile (another worker or replica) is read again and the transition computed again.
+ * compare-and-set together with its audit records, its inbox pops and the schedule its effects ask for (the
+ * partition's due set), all in one atomic step; then start the syncs wanted now. A record changed meanwhile
+ * (another worker or replica) is read again and the transition computed again. A record the store answered from
+ * its cache is good enough to compute a change (the compare-and-set checks it), not to conclude there is none.
  */
 export class TransitionRunner {
-  constructor(private readonly store: AgentRecordStore, private readonly trigger: SyncTrigger, private readonly feed: AuditFeed) {}
+  constructor(
+    private readonly store: AgentRecordStore,
+    private readonly trigger: SyncTrigger,
+    private readonly feed: AuditFeed,
+    /** How long a sync started here may run before the partition's owner runs it again from the due set, ms. */
+    private readonly guardMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  async run<V>(agentId: string, compute: (record: AgentRecord) => Transition<V>, pop?: CommitExtras['pop']): Promise<RunResult<V>> {
+  async run<V>(agentId: string, compute: (record: AgentRecord) => Transition<V>, options: RunOptions<V> = {}): Promise<RunResult<V>> {
+    const { pop } = options;
+    let fresh = false;
     for (let tries = 1; tries <= MAX_TRIES; tries++) {
-      const record = await this.store.load(agentId);
+      const record = await this.store.load(agentId, fresh);
+      const cached = this.store.fromCache(record);
       const t = compute(record);
+      const { due, runNow } = scheduleOf(agentId, t.effects, {
+        now: this.now(), here: this.trigger.runsHere(agentId), guardMs: this.guardMs, settle: options.settle?.(t.verdict),
+      });
       if (t.record !== record || t.audit.length > 0 || pop) {
-        const result = await this.store.commit(agentId, record.rev, t.record, { audit: t.audit, pop });
-        if (result === 'conflict') continue;
+        const result = await this.store.commit(agentId, record.rev, t.record, { audit: t.audit, pop, ...(hasDueChanges(due) ? { due } : {}) });
+        if (result === 'conflict') {
+          fresh = true;
+          continue;
+        }
         if (result === 'moved') return { kind: 'moved' };
+      } else if (cached) {
+        // Nothing to store is a decision the compare-and-set never checks: take it from the stored record only.
+        fresh = true;
+        continue;
+      } else if (hasDueChanges(due)) {
+        await this.store.schedule(agentId, due);
       }
       this.feed.recorded(t.audit);
-      await runEffects(this.trigger, agentId, t.effects);
+      if (runNow.length > 0) this.trigger.committed(agentId, runNow);
       return { kind: 'stored', verdict: t.verdict };
     }
     throw new RecordContentionError(agentId, MAX_TRIES);
   }
-}
-
-/** Runs a transition's effects for one agent; several triggers of one target collapse to the shortest delay. */
-export async function runEffects(trigger: SyncTrigger, agentId: string, effects: readonly Effect[]): Promise<void> {
-  const triggers = new Map<Side, number>();
-  const calls: Promise<void>[] = [];
-  for (const e of effects) {
-    if (e.kind === 'trigger') triggers.set(e.target, Math.min(triggers.get(e.target) ?? Infinity, e.delayMs));
-    else if (e.kind === 'schedule-confirm') calls.push(trigger.scheduleConfirm(agentId, e.writeId, e.send, e.delayMs));
-    else calls.push(trigger.cancelConfirm(agentId, e.writeId, e.send));
-  }
-  for (const [target, delayMs] of triggers) calls.push(trigger.trigger(target, agentId, delayMs));
-  await Promise.all(calls);
 }

@@ -1,6 +1,6 @@
 import {
   AgentRecordStore, emptyAgentRecord, type AgentRecord, type AuditRecord, type CommitExtras, type CommitResult,
-  type InboundChange, type InboxEntry,
+  type DueChanges, type InboundChange, type InboxEntry,
 } from '@presence-sync/domain';
 
 /**
@@ -11,6 +11,8 @@ export class InMemoryAgentRecordStore extends AgentRecordStore {
   private readonly records = new Map<string, AgentRecord>();
   private readonly inboxes = new Map<string, string[]>();
   readonly audit = new Map<string, AuditRecord[]>();
+  /** The due set (one for all partitions): member → when. */
+  readonly due = new Map<string, number>();
 
   async load(agentId: string): Promise<AgentRecord> {
     const r = this.records.get(agentId);
@@ -24,7 +26,14 @@ export class InMemoryAgentRecordStore extends AgentRecordStore {
     if (extras.pop) this.inboxes.get(extras.pop.inbox)?.splice(0, extras.pop.entries.length);
     this.records.set(agentId, { ...structuredClone(next), rev: rev + 1 });
     if (extras.audit?.length) this.audit.set(agentId, [...[...extras.audit].reverse(), ...(this.audit.get(agentId) ?? [])]);
+    if (extras.due) await this.schedule(agentId, extras.due);
     return 'ok';
+  }
+
+  async schedule(_agentId: string, due: DueChanges): Promise<void> {
+    for (const member of due.remove) this.due.delete(member);
+    for (const [member, at] of due.settle ?? []) if (this.due.get(member) === at) this.due.delete(member);
+    for (const [member, at] of due.add) this.due.set(member, Math.min(this.due.get(member) ?? Infinity, at));
   }
 
   async peek(inbox: string, limit: number): Promise<InboxEntry[]> {

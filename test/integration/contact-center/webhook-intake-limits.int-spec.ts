@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { request, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { GENERIC_MAX_BODY_BYTES, signGenericWebhook } from '@presence-sync/contact-center';
-import { QUEUES } from '@presence-sync/redis';
 import { DaemonHarness, SECRET, waitFor } from '../../support/daemon-harness';
 
 interface RawAnswer {
@@ -57,10 +56,7 @@ describe('webhook intake limits (POST /v1/acd/events)', () => {
   beforeAll(async () => { h = await DaemonHarness.start(); });
   afterAll(async () => { await h?.stop(); });
 
-  const queuedIds = async () => {
-    const jobs = (await Promise.all(h.queues(QUEUES.inbound).map((q) => q.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'])))).flat();
-    return new Set(jobs.map((j) => String((j.data as { eventId?: unknown }).eventId)));
-  };
+  const queuedIds = () => h.intakeIds();
 
   describe('Content-Encoding: the signature covers the bytes on the wire, and encoded bodies are refused', () => {
     const e = event();

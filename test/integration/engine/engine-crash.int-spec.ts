@@ -5,22 +5,23 @@ import Redis from 'ioredis';
 import type { AcdState, SalesforceChange } from '@presence-sync/domain';
 import { DEFAULT_SYNC_PARTITIONS } from '@presence-sync/config';
 import {
-  agentInbox, userInbox, PartitionQueues, RedisAuditLog, RedisInboundSink, RedisKeys, redisOptionsFromUrl,
+  agentInbox, userInbox, PartitionQueues, RedisAuditLog, RedisInboundSink, RedisKeys, RedisPartitionWork, redisOptionsFromUrl,
 } from '@presence-sync/redis';
+import { dueTaskOf } from '@presence-sync/sync';
 import { ContactCenterEmulator, InMemorySalesforce, type EmulatorWrite } from '@presence-sync/testing';
 import { dropPrefix, ENGINE_RULES, SECRET, TOKEN, waitFor } from '../../support/daemon-harness';
 
 /*
  * The daemon runs in a child process (test/support/crash-worker.ts) so it can be SIGKILLed: no shutdown hook,
- * no drained workers, jobs left active in Redis with their locks. The test is the source of the changes: it
- * writes them into the durable intake (RedisInboundSink on the `inbound` queue) itself, so the child only
- * consumes. A second child on the same Redis prefix must finish the work: BullMQ's stalled-job check gives the
- * orphaned jobs back, the sync re-reads the latest wanted state, and a PUT repeated after the crash carries the
- * same Idempotency-Key (the contact center replays its answer instead of applying it twice).
+ * no drained work, syncs left half done with their guards in the due set. The test is the source of the changes:
+ * it writes them into the durable intake (RedisInboundSink: the inboxes and the partitions' ready sets) itself, so
+ * the child only consumes. A second child on the same Redis prefix must finish the work: taking the partitions it
+ * marks every inbox that holds anything ready, the guards of the cut-off runs come due, the sync re-reads the
+ * latest wanted state, and a PUT repeated after the crash carries the same Idempotency-Key (the contact center
+ * replays its answer instead of applying it twice).
  *
- * Time: a crashed worker's jobs come back once their lock expires and a stalled check runs; the child runs with
- * short WORKER_LOCK_DURATION_MS / WORKER_STALLED_INTERVAL_MS so recovery takes seconds, as a deployment can
- * set them (BullMQ's defaults would make it 60–90 s).
+ * Time: a crashed worker's runs come back once their guard (WORKER_LOCK_DURATION_MS) passes and its partitions'
+ * leases expired; the child runs with a short lock duration so recovery takes seconds, as a deployment can set it.
  */
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -71,6 +72,7 @@ describe('engine: a killed worker process', () => {
   let redis: Redis;
   let queues: PartitionQueues;
   let sink: RedisInboundSink;
+  let work: RedisPartitionWork;
 
   async function startWorker(): Promise<Worker> {
     const env: Record<string, string> = {
@@ -136,6 +138,12 @@ describe('engine: a killed worker process', () => {
     return n;
   }
 
+  /** The agents whose syncs are in a due set (guarded or scheduled). */
+  async function dueSyncs(): Promise<string[]> {
+    const members = (await Promise.all(Array.from({ length: keys.partitions }, (_, n) => redis.zrange(keys.due(n), 0, -1)))).flat();
+    return members.map((m) => dueTaskOf(m)).filter((t) => t?.kind === 'sync').map((t) => t!.agentId);
+  }
+
   /** What is still wrong, for the failure message. */
   async function diagnose(wanted: Map<string, AcdState>): Promise<string> {
     const lines: string[] = [];
@@ -163,7 +171,8 @@ describe('engine: a killed worker process', () => {
     redis = new Redis(redisOptionsFromUrl(redisUrl));
     const connection = { url: redisUrl, maxRetriesPerRequest: null };
     queues = new PartitionQueues(keys, connection);
-    sink = new RedisInboundSink(redis, queues, 3600, (c) => (c.side === 'acd' ? agentInbox(c.agentId) : userInbox(c.userId)));
+    work = new RedisPartitionWork(redis, keys);
+    sink = new RedisInboundSink(redis, keys, 3600, (c) => (c.side === 'acd' ? agentInbox(c.agentId) : userInbox(c.userId)));
   });
 
   afterAll(async () => {
@@ -209,8 +218,8 @@ describe('engine: a killed worker process', () => {
     const killedKey = killed!.idempotencyKey!;
     const killedAgent = killed!.agentId;
     expect(emulator.appliedCount(killedKey)).toBe(1);
-    // Work is in flight: at least the sync job whose PUT was cut off is still active, with the dead process's lock.
-    expect(await counts(['active'])).toBeGreaterThanOrEqual(1);
+    // Work is in flight: at least the sync whose PUT was cut off is still guarded in its partition's due set.
+    expect(await dueSyncs()).toContain(killedAgent);
     expect(emulator.writes.length).toBeLessThan(before + AGENTS);
 
     // 3. The source keeps going while no daemon runs (intake is Redis, not the process): change 5 (back to the
@@ -223,9 +232,9 @@ describe('engine: a killed worker process', () => {
     // 4. A new process on the same prefix finishes everything.
     const second = await startWorker();
     const wanted = wantedAfter((i) => (catalog.agents[i].agentId === killedAgent ? 4 : 5));
-    // Drained means the orphaned jobs came back and ran: they stay active until the stalled check moves them.
-    await waitFor(async () => (await counts(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'])) === 0,
-      'every queue drained, the orphaned jobs included', RECOVERY_DEADLINE_MS);
+    // Drained means the orphaned runs came back and ran: their guards stay until a run ends them.
+    await waitFor(async () => (await counts(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'])) === 0 && (await work.depths()).ready === 0 && (await dueSyncs()).length === 0,
+      'every queue, ready set and due set drained, the orphaned runs included', RECOVERY_DEADLINE_MS);
     expect(second.exited).toBe(false);
 
     const wrong = catalog.agents

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { QUEUES } from '@presence-sync/redis';
+import { QUEUES, RedisPartitionWork } from '@presence-sync/redis';
+import { PartitionDrain } from '../../../apps/presence-sync/src/processors/partition-drain';
+import { PartitionWorkers } from '../../../apps/presence-sync/src/processors/partition-workers';
+import { SyncRunner } from '../../../apps/presence-sync/src/processors/sync-runner';
 import { DaemonHarness, waitFor } from '../../support/daemon-harness';
 
 const at = (ms: number) => new Date(ms).toISOString();
@@ -127,13 +130,14 @@ describe('engine decisions: previous, skip-validation, unmapped, echoes, stalene
   it('100 changes of one agent queued while its sync waits end in one write of the latest state', async () => {
     const user = h.userOf('a-1013');
     const before = h.writesFor('a-1013').length;
-    // The sync queue is held until the whole burst is taken in: every change lands on the one waiting sync job.
+    // The sync queue is held until the whole burst is taken in: the runs in process see the pause and hand every
+    // change on to the one waiting sync job.
     const syncAcd = h.queue(QUEUES.syncAcd, 'a-1013');
     await syncAcd.pause();
+    await h.app.get(PartitionWorkers).refreshPaused();
     try {
       await h.sink.accept(burstOf(user, Date.now()));
-      const inbound = h.queue(QUEUES.inbound, 'a-1013');
-      await waitFor(async () => Object.values(await inbound.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).every((n) => n === 0), 'the burst taken in', 15_000);
+      await waitFor(async () => h.app.get(PartitionDrain).applying === 0 && h.app.get(SyncRunner).running === 0 && (await h.app.get(RedisPartitionWork).depths()).ready === 0, 'the burst taken in', 15_000);
       expect(await syncAcd.count()).toBe(1);
     } finally {
       await syncAcd.resume();

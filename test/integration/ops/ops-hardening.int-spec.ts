@@ -200,21 +200,21 @@ describe('ops surface hardening: separate ops listener, read-only dashboard, thr
   it('the dashboard is read-only by default: it shows queues and refuses every change', async () => {
     const api = await fetch(`${ops}/admin/queues/api/queues`, { headers: auth });
     const queues = ((await api.json()) as { queues: { name: string; readOnlyMode: boolean }[] }).queues;
-    expect(queues).toHaveLength(3 * h.config.sync.partitions);
+    expect(queues).toHaveLength(2 * h.config.sync.partitions);
     expect(queues.every((q) => q.readOnlyMode)).toBe(true);
     const changes: [string, string][] = [
-      ['PUT', '/admin/queues/api/queues/p0-inbound/pause'],
+      ['PUT', '/admin/queues/api/queues/p0-sync-salesforce/pause'],
       ['PUT', '/admin/queues/api/queues/pause'],
-      ['PUT', '/admin/queues/api/queues/p0-inbound/retry/failed'],
-      ['PUT', '/admin/queues/api/queues/p0-inbound/empty'],
-      ['POST', '/admin/queues/api/queues/p0-inbound/add'],
-      ['DELETE', '/admin/queues/api/queues/p0-inbound/obliterate'],
+      ['PUT', '/admin/queues/api/queues/p0-sync-salesforce/retry/failed'],
+      ['PUT', '/admin/queues/api/queues/p0-sync-salesforce/empty'],
+      ['POST', '/admin/queues/api/queues/p0-sync-salesforce/add'],
+      ['DELETE', '/admin/queues/api/queues/p0-sync-salesforce/obliterate'],
     ];
     for (const [method, path] of changes) {
       const r = await fetch(`${ops}${path}`, { method, headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
       expect([method, path, r.status]).toEqual([method, path, 405]);
     }
-    expect(await h.queue('inbound').isPaused()).toBe(false);
+    expect(await h.queue('sync-salesforce').isPaused()).toBe(false);
   });
 
   it('failed logins are logged without the password and throttled per client (429), even with the right password', async () => {

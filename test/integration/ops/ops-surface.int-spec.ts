@@ -82,14 +82,15 @@ describe('ops surface: health, readiness, metrics, queue dashboard', () => {
     expect(sample(text, 'presence_sync_stale_dropped_total{side="acd"}')).toBeGreaterThanOrEqual(1);
   });
 
-  it('/metrics carries BullMQ queue depths per partition, each metric described once', async () => {
+  it('/metrics carries the ready and due sets and the BullMQ queue depths per partition, each metric described once', async () => {
     const text = (await get(`${h.url}/metrics`)).text;
     const partitions = h.config.sync.partitions;
     expect(partitions).toBeGreaterThan(1);
-    for (const queue of ['inbound', 'sync-acd', 'sync-salesforce']) {
-      for (let p = 0; p < partitions; p++) {
+    for (let p = 0; p < partitions; p++) {
+      for (const queue of ['sync-acd', 'sync-salesforce']) {
         expect(text).toMatch(new RegExp(`^bullmq_job_count\\{queue="${queue}", ?state="waiting", ?partition="${p}"\\} \\d+$`, 'm'));
       }
+      for (const gauge of ['presence_sync_inboxes_ready', 'presence_sync_due_entries']) expect(text).toMatch(new RegExp(`^${gauge}\\{partition="${p}"\\} \\d+$`, 'm'));
     }
     // Each family described once, its samples together (what the text format asks of an exposition).
     const lines = text.split('\n').filter((l) => l !== '');
@@ -107,7 +108,7 @@ describe('ops surface: health, readiness, metrics, queue dashboard', () => {
     expect(wrong.status).toBe(401);
   });
 
-  it('/admin/queues with the credentials serves bull-board with our three queues in every partition', async () => {
+  it('/admin/queues with the credentials serves bull-board with our two sync queues in every partition', async () => {
     const auth = { authorization: basic(ADMIN.ADMIN_USER, ADMIN.ADMIN_PASSWORD) };
     const page = await get(`${h.url}/admin/queues`, auth);
     expect(page.status).toBe(200);
@@ -116,7 +117,7 @@ describe('ops surface: health, readiness, metrics, queue dashboard', () => {
     expect(api.status).toBe(200);
     const names = (JSON.parse(api.text) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
     const partitions = Array.from({ length: h.config.sync.partitions }, (_, p) => p);
-    expect(names).toEqual(partitions.flatMap((p) => [`p${p}-inbound`, `p${p}-sync-acd`, `p${p}-sync-salesforce`]).sort());
+    expect(names).toEqual(partitions.flatMap((p) => [`p${p}-sync-acd`, `p${p}-sync-salesforce`]).sort());
     expect((await get(`${h.url}/admin/queues/api/queues`)).status).toBe(401);
   });
 
@@ -136,7 +137,7 @@ describe('ops surface: health, readiness, metrics, queue dashboard', () => {
     expect(toSalesforce.p95Ms).toBeLessThanOrEqual(toSalesforce.maxMs);
     // This very write is in the window: the slowest one is at least as slow as it.
     expect(toSalesforce.maxMs).toBeGreaterThanOrEqual(Math.round(confirmedMs as number));
-    expect(Object.keys(body.sync.queues).sort()).toEqual(['inbound', 'sync-acd', 'sync-salesforce']);
+    expect(Object.keys(body.sync.queues).sort()).toEqual(['due', 'inbound', 'sync-acd', 'sync-salesforce']);
     for (const depth of Object.values(body.sync.queues)) expect(Object.keys(depth).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
   });
 
@@ -189,13 +190,13 @@ describe('liveness when a worker stopped taking jobs', () => {
 
   it('/health is 503 naming the worker; /ready is not affected', async () => {
     expect((await get(`${h.url}/health`)).status).toBe(200);
-    // Closed by something other than the stop: the process no longer takes inbound jobs, so a restart helps.
-    await h.app.get(PartitionWorkers).all().find((w) => w.name === 'inbound')!.close();
+    // Closed by something other than the stop: the process no longer takes retry jobs, so a restart helps.
+    await h.app.get(PartitionWorkers).all().find((w) => w.name === 'sync-acd')!.close();
     const r = await get(`${h.url}/health`);
     expect(r.status).toBe(503);
     const body = JSON.parse(r.text) as { error: Record<string, { stopped?: string[]; message?: string }>; info: Record<string, unknown> };
     expect(Object.keys(body.error)).toEqual(['workers']);
-    expect(body.error.workers.stopped).toEqual(['inbound']);
+    expect(body.error.workers.stopped).toEqual(['sync-acd']);
     expect(Object.keys(body.info)).toEqual(['eventLoop']);
     expect((await get(`${h.url}/ready`)).status).toBe(200);
   });

@@ -174,7 +174,6 @@ describe('resilience: Redis restarted under load', () => {
       statusOfCommand.set(c.commandId, c.status);
     }
     expect(await h.failedCount(QUEUES.syncAcd)).toBe(0);
-    expect(await h.failedCount(QUEUES.inbound)).toBe(0);
     console.log(`redis-restart: ${inFlight} jobs and webhooks in flight at the kill; outage ${up - down} ms; ` +
       `webhook tries during the outage: ${duringOutage.filter((x) => !x.attempt.ok && (x.attempt.status ?? 0) >= 500).length} answered 5xx, ` +
       `${duringOutage.filter((x) => !x.attempt.ok && x.attempt.status === undefined).length} without an answer; by hand: ${byHand || 'no answer'}, /ready: ${ready || 'no answer'}`);

@@ -90,7 +90,7 @@ export function mountQueueDashboard(app: NestExpressApplication, access: Dashboa
   serverAdapter.setBasePath(`/${ADMIN_QUEUES_PATH}`);
   const queues = app.get(PartitionQueues);
   createBullBoard({
-    // Each partition's queues, named `p<n>-<queue>` (the same three names repeat in every partition).
+    // Each partition's queues, named `p<n>-<queue>` (the same two names repeat in every partition).
     queues: queues.all().map((q) => new BullMQAdapter(q, { readOnlyMode: access.readOnly, prefix: `p${queues.partitionOfQueue(q)}-` })),
     serverAdapter,
     options: { uiConfig: { boardTitle: access.readOnly ? 'presence-sync queues (read-only)' : 'presence-sync queues' } },

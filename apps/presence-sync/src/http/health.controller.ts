@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Response } from 'express';
 import type Redis from 'ioredis';
-import { PartitionQueues } from '@presence-sync/redis';
+import { PartitionQueues, RedisPartitionWork } from '@presence-sync/redis';
 import { EVENT_LOOP_LAG_LIMIT_MS, EventLoopWatcher } from '../services/event-loop.watcher';
 import { IntakeGate } from '../services/intake-gate.service';
 import { LifecycleService } from '../services/lifecycle.service';
@@ -42,6 +42,7 @@ export class HealthController {
     private readonly lifecycle: LifecycleService,
     private readonly eventLoop: EventLoopWatcher,
     private readonly queues: PartitionQueues,
+    private readonly work: RedisPartitionWork,
   ) {}
 
   /** Liveness: the process is not wedged. Nothing external is checked, so a Redis outage never restarts it. */
@@ -80,7 +81,11 @@ export class HealthController {
   async prometheus(@Res({ passthrough: true }) res: Response): Promise<string> {
     res.setHeader('Content-Type', this.metrics.registry.contentType);
     // One series per queue and partition (label `partition`), so the partitions' queues never collide.
-    const exports = await Promise.all(this.queues.all().map((q) => q.exportPrometheusMetrics({ partition: String(this.queues.partitionOfQueue(q)) })));
+    const [exports, depths] = await Promise.all([
+      Promise.all(this.queues.all().map((q) => q.exportPrometheusMetrics({ partition: String(this.queues.partitionOfQueue(q)) }))),
+      this.work.depthsByPartition(),
+    ]);
+    this.metrics.partitionDepths(depths);
     return this.metrics.render(exports);
   }
 

@@ -19,7 +19,7 @@ export class RedisErrorLog {
     this.log = new RepeatLimitedLog(logger);
   }
 
-  /** Logs `source`'s errors (`source` names it in the line, e.g. `queue inbound`). */
+  /** Logs `source`'s errors (`source` names it in the line, e.g. `queue sync-acd`). */
   watch(emitter: ErrorEmitter, source: string): void {
     emitter.on('error', (error) => this.report(source, error));
   }

@@ -1,10 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { QUEUES, type PartitionQueues, type QueueName, type RedisInboundSink } from '@presence-sync/redis';
+import type { Side } from '@presence-sync/domain';
+import { syncQueueFor, type PartitionQueues, type QueueName, type RedisInboundSink } from '@presence-sync/redis';
 import type { PartitionHolder } from '../services/partition-ownership';
 import type { RedisErrorLog } from '../logging/redis-error.log';
+import type { PartitionDrain } from './partition-drain';
+import type { SyncQueueControl } from './sync-runner';
 import type { JobHandler } from './sync-job.runner';
-import { INBOUND_WORKER_OPTIONS, SYNC_WORKER_OPTIONS } from './worker-options';
+import { SYNC_WORKER_OPTIONS } from './worker-options';
+
+/** How often the queues' paused flags are read (an operator's pause reaches the in-process runs within this), ms. */
+const PAUSED_REFRESH_MS = 1000;
 
 /** What the workers of one queue name need. */
 export interface QueueWork {
@@ -14,14 +20,17 @@ export interface QueueWork {
 }
 
 /**
- * The BullMQ workers of the partitions this replica works (PartitionOwnership decides which). Taking a partition
- * starts a worker per queue on it and queues the ingest of every inbox it holds (changes whose job was lost with
- * a crashed owner); giving one up closes its workers once their running jobs are done, or at the deadline. The
- * replica's concurrency per queue is shared out over the partitions it holds.
+ * The work of the partitions this replica works (PartitionOwnership decides which). Taking a partition starts its
+ * in-process work (PartitionDrain: ready inboxes, the due set) and a BullMQ worker per sync queue on it, and marks
+ * every inbox it holds ready (changes a crashed owner had taken up but not applied); giving one up stops both once
+ * their running work is done, or at the deadline. The replica's concurrency per queue is shared out over the
+ * partitions it holds. It is also what in-process runs ask about the queues: a pause, a rate limit.
  */
-export class PartitionWorkers implements PartitionHolder {
+export class PartitionWorkers implements PartitionHolder, SyncQueueControl {
   private readonly logger = new Logger(PartitionWorkers.name);
   private readonly workers = new Map<number, Worker[]>();
+  private readonly pausedQueues = new Set<string>();
+  private pausedTimer?: NodeJS.Timeout;
   private closed = false;
 
   constructor(
@@ -29,6 +38,7 @@ export class PartitionWorkers implements PartitionHolder {
     private readonly connection: ConnectionOptions,
     private readonly work: Record<QueueName, QueueWork>,
     private readonly sink: RedisInboundSink,
+    private readonly drain: PartitionDrain,
     private readonly redisErrors: RedisErrorLog,
     /** How long giving a partition up waits for its running jobs, ms. */
     private readonly closeTimeoutMs: number,
@@ -49,6 +59,10 @@ export class PartitionWorkers implements PartitionHolder {
     const started = (Object.keys(this.work) as QueueName[]).map((name) => this.startWorker(name, n));
     this.workers.set(n, started);
     this.shareConcurrency();
+    await this.refreshPaused();
+    this.drain.take(n);
+    this.pausedTimer ??= setInterval(() => void this.refreshPaused(), PAUSED_REFRESH_MS);
+    this.pausedTimer.unref();
     const woken = await this.sink.recoverPartition(n);
     this.logger.log({ msg: 'working partition', partition: n, inboxesResumed: woken });
   }
@@ -58,16 +72,38 @@ export class PartitionWorkers implements PartitionHolder {
     if (!workers) return;
     this.workers.delete(n);
     this.shareConcurrency();
-    await this.closeWorkers(workers);
+    await Promise.all([this.withDeadline(this.drain.give(n)), this.closeWorkers(workers)]);
     this.logger.log({ msg: 'gave partition up', partition: n });
   }
 
   /** Stops taking jobs everywhere (shutdown): running ones finish, up to the deadline. */
   async closeAll(): Promise<void> {
     this.closed = true;
+    if (this.pausedTimer) clearInterval(this.pausedTimer);
+    const held = this.partitions;
     const all = [...this.workers.values()].flat();
     this.workers.clear();
-    await this.closeWorkers(all);
+    await Promise.all([this.withDeadline(Promise.all(held.map((n) => this.drain.give(n)))), this.closeWorkers(all)]);
+  }
+
+  async rateLimit(target: Side, ms: number): Promise<void> {
+    await this.pause(syncQueueFor(target), ms);
+  }
+
+  paused(target: Side, n: number): boolean {
+    return this.pausedQueues.has(`${syncQueueFor(target)}/${n}`);
+  }
+
+  /** Reads which held partitions' sync queues an operator paused (every second, and at once when asked). */
+  async refreshPaused(): Promise<void> {
+    const names = Object.keys(this.work) as QueueName[];
+    const read = await Promise.allSettled(this.partitions.flatMap((n) => names.map(async (name) => [`${name}/${n}`, await this.queues.queue(name, n).isPaused()] as const)));
+    for (const r of read) {
+      if (r.status !== 'fulfilled') continue;
+      const [id, paused] = r.value;
+      if (paused) this.pausedQueues.add(id);
+      else this.pausedQueues.delete(id);
+    }
   }
 
   /** Pauses one queue name's work in every partition held (a vendor asked us to wait). */
@@ -76,10 +112,9 @@ export class PartitionWorkers implements PartitionHolder {
   }
 
   private startWorker(name: QueueName, n: number): Worker {
-    const options = name === QUEUES.inbound ? INBOUND_WORKER_OPTIONS : SYNC_WORKER_OPTIONS;
     const { handler } = this.work[name];
     const worker = new Worker(name, (job: Job) => handler.process(job, (ms) => this.pause(name, ms)), {
-      ...options, connection: this.connection, prefix: this.queues.keys.queuePrefix(n), autorun: false,
+      ...SYNC_WORKER_OPTIONS, connection: this.connection, prefix: this.queues.keys.queuePrefix(n), autorun: false,
     });
     this.redisErrors.watch(worker, `worker ${name} p${n}`);
     worker.on('failed', (job, e) => this.logger.warn({
@@ -95,6 +130,17 @@ export class PartitionWorkers implements PartitionHolder {
     for (const workers of this.workers.values()) {
       for (const worker of workers) worker.concurrency = Math.max(1, Math.ceil(this.work[worker.name as QueueName].concurrency / held));
     }
+  }
+
+  /** Waits for `work` up to the close deadline (what still runs then is safe to run again elsewhere). */
+  private async withDeadline(work: Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.closeTimeoutMs);
+      timer.unref();
+    });
+    await Promise.race([work.then(() => undefined, () => undefined), deadline]);
+    clearTimeout(timer);
   }
 
   private async closeWorkers(workers: Worker[]): Promise<void> {

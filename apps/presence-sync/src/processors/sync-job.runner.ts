@@ -1,5 +1,8 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { SyncOutcome } from '@presence-sync/sync';
+import type { Side } from '@presence-sync/domain';
+import { JOBS, type QueueName, type SyncJobData } from '@presence-sync/redis';
+import type { SyncAgent, SyncOutcome } from '@presence-sync/sync';
+import type { MetricsService } from '../services/metrics.service';
 
 /** A job whose name no processor handles fails for good and says so (it would never succeed on retry). */
 export function unknownJob(queue: string, name: string): never {
@@ -27,4 +30,16 @@ export async function toQueueResult(outcome: SyncOutcome, pause: PauseTarget): P
     case 'permanent':
       throw new UnrecoverableError(outcome.error.message);
   }
+}
+
+/**
+ * One sync job: the attempt its run is (the job's first run goes on from the runs before it in process), or the
+ * record of a sync that already ended failed (it fails at once with that reason, into the failed set).
+ */
+export async function runSyncJob(queue: QueueName, target: Side, job: Job<SyncJobData>, pause: PauseTarget, sync: SyncAgent, metrics: MetricsService): Promise<string> {
+  if (job.name !== JOBS.sync) unknownJob(queue, job.name);
+  if (job.data.failed !== undefined) throw new UnrecoverableError(job.data.failed);
+  const outcome = await sync.run(target, job.data.agentId, (job.data.firstAttempt ?? 1) + job.attemptsMade);
+  metrics.syncOutcome(target, outcome);
+  return toQueueResult(outcome, pause);
 }

@@ -13,7 +13,6 @@ const SYNC_LIMITER = { max: 100_000, duration: 1000 };
  * The workers' options. BullMQ fixes lock timings when it builds a worker, so these objects are filled from the
  * config (`configureWorkerOptions`) before the Nest application is created.
  */
-export const INBOUND_WORKER_OPTIONS: NestWorkerOptions = { autorun: false };
 export const SYNC_WORKER_OPTIONS: NestWorkerOptions = { autorun: false, limiter: SYNC_LIMITER };
 
 /**
@@ -22,7 +21,7 @@ export const SYNC_WORKER_OPTIONS: NestWorkerOptions = { autorun: false, limiter:
  * @param stalledIntervalMs how often workers look for such jobs
  */
 export function configureWorkerOptions(lockDurationMs: number, stalledIntervalMs: number): void {
-  for (const options of [INBOUND_WORKER_OPTIONS, SYNC_WORKER_OPTIONS]) {
+  for (const options of [SYNC_WORKER_OPTIONS]) {
     options.lockDuration = lockDurationMs;
     // A short lock makes a crashed replica's jobs come back within seconds; every job is safe to run again (each
     // step is a compare-and-set transition), so a job taken over a few times is not a failure.

@@ -191,7 +191,7 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
     return this.stopping;
   }
 
-  /** What the shutdown has not been able to close (yet): e.g. `worker inbound`, `queue sync-acd`, `redis`. */
+  /** What the shutdown has not been able to close (yet): e.g. `worker sync-acd`, `queue sync-acd`, `redis`. */
   stillOpen(): string[] {
     return this.closing.open();
   }

@@ -49,6 +49,12 @@ export class MetricsService {
   private readonly streamActive = new Gauge({
     name: 'presence_sync_stream_active', help: 'Whether this replica consumes the Salesforce presence stream (1) or stands by (0)', registers: [this.registry],
   });
+  private readonly inboxesReady = new Gauge({
+    name: 'presence_sync_inboxes_ready', help: 'Inboxes waiting for their partition\'s owner to apply them, by partition', labelNames: ['partition'], registers: [this.registry],
+  });
+  private readonly dueEntries = new Gauge({
+    name: 'presence_sync_due_entries', help: 'Syncs and confirmation checks scheduled in the due set (incl. guards of runs going on), by partition', labelNames: ['partition'], registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'presence_sync_' });
@@ -107,6 +113,14 @@ export class MetricsService {
    * `# HELP` / `# TYPE` lines of the same metric names, and the text format wants each family described once
    * with all of its samples together; so the exports are regrouped by family (the samples differ by `queue`).
    */
+  /** The partitions' ready and due set sizes, as read for this scrape. */
+  partitionDepths(depths: readonly { ready: number; due: number }[]): void {
+    depths.forEach((d, n) => {
+      this.inboxesReady.set({ partition: String(n) }, d.ready);
+      this.dueEntries.set({ partition: String(n) }, d.due);
+    });
+  }
+
   async render(queueExports: string[]): Promise<string> {
     const families = new Map<string, { meta: string[]; samples: string[] }>();
     const family = (name: string) => {

@@ -1,27 +1,24 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Job } from 'bullmq';
 import type { InboundChange } from '@presence-sync/domain';
-import { agentIdOfInbox, JOBS, QUEUES, RedisInboundSink, type IngestJobData } from '@presence-sync/redis';
+import { agentIdOfInbox, RedisInboundSink } from '@presence-sync/redis';
 import { IngestChange } from '@presence-sync/sync';
 import { DirectoryService } from '../services/directory.service';
-import { unknownJob, type JobHandler } from './sync-job.runner';
 
 /** How old the directory may be before an unknown agent makes it refresh. */
 const UNKNOWN_AGENT_REFRESH_MS = 30_000;
 
 /**
- * Thin: one inbox → the ingest use case, which applies its changes in order. A Salesforce user's inbox (the user
- * was unknown at intake) is forwarded to the agent's inbox instead, which may be in another partition.
+ * Thin: one ready inbox → the ingest use case, which applies its changes in order. A Salesforce user's inbox (the
+ * user was unknown at intake) is forwarded to the agent's inbox instead, which may be in another partition.
  */
 @Injectable()
-export class InboundProcessor implements JobHandler {
-  private readonly logger = new Logger(InboundProcessor.name);
+export class InboxApplier {
+  private readonly logger = new Logger(InboxApplier.name);
 
   constructor(private readonly ingest: IngestChange, private readonly directory: DirectoryService, private readonly sink: RedisInboundSink) {}
 
-  async process(job: Job<IngestJobData>): Promise<string> {
-    if (job.name !== JOBS.ingest) unknownJob(QUEUES.inbound, job.name);
-    const { inbox } = job.data;
+  /** Applies (or forwards) what the inbox holds; returns what it did, for the logs. */
+  async apply(inbox: string): Promise<string> {
     if (agentIdOfInbox(inbox) === undefined) {
       const agentOf = (change: InboundChange) => this.ingest.agentOf(change)?.agentId;
       let forward = await this.sink.forward(inbox, agentOf);
@@ -38,9 +35,6 @@ export class InboundProcessor implements JobHandler {
       const rest = await this.ingest.drain(inbox, true);
       result = { outcomes: [...result.outcomes, ...rest.outcomes] };
     }
-    // Nothing to apply: perhaps a re-run after a crash that stored its transition but lost its triggers.
-    const agentId = agentIdOfInbox(inbox);
-    if (result.outcomes.length === 0 && agentId) await this.ingest.resumePending(agentId);
     return `${result.outcomes.length} applied`;
   }
 
