@@ -35,7 +35,8 @@ export class IngestChange {
   ) {}
 
   /**
-   * Applies an inbox's changes in order until it is empty.
+   * Applies an inbox's changes in order until it is empty (or until what one read returned is applied: what came
+   * after it marked the inbox ready again).
    * @param discardUnknown drop a change whose agent the directory does not know (else stop and report it)
    */
   async drain(inbox: string, discardUnknown = false): Promise<DrainResult> {
@@ -56,7 +57,12 @@ export class IngestChange {
         run.push(e);
       }
       const result = await this.runner.run(agent.agentId, (record) => this.fold(record, run.map((e) => e.change), agent), { pop: { inbox, entries: run.map((e) => e.raw) } });
-      if (result.kind === 'stored') outcomes.push(...result.verdict.map((v) => v.outcome));
+      if (result.kind === 'stored') {
+        outcomes.push(...result.verdict.map((v) => v.outcome));
+        // All it held is applied. A change appended since was marked ready with its inbox (intake and forwarding
+        // do both in one step), so it is taken up again: no read to find the inbox empty.
+        if (entries.length < DRAIN_BATCH && run.length === entries.length) return { outcomes };
+      }
       // `moved`: another worker applied them first; read the inbox again.
     }
   }
