@@ -85,8 +85,10 @@ export class PartitionDrain {
 
   private async readyLoop(n: number, held: Held): Promise<void> {
     while (!held.stopped) {
-      // A slot first: an inbox is taken out of the ready set only when it can be applied at once.
+      // Wait for a free slot first, so an inbox is taken out of the ready set only when it can be applied soon; the
+      // slot is not held during the blocking read (other partitions' inboxes may take it meanwhile).
       await this.inboxes.slot();
+      this.inboxes.release();
       let inbox: string | undefined;
       try {
         inbox = held.stopped ? undefined : await this.work.nextReady(held.blocking, n, READY_WAIT_SEC);
@@ -95,8 +97,6 @@ export class PartitionDrain {
           this.logger.warn({ msg: 'reading the ready inboxes failed; retrying', partition: n, error: e instanceof Error ? e.message : String(e) });
           await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
         }
-      } finally {
-        this.inboxes.release();
       }
       if (inbox !== undefined) this.apply(n, inbox);
     }
