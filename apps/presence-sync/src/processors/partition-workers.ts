@@ -8,6 +8,7 @@ import type { PartitionDrain } from './partition-drain';
 import type { SyncQueueControl } from './sync-runner';
 import type { JobHandler } from './sync-job.runner';
 import { SYNC_WORKER_OPTIONS } from './worker-options';
+import { settledWithin } from '../deadline';
 
 /** How often the queues' paused flags are read (an operator's pause reaches the in-process runs within this), ms. */
 const PAUSED_REFRESH_MS = 1000;
@@ -72,7 +73,7 @@ export class PartitionWorkers implements PartitionHolder, SyncQueueControl {
     if (!workers) return;
     this.workers.delete(n);
     this.shareConcurrency();
-    await Promise.all([this.withDeadline(this.drain.give(n)), this.closeWorkers(workers)]);
+    await Promise.all([settledWithin(this.drain.give(n), this.closeTimeoutMs), this.closeWorkers(workers)]);
     this.logger.log({ msg: 'gave partition up', partition: n });
   }
 
@@ -83,7 +84,7 @@ export class PartitionWorkers implements PartitionHolder, SyncQueueControl {
     const held = this.partitions;
     const all = [...this.workers.values()].flat();
     this.workers.clear();
-    await Promise.all([this.withDeadline(Promise.all(held.map((n) => this.drain.give(n)))), this.closeWorkers(all)]);
+    await Promise.all([settledWithin(Promise.all(held.map((n) => this.drain.give(n))), this.closeTimeoutMs), this.closeWorkers(all)]);
   }
 
   async rateLimit(target: Side, ms: number): Promise<void> {
@@ -132,28 +133,11 @@ export class PartitionWorkers implements PartitionHolder, SyncQueueControl {
     }
   }
 
-  /** Waits for `work` up to the close deadline (what still runs then is safe to run again elsewhere). */
-  private async withDeadline(work: Promise<unknown>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.closeTimeoutMs);
-      timer.unref();
-    });
-    await Promise.race([work.then(() => undefined, () => undefined), deadline]);
-    clearTimeout(timer);
-  }
-
+  /** Closes the workers, waiting for their running jobs up to the close deadline. */
   private async closeWorkers(workers: Worker[]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.closeTimeoutMs);
-      timer.unref();
-    });
-    const closing = Promise.allSettled(workers.map((w) => w.close()));
-    if ((await Promise.race([closing, deadline])) === 'timeout') {
+    if (!(await settledWithin(Promise.allSettled(workers.map((w) => w.close())), this.closeTimeoutMs))) {
       // Jobs still running are abandoned to their locks: another owner takes them over when the lock expires.
       await Promise.allSettled(workers.map((w) => w.close(true)));
     }
-    clearTimeout(timer);
   }
 }

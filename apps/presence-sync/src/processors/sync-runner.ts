@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { AgentRecordStore, SyncTrigger, type Side } from '@presence-sync/domain';
 import type { RedisKeys, RedisPartitionWork, SyncRetryQueue } from '@presence-sync/redis';
-import { dueMember, type DueSettle, type DueTask, type SyncAgent, type SyncOutcome } from '@presence-sync/sync';
+import { dueMember, scheduleOf, type DueSettle, type DueTask, type SyncAgent, type SyncOutcome } from '@presence-sync/sync';
 import type { MetricsService } from '../services/metrics.service';
 import { KeyedRuns } from './keyed-runs';
 
@@ -75,11 +75,11 @@ export class SyncRunner extends SyncTrigger {
     for (const { target, guardUntil } of runs) this.start({ kind: 'sync', target, agentId }, guardUntil, true);
   }
 
+  /** A sync asked for outside a transition: scheduled by the same rule as a transition's trigger effect (scheduleOf). */
   async trigger(target: Side, agentId: string, delayMs = 0): Promise<void> {
-    const here = delayMs === 0 && this.runsHere(agentId);
-    const at = Date.now() + (here ? this.guardMs : delayMs);
-    await this.store.schedule(agentId, { add: [[dueMember({ kind: 'sync', target, agentId }), at]], remove: [] });
-    if (here) this.committed(agentId, [{ target, guardUntil: at }]);
+    const { due, runNow } = scheduleOf(agentId, [{ kind: 'trigger', target, delayMs }], { now: Date.now(), here: this.runsHere(agentId), guardMs: this.guardMs });
+    await this.store.schedule(agentId, due);
+    this.committed(agentId, runNow);
   }
 
   /**
