@@ -45,7 +45,7 @@ export function createContactCenter(config: AppConfig, deps: ConnectorDeps = {})
         ...webex, timeoutMs: acd.timeoutMs,
         // The current refresh token is kept in Redis (sealed with SECRETS_KEY) for every replica and restart, under
         // its own prefix so it never meets the Salesforce one. Without Redis (the CLI) the configured token is used.
-        refreshTokens: deps.redis && deps.keys ? new RedisRefreshTokenStore(deps.redis, new RedisKeys(`${deps.keys.prefix}:webex`), webex.storeKey) : undefined,
+        refreshTokens: deps.redis && deps.keys ? new RedisRefreshTokenStore(deps.redis, new RedisKeys(`${deps.keys.prefix}:webex`), webex.storeKey, { vendor: 'Webex' }) : undefined,
       });
     }
     case 'genesys': {

@@ -22,12 +22,18 @@ export interface RedisRefreshTokenStoreOptions {
   lockTtlMs?: number;
   /** How long `withLock` waits for another holder before giving up with `RetryableWriteError` (ms). Default 60 s. */
   lockWaitMs?: number;
+  /**
+   * Whose token this is, as errors name it ("the Webex refresh token stored in Redis"). Default Salesforce. The
+   * keys do not depend on it (a connector's store gets its own prefix), so stored tokens survive an upgrade.
+   */
+  vendor?: string;
   /** How often a waiter tries the lock (ms). Default 50. */
   pollMs?: number;
 }
 
 /**
- * The current Salesforce refresh token in one Redis hash, `{prefix}:salesforce:refresh-token`: `sealed` is the
+ * The current refresh token in one Redis hash, `{prefix}:salesforce:refresh-token` (Salesforce's; a connector's store
+ * gets its own prefix, so Webex's is `{prefix}:webex:salesforce:refresh-token`, a name kept for stored tokens): `sealed` is the
  * token (and the fingerprint of the configured token it descends from) encrypted with `SECRETS_KEY` (AES-256-GCM,
  * `enc:v1:`), `tag` an HMAC of the token for compare-and-set. The refresh lock is a `RedisLease` on
  * `{prefix}:salesforce:refresh-lock`, so every replica sharing the prefix refreshes one at a time.
@@ -39,6 +45,7 @@ export class RedisRefreshTokenStore extends RefreshTokenStore {
   private readonly tagKey: Buffer;
   private readonly lockWaitMs: number;
   private readonly pollMs: number;
+  private readonly vendor: string;
   /** Holders in this process queue here first: the lease's token is per store and re-entrant by design. */
   private local: Promise<unknown> = Promise.resolve();
 
@@ -51,15 +58,16 @@ export class RedisRefreshTokenStore extends RefreshTokenStore {
     this.tagKey = createHmac('sha256', this.sealKey).update('presence-sync:salesforce-refresh-token-tag').digest();
     this.lockWaitMs = options.lockWaitMs ?? 60_000;
     this.pollMs = options.pollMs ?? 50;
+    this.vendor = options.vendor ?? 'Salesforce';
   }
 
   async get(): Promise<StoredRefreshToken | undefined> {
     const sealed = await this.redis.hget(this.key, 'sealed');
     if (!sealed) return undefined;
     // A SecretError (another SECRETS_KEY, an altered value) names the key setting and never the token.
-    const plain = decryptSecret(sealed, this.sealKey, 'the Salesforce refresh token stored in Redis');
+    const plain = decryptSecret(sealed, this.sealKey, `the ${this.vendor} refresh token stored in Redis`);
     const value: unknown = JSON.parse(plain);
-    if (!isStored(value)) throw new SecretError('the Salesforce refresh token stored in Redis is not in the expected form');
+    if (!isStored(value)) throw new SecretError(`the ${this.vendor} refresh token stored in Redis is not in the expected form`);
     return value;
   }
 
@@ -79,7 +87,7 @@ export class RedisRefreshTokenStore extends RefreshTokenStore {
     const deadline = Date.now() + this.lockWaitMs;
     while (!(await this.lease.acquire())) {
       if (Date.now() >= deadline) {
-        throw new RetryableWriteError('refresh-lock', `another replica has held the Salesforce refresh lock for over ${this.lockWaitMs} ms`);
+        throw new RetryableWriteError('refresh-lock', `another replica has held the ${this.vendor} refresh lock for over ${this.lockWaitMs} ms`);
       }
       await new Promise((resolve) => setTimeout(resolve, this.pollMs));
     }
