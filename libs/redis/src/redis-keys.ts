@@ -74,6 +74,9 @@ export class RedisKeys {
   owner(n: number): string { return `${this.partition(n)}:owner`; }
 
   checkpoint(name: string): string { return `${this.prefix}:checkpoint:${name}`; }
+  /** The current refresh token, sealed (a hash), and the lock replicas refresh under. A connector's store has its own prefix. */
+  get refreshToken(): string { return `${this.prefix}:salesforce:refresh-token`; }
+  get refreshLock(): string { return `${this.prefix}:salesforce:refresh-lock`; }
   /** The live replicas (a sorted set: member = replica id, score = when its heartbeat expires). */
   get members(): string { return `${this.prefix}:members`; }
   /** The deployment's key layout (its partition count), written at first boot. */

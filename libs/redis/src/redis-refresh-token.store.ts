@@ -51,8 +51,8 @@ export class RedisRefreshTokenStore extends RefreshTokenStore {
 
   constructor(private readonly redis: Redis, keys: RedisKeys, secretsKey: string, options: RedisRefreshTokenStoreOptions = {}) {
     super();
-    this.key = `${keys.prefix}:salesforce:refresh-token`;
-    this.lease = new RedisLease(redis, `${keys.prefix}:salesforce:refresh-lock`, options.lockTtlMs ?? 30_000);
+    this.key = keys.refreshToken;
+    this.lease = new RedisLease(redis, keys.refreshLock, options.lockTtlMs ?? 30_000);
     this.sealKey = parseSecretsKey(secretsKey);
     // A separate key for the tag, derived from SECRETS_KEY, so the cipher key is used for one purpose only.
     this.tagKey = createHmac('sha256', this.sealKey).update('presence-sync:salesforce-refresh-token-tag').digest();
