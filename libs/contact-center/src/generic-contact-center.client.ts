@@ -14,6 +14,7 @@ import {
 } from '@presence-sync/domain';
 import type { z } from 'zod';
 import { GenericWebhookIntake } from './generic-webhook.intake';
+import { HttpExchange, HttpNoAnswer, type HttpAnswer } from './http-exchange';
 
 import {
   agentPageSchema,
@@ -86,11 +87,10 @@ class NoAnswer extends Error {
   }
 }
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-}
+type Answer = HttpAnswer;
+
+/** The largest answer body read from the contact center (a page of agents is far below it), bytes. */
+export const GENERIC_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 const WRITE_FAILURES: Record<number, { reason: string; label: string }> = {
   404: { reason: 'unknown-agent', label: 'unknown agent' },
@@ -101,8 +101,8 @@ const WRITE_FAILURES: Record<number, { reason: string; label: string }> = {
 /**
  * The generic connector, contract v1, calls out: lists agents and teams, and sets agent states.
  *
- * Uses the global `fetch` (undici keeps connections alive and lets idle sockets go, so nothing needs closing).
- * Redirects are not followed: a redirected PUT could land on another host with the bearer token.
+ * Calls go over a pool of kept-alive connections (`HttpExchange`), closed by `stop()`. Redirects are not
+ * followed: a redirected PUT could land on another host with the bearer token.
  */
 export class GenericContactCenterClient extends ContactCenterPort {
   override readonly name = 'generic';
@@ -112,7 +112,7 @@ export class GenericContactCenterClient extends ContactCenterPort {
   };
   override readonly capabilities = GenericContactCenterClient.capabilities;
   private readonly intake?: GenericWebhookIntake;
-  private readonly baseUrl: string;
+  private readonly http: HttpExchange;
   private readonly token: string;
   private readonly timeoutMs: number;
   private readonly pageSize?: number;
@@ -149,9 +149,9 @@ export class GenericContactCenterClient extends ContactCenterPort {
     if (options.readRetries !== undefined && !(Number.isInteger(options.readRetries) && options.readRetries >= 0)) {
       throw new ConfigError(`contact-center readRetries must be a non-negative integer, got ${options.readRetries}`);
     }
-    this.baseUrl = url.href.replace(/\/+$/, '');
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.http = new HttpExchange(url, { timeoutMs: this.timeoutMs, maxBodyBytes: GENERIC_MAX_ANSWER_BYTES });
     this.pageSize = options.pageSize;
     this.readRetries = options.readRetries ?? 2;
     this.readRetryDelayMs = options.readRetryDelayMs ?? 250;
@@ -163,6 +163,11 @@ export class GenericContactCenterClient extends ContactCenterPort {
    */
   override get webhook(): GenericWebhookIntake | undefined {
     return this.intake;
+  }
+
+  /** Closes the kept-alive connections. */
+  override async stop(): Promise<void> {
+    this.http.close();
   }
 
   override async listAgents(): Promise<AcdAgent[]> {
@@ -257,7 +262,7 @@ export class GenericContactCenterClient extends ContactCenterPort {
     const vendor = this.snippet(answer.text);
     const tail = vendor ? `: ${vendor}` : '';
     if (status === 429) {
-      const waitMs = parseRetryAfter(answer.headers.get('retry-after'), Date.now());
+      const waitMs = parseRetryAfter(answer.header('retry-after'), Date.now());
       throw new RateLimitedError(waitMs, `${what}: HTTP 429 rate limited, retry after ${waitMs} ms${tail}`);
     }
     if (status === 401 || status === 403) {
@@ -302,7 +307,7 @@ export class GenericContactCenterClient extends ContactCenterPort {
       const vendor = this.snippet(answer.text);
       const tail = vendor ? `: ${vendor}` : '';
       if (status === 429) {
-        const waitMs = parseRetryAfter(answer.headers.get('retry-after'), Date.now());
+        const waitMs = parseRetryAfter(answer.header('retry-after'), Date.now());
         if (canRetry && waitMs <= MAX_READ_RATE_LIMIT_WAIT_MS) {
           await delay(waitMs);
           continue;
@@ -329,29 +334,17 @@ export class GenericContactCenterClient extends ContactCenterPort {
     pathAndQuery: string,
     init: { body?: string; headers?: Record<string, string> },
   ): Promise<Answer> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    const headers = { Accept: 'application/json', Authorization: `Bearer ${this.token}`, 'User-Agent': 'presence-sync', ...init.headers };
     try {
-      const response = await fetch(`${this.baseUrl}${pathAndQuery}`, {
-        method,
-        body: init.body,
-        redirect: 'manual',
-        signal: controller.signal,
-        headers: {
-          Accept: 'application/json',
-          Authorization: `Bearer ${this.token}`,
-          'User-Agent': 'presence-sync',
-          ...init.headers,
-        },
-      });
-      // The timer stays armed while the body streams in: a server that sends headers and then stalls is a timeout too.
-      const text = await response.text();
-      return { status: response.status, headers: response.headers, text };
+      return await this.http.send(method, pathAndQuery, headers, init.body);
     } catch (error) {
-      if (controller.signal.aborted) throw new NoAnswer('timeout', `no complete answer within ${this.timeoutMs} ms`);
-      throw new NoAnswer('network', this.redact(describeNetworkError(error)));
-    } finally {
-      clearTimeout(timer);
+      if (!(error instanceof HttpNoAnswer)) throw error;
+      const detail = this.redact(error.detail);
+      if (error.kind !== 'too-large') throw new NoAnswer(error.kind, detail);
+      // Not worth a retry: the same request would get the same answer.
+      const what = `${method} ${pathAndQuery.split('?')[0]}`;
+      if (method === 'GET') throw new ContactCenterReadError('bad-response', `${what}: ${detail}`);
+      throw new PermanentWriteError('rejected', `${what}: ${detail}`);
     }
   }
 
@@ -402,16 +395,6 @@ export class GenericContactCenterClient extends ContactCenterPort {
     }
     return out;
   }
-}
-
-/** Duck-typed: fetch's errors may come from another realm (jest's sandbox), where `instanceof Error` fails. */
-function describeNetworkError(error: unknown): string {
-  const field = (value: unknown, key: string): unknown =>
-    value !== null && typeof value === 'object' && key in value ? (value as Record<string, unknown>)[key] : undefined;
-  const cause = field(error, 'cause');
-  const code = field(cause, 'code');
-  const message = field(cause, 'message') ?? field(error, 'message') ?? String(error);
-  return `network error${typeof code === 'string' ? ` ${code}` : ''}: ${String(message)}`.slice(0, 300);
 }
 
 function delay(ms: number): Promise<void> {

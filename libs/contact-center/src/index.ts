@@ -2,6 +2,7 @@ export { ContactCenterReadError, type ContactCenterReadFailure } from '@presence
 export {
   DEFAULT_RETRY_AFTER_MS,
   DEFAULT_TIMEOUT_MS,
+  GENERIC_MAX_ANSWER_BYTES,
   GenericContactCenterClient,
   MAX_RETRY_AFTER_MS,
   parseRetryAfter,

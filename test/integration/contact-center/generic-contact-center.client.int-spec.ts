@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import {
   ContactCenterReadError,
+  GENERIC_MAX_ANSWER_BYTES,
   GenericContactCenterClient,
   type GenericContactCenterClientOptions,
 } from '@presence-sync/contact-center';
@@ -33,7 +34,7 @@ function expectNoToken(error: Error, ...tokens: string[]): void {
 }
 
 /** A stand-in vendor for answers the emulator never gives (bad shapes, echoed headers). */
-async function startStubVendor(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ baseUrl: string; close(): Promise<void> }> {
+async function startStubVendor(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ baseUrl: string; server: Server; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => handler(req, res));
@@ -41,6 +42,7 @@ async function startStubVendor(handler: (req: IncomingMessage, res: ServerRespon
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -266,6 +268,57 @@ describe(GenericContactCenterClient.name, () => {
       stub = await startStubVendor((_req, res) => res.writeHead(200).end());
       const result = await new GenericContactCenterClient({ baseUrl: stub.baseUrl, token: TOKEN }).setState(request('a-1', { state: 'Unavailable', code: 'Lunch' }));
       expect(result).toEqual({ kind: 'applied', state: { state: 'Unavailable', code: 'Lunch' } });
+    });
+
+    /** Streams `bytes` of a JSON string value, in 1 MiB pieces, as the answer body. */
+    const hugeAnswer = (bytes: number) => (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const piece = 'x'.repeat(1024 * 1024);
+      res.write('{"state":"Available","pad":"');
+      let sent = 0;
+      const more = () => {
+        while (sent < bytes) {
+          sent += piece.length;
+          if (!res.write(piece)) return void res.once('drain', more);
+        }
+        res.end('"}');
+      };
+      more();
+      res.on('error', () => undefined);
+    };
+
+    it('refuses a write answer over the size cap instead of reading it all: a permanent error, no retry', async () => {
+      stub = await startStubVendor(hugeAnswer(GENERIC_MAX_ANSWER_BYTES + 1024 * 1024));
+      const error = await failure(() => new GenericContactCenterClient({ baseUrl: stub.baseUrl, token: TOKEN }).setState(request('a-1', { state: 'Offline' })));
+      expect(error).toBeInstanceOf(PermanentWriteError);
+      expect(error).toMatchObject({ reason: 'rejected' });
+      expect(error.message).toBe(`PUT /agents/a-1/state: answer body over ${GENERIC_MAX_ANSWER_BYTES} bytes (HTTP 200)`);
+    });
+
+    it('refuses a listing over the size cap as a bad response', async () => {
+      stub = await startStubVendor(hugeAnswer(GENERIC_MAX_ANSWER_BYTES + 1024 * 1024));
+      const error = await failure(() => new GenericContactCenterClient({ baseUrl: stub.baseUrl, token: TOKEN, readRetries: 0 }).listTeams());
+      expect(error).toBeInstanceOf(ContactCenterReadError);
+      expect(error).toMatchObject({ reason: 'bad-response' });
+      expect(error.message).toContain(`answer body over ${GENERIC_MAX_ANSWER_BYTES} bytes`);
+    });
+
+    it('keeps its connection open between writes, and closes it at stop()', async () => {
+      stub = await startStubVendor((_req, res) => json(res, 200, { state: 'Offline' }));
+      const connections: Set<unknown> = new Set();
+      let open = 0;
+      stub.server.on('connection', (socket) => {
+        connections.add(socket);
+        open++;
+        socket.on('close', () => open--);
+      });
+      const c = new GenericContactCenterClient({ baseUrl: stub.baseUrl, token: TOKEN });
+      for (let i = 0; i < 20; i++) await c.setState(request('a-1', { state: 'Offline' }));
+      expect(connections.size).toBe(1);
+      expect(open).toBe(1);
+      await c.stop();
+      for (let i = 0; i < 100 && open > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(open).toBe(0);
     });
   });
 });
