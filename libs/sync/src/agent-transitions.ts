@@ -63,7 +63,18 @@ export const otherSide = (side: Side): Side => (side === 'acd' ? 'salesforce' : 
 const directionOf = (side: Side): SyncDirection => (side === 'acd' ? 'acd->salesforce' : 'salesforce->acd');
 const directionToward = (target: Side): SyncDirection => directionOf(otherSide(target));
 const valueKey = (side: Side, value: SideValue): string => (side === 'acd' ? acdStateKey(value as AcdState) : (value as string));
-const copy = <T>(value: T): T => structuredClone(value);
+
+/**
+ * A deep copy of plain data (records are JSON documents: objects, arrays, strings, numbers, booleans, null,
+ * undefined). Several times cheaper than `structuredClone`, which ran on every transition.
+ */
+function copy<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copy) as T;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key]);
+  return out as T;
+}
 
 /**
  * A write whose outcome is not known yet: while one is open, "the side already shows it" is not trusted. Past its
