@@ -17,6 +17,8 @@ export interface PresenceStreamOptions {
   proxyUrl?: string;
   /** `CheckpointStore` key of the replay id; default `salesforce:replay:/topic/<pushTopic>`. */
   checkpointKey?: string;
+  /** See `UspEventPipeline`: the replay id is stored at most once per this many ms (default 1 s; 0: after every event). */
+  checkpointEveryMs?: number;
   /** `start()` fails when the first subscription is not acknowledged within this time (ms). Default 30 s. */
   subscribeTimeoutMs?: number;
   /** Backoff of reconnect attempts after failures (ms). Defaults 1 s … 60 s. */
@@ -46,6 +48,9 @@ interface RestartPlan {
 const isAuthError = (text: string | undefined): boolean => !!text && (/^401\b/.test(text) || /^403::Handshake denied/i.test(text));
 const isInvalidReplay = (text: string | undefined): boolean => !!text && /replay ?id/i.test(text) && /invalid|not found|wasn't found/i.test(text);
 const isDailyLimit = (text: string | undefined): boolean => !!text && /daily limit/i.test(text);
+
+/** How often a busy stream stores its replay id, ms. */
+const CHECKPOINT_EVERY_MS = 1_000;
 
 /** The replay id stored in the checkpoint, if it is a usable number. */
 const parseReplayId = (text: string | undefined): number | undefined => {
@@ -132,6 +137,7 @@ export class SalesforcePresenceStream extends ChangeSource {
       const stored = parseReplayId(await this.checkpoints.get(this.checkpointKey));
       this.pipeline = new UspEventPipeline(sink, this.checkpoints, this.names, {
         checkpointKey: this.checkpointKey, offlineHoldMs: this.options.offlineHoldMs, startFrom: stored,
+        checkpointEveryMs: this.options.checkpointEveryMs ?? CHECKPOINT_EVERY_MS,
         retryMinMs: this.options.retryMinMs, retryMaxMs: this.options.retryMaxMs,
         workloads: this.options.workloads,
         onWorkloadReadFailed: (e) => this.gap(`Omni-Channel work could not be read (${salesforceErrorMessage(e)})`),

@@ -130,6 +130,39 @@ describe(UspEventPipeline.name, () => {
     expect(checkpoints.writes).toEqual(['1', '3']);
   });
 
+  it('with checkpointEveryMs, stores the replay id at most once per interval, the latest when it passes, and the last at close', async () => {
+    const { checkpoints, pipeline } = setup(2000, undefined, { checkpointEveryMs: 1000 });
+    pipeline.push(created(1, A, '0Bz1'));
+    await pipeline.drained();
+    expect(checkpoints.writes).toEqual(['1']);
+    pipeline.push(created(2, B, '0Bz2'));
+    await pipeline.drained();
+    pipeline.push(created(3, C, '0Bz3', LUNCH));
+    await pipeline.drained();
+    expect(checkpoints.writes).toEqual(['1']);
+    await jest.advanceTimersByTimeAsync(1000);
+    await pipeline.drained();
+    expect(checkpoints.writes).toEqual(['1', '3']);
+    pipeline.push(created(4, A, '0Bz4', LUNCH));
+    await pipeline.drained();
+    expect(checkpoints.writes).toEqual(['1', '3']);
+    await pipeline.close();
+    expect(checkpoints.writes).toEqual(['1', '3', '4']);
+  });
+
+  it('with checkpointEveryMs, never stores a replay id past an Offline still held, not even at close', async () => {
+    const { checkpoints, pipeline } = setup(2000, undefined, { checkpointEveryMs: 1000 });
+    pipeline.push(created(1, A, '0Bz1'));
+    await pipeline.drained();
+    pipeline.push(created(2, B, '0Bz2'));
+    pipeline.push(closed(3, A, '0Bz1'));
+    pipeline.push(created(4, C, '0Bz3'));
+    await pipeline.drained();
+    await pipeline.close();
+    // A's Offline (3) was held when the pipeline closed: a restart must deliver it again.
+    expect(checkpoints.writes).toEqual(['1', '2']);
+  });
+
   it('drops a closed row that a new row of the same user follows within the hold (close first)', async () => {
     const { sink, checkpoints, pipeline } = setup();
     pipeline.push(created(1, A, '0Bz1'));

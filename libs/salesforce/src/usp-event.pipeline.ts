@@ -24,6 +24,12 @@ export interface UspPipelineOptions {
   /** Backoff between attempts when the sink or the catalog fails (ms). */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /**
+   * Store the replay id at most once per this many ms (0: after every step). A crash resumes from the last one
+   * stored, so what came after it is delivered again and dropped as duplicates at intake; `close()` stores the
+   * latest. Saves a Redis round trip per event on a stream that brings one event at a time.
+   */
+  checkpointEveryMs?: number;
   /** The replay id the stream subscribed from at start (a stored one), if any: the resume point before any event. */
   startFrom?: number;
   /** Where workloads come from; without it, capacity-only updates are dropped. */
@@ -75,6 +81,11 @@ export class UspEventPipeline {
   /** Messages pushed and not yet taken by a batch step, and whether such a step is queued. */
   private readonly incoming: UspStreamMessage[] = [];
   private batchQueued = false;
+  /** A safe replay id computed but not stored yet (`checkpointEveryMs`), when it was last stored, and the timer. */
+  private unstored?: string;
+  private storedAt = Number.NEGATIVE_INFINITY;
+  private checkpointTimer?: ReturnType<typeof setTimeout>;
+  private readonly now: () => number;
 
   constructor(
     private readonly sink: InboundSink,
@@ -85,6 +96,7 @@ export class UspEventPipeline {
     now: () => number = Date.now,
   ) {
     this.translator = new UspLifecycleTranslator(now);
+    this.now = now;
     if (options.startFrom !== undefined && options.startFrom >= 0) this.stored = String(options.startFrom);
   }
 
@@ -133,6 +145,10 @@ export class UspEventPipeline {
     this.holds.clear();
     for (const wake of this.wakers) wake();
     await this.chain;
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    // Computed while the holds were still open, so it is before every held event.
+    if (this.unstored !== undefined) await this.storeCheckpoint(this.unstored);
   }
 
   private enqueue(step: () => Promise<void>): void {
@@ -280,7 +296,7 @@ export class UspEventPipeline {
    * held — the point before the earliest of them. Written only when it changed; a failed write is retried
    * with the next event (at worst a restart re-delivers a few accepted events).
    */
-  private async saveCheckpoint(): Promise<void> {
+  private async saveCheckpoint(now = false): Promise<void> {
     let safe = this.handled;
     for (const hold of this.holds.values()) {
       if (hold.resumeFrom === undefined) return;
@@ -288,10 +304,31 @@ export class UspEventPipeline {
     }
     if (safe === undefined) return;
     const value = String(safe);
-    if (value === this.stored) return;
+    if (value === this.stored) {
+      this.unstored = undefined;
+      return;
+    }
+    const wait = now ? 0 : this.storedAt + (this.options.checkpointEveryMs ?? 0) - this.now();
+    if (wait > 0) {
+      this.unstored = value;
+      if (!this.checkpointTimer) {
+        this.checkpointTimer = setTimeout(() => {
+          this.checkpointTimer = undefined;
+          this.enqueue(() => this.saveCheckpoint(true));
+        }, wait);
+        this.checkpointTimer.unref?.();
+      }
+      return;
+    }
+    await this.storeCheckpoint(value);
+  }
+
+  private async storeCheckpoint(value: string): Promise<void> {
     try {
       await this.checkpoints.set(this.options.checkpointKey, value);
       this.stored = value;
+      this.unstored = undefined;
+      this.storedAt = this.now();
     } catch (e) {
       this.logger.warn('could not store the replay id (will try again)', { key: this.options.checkpointKey, error: salesforceErrorMessage(e) });
     }
