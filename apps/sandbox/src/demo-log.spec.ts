@@ -6,9 +6,9 @@ describe('formatLogLine', () => {
   it('turns a JSON log line into time, level, context, message and the other fields', () => {
     const line = JSON.stringify({
       level: 40, time: at, service: 'presence-sync', context: 'Salesforce', msg: 'presence changes may have been missed: asking for a drift repair',
-      reason: 'no stored replay id: subscribing for new events only',
+      reason: 'resubscribed for new events only (replay id -1)',
     });
-    expect(formatLogLine(line)).toBe('07:09:04 warning Salesforce: presence changes may have been missed: asking for a drift repair (reason: no stored replay id: subscribing for new events only)');
+    expect(formatLogLine(line)).toBe('07:09:04 warning Salesforce: presence changes may have been missed: asking for a drift repair (reason: resubscribed for new events only (replay id -1))');
   });
 
   it('shows objects as JSON and leaves out what every line has', () => {

@@ -191,7 +191,7 @@ describe(SalesforcePresenceStream.name, () => {
     expect(client.replayAsked()).toBe(-1);
     client.subscribed();
     await started;
-    expect(t.gaps).toEqual(['no stored replay id: subscribing for new events only']);
+    expect(t.gaps).toEqual(['no stored replay id (first start): subscribing for new events only']);
     expect(t.stream.subscribed).toBe(true);
   });
 

@@ -147,7 +147,8 @@ export class SalesforcePresenceStream extends ChangeSource {
           this.restart('a new access token', {});
         }
       });
-      if (stored === undefined) this.gap('no stored replay id: subscribing for new events only');
+      // A first start has nothing to resume from: expected, so said once at info; drift repair reads the present.
+      if (stored === undefined) this.gap('no stored replay id (first start): subscribing for new events only', 'info');
       const ready = new Promise<void>((resolve, reject) => {
         this.pendingStart = { resolve, reject };
       });
@@ -376,8 +377,9 @@ export class SalesforcePresenceStream extends ChangeSource {
     if (client) await closeFayeClient(client);
   }
 
-  private gap(reason: string): void {
-    this.logger.warn('presence changes may have been missed: asking for a drift repair', { reason });
+  private gap(reason: string, level: 'warn' | 'info' = 'warn'): void {
+    if (level === 'warn') this.logger.warn('presence changes may have been missed: asking for a drift repair', { reason });
+    else this.logger.info('asking for a drift repair', { reason });
     try {
       this.onGap?.(reason);
     } catch (e) {

@@ -60,7 +60,10 @@ const omar = () => AGENTS[1];
 describe(SalesforcePresenceStream.name, () => {
   it('hands a presence change to the sink and stores its replay id after accept', async () => {
     const h = await streaming(await emulatorWith());
-    expect(h.gaps).toEqual(['no stored replay id: subscribing for new events only']);
+    expect(h.gaps).toEqual(['no stored replay id (first start): subscribing for new events only']);
+    // A first start is expected: said at info, no warning that changes may have been missed.
+    expect(h.logger.lines.filter((l) => l.startsWith('warn'))).toEqual([]);
+    expect(h.logger.lines.some((l) => l.startsWith('info asking for a drift repair'))).toBe(true);
     h.emulator.agentSetStatus(ana(), 'Available_Chat');
     await until(() => h.sink.accepted.length === 1, 'the change');
     const [change] = h.sink.accepted;

@@ -92,7 +92,8 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
     // The Salesforce stream runs on the one replica holding the stream lease (StreamLeader); a polling or
     // streaming contact-center connector likewise on the one holding its own lease (AcdSourceLeader).
     await this.streamLeader.start(this.countingSink('salesforce'), (reason) => {
-      this.logger.warn({ msg: 'the Salesforce stream may have missed changes; running a drift repair', reason });
+      // The stream has logged why (a warning for a real gap, info on a first start): one alarm per event, not two.
+      this.logger.log({ msg: 'running a drift repair for the Salesforce stream', reason });
       void this.runReconcile('now');
     });
     await this.acdSource.start(this.countingSink('acd'), (reason) => {
