@@ -24,6 +24,7 @@ interface Summary { count: number; p50: number; p99: number; max: number }
 
 interface BenchResult {
   replicas: number;
+  webhookBatch: number;
   redisCommandsPerChange: number | null;
   daemonCpuMsPerChange: number | null;
   redis: string;
@@ -112,6 +113,17 @@ describe('npm run bench', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.log'))).toHaveLength(1);
   }, 180_000);
 
+  it('runs --webhook-batch: the contact center sends its events in batches, and every change is synced', async () => {
+    const dir = mkdtempSync(join(out, 'batch-'));
+    const run = await runBench([...small, '--rate', '60', '--webhook-batch', '20', '--out', dir], 150_000);
+    expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/per synced change \(\d+, 1 daemon on one redis-server, webhooks of up to 20 events\)/);
+    const result = resultIn(dir);
+    expect(result.webhookBatch).toBe(20);
+    expectAllSynced(result);
+    expectCostsCounted(result);
+  }, 180_000);
+
   it('runs --replicas 2 as two daemon processes behind one webhook address, each taking its share', async () => {
     const dir = mkdtempSync(join(out, 'two-'));
     const run = await runBench([...small, '--replicas', '2', '--out', dir], 150_000);
@@ -158,6 +170,7 @@ describe('npm run bench', () => {
     [['--replicas', '0'], /^error: option '--replicas <n>' argument '0' is invalid\. --replicas must be a whole number ≥ 1$/m],
     [['--replicas', '17'], /^error: --replicas must be at most 16$/m],
     [['--partitions', '1025'], /^error: --partitions must be at most 1024$/m],
+    [['--webhook-batch', '501'], /^error: --webhook-batch must be at most 500 \(the contract's limit per request\)$/m],
   ])('refuses %j with one readable line and exit code 2', async (args, line) => {
     const run = await runBench(args, 30_000);
     expect(run.code).toBe(2);

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Queue } from 'bullmq';
 import Redis, { Cluster } from 'ioredis';
 import { acdStateKey, type AcdState } from '@presence-sync/domain';
+import { GENERIC_MAX_EVENTS_PER_REQUEST } from '@presence-sync/contact-center';
 import { DEFAULT_SYNC_PARTITIONS } from '@presence-sync/config';
 import { MAX_PARTITIONS, QUEUES, RedisAuditLog, RedisKeys } from '@presence-sync/redis';
 import { USP_PUSH_TOPIC_QUERY } from '@presence-sync/salesforce';
@@ -32,6 +33,8 @@ import { WebhookForwarder } from './webhook-forwarder';
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const TOKEN = 'bench-token';
 const SECRET = 'bench-webhook-secret-0123456789abcdef';
+/** How long the contact center holds a first event for company when it batches webhooks (`--webhook-batch`), ms. */
+const WEBHOOK_BATCH_WAIT_MS = 20;
 /** The PushTopic query `salesforce setup` creates (capacity fields included). */
 const USP_QUERY = USP_PUSH_TOPIC_QUERY;
 const PREFIX = 'ps-bench';
@@ -57,6 +60,8 @@ interface Options {
   replicas: number;
   cluster: boolean;
   partitions: number;
+  /** Events per webhook request (the contact center batching them); 1: one request per event. */
+  webhookBatch: number;
   callShare: number;
 }
 
@@ -91,12 +96,14 @@ function parseOptions(argv: string[]): Options {
     .option('--replicas <n>', `daemon processes behind one webhook address (at most ${MAX_REPLICAS})`, positiveInt('--replicas'), 1)
     .option('--cluster', 'run on a local 3-master Redis Cluster the benchmark starts (REDIS_URL must not be set)', false)
     .option('--partitions <n>', `the daemons' SYNC_PARTITIONS (at most ${MAX_PARTITIONS})`, positiveInt('--partitions'), DEFAULT_SYNC_PARTITIONS)
+    .option('--webhook-batch <n>', `the contact center sends up to n events per webhook request, waiting up to ${WEBHOOK_BATCH_WAIT_MS} ms for company (at most ${GENERIC_MAX_EVENTS_PER_REQUEST}); 1: a request per event`, positiveInt('--webhook-batch'), 1)
     .showHelpAfterError()
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   program.parse(argv);
-  const o = program.opts<{ agents: number; rate: number; duration: number; active?: number; rules: number; warmup: number; drainTimeout: number; out: string; replicas: number; cluster: boolean; partitions: number }>();
+  const o = program.opts<{ agents: number; rate: number; duration: number; active?: number; rules: number; warmup: number; drainTimeout: number; out: string; replicas: number; cluster: boolean; partitions: number; webhookBatch: number }>();
   if (o.replicas > MAX_REPLICAS) program.error(`error: --replicas must be at most ${MAX_REPLICAS}`, { exitCode: 2 });
   if (o.partitions > MAX_PARTITIONS) program.error(`error: --partitions must be at most ${MAX_PARTITIONS}`, { exitCode: 2 });
+  if (o.webhookBatch > GENERIC_MAX_EVENTS_PER_REQUEST) program.error(`error: --webhook-batch must be at most ${GENERIC_MAX_EVENTS_PER_REQUEST} (the contract's limit per request)`, { exitCode: 2 });
   if (o.cluster && process.env.REDIS_URL) program.error('error: --cluster starts its own Redis Cluster: unset REDIS_URL', { exitCode: 2 });
   // Each active agent changes about every active/rate seconds: room for the slowest syncs before it is picked again.
   const active = Math.min(o.agents, o.active ?? Math.max(500, 2 * o.rate));
@@ -474,7 +481,7 @@ async function main(): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
   try {
-    log(`${o.agents} agents (${o.active} active), ${o.rules} rule files, ${o.rate} changes/s for ${o.warmup} + ${o.duration} s; ${o.replicas} daemon${o.replicas === 1 ? '' : 's'}${o.cluster ? ' on a Redis Cluster' : ''}, ${o.partitions} partitions; ${cpus().length} cores`);
+    log(`${o.agents} agents (${o.active} active), ${o.rules} rule files, ${o.rate} changes/s for ${o.warmup} + ${o.duration} s; ${o.replicas} daemon${o.replicas === 1 ? '' : 's'}${o.cluster ? ' on a Redis Cluster' : ''}, ${o.partitions} partitions; ${o.webhookBatch > 1 ? `webhooks of up to ${o.webhookBatch} events; ` : ''}${cpus().length} cores`);
     const agents = benchAgents(o.agents);
     const rulesDir = writeBenchRules(join(work, 'rules'), o.rules, agents);
     benchRedis = await startBenchRedis(o);
@@ -525,7 +532,10 @@ async function main(): Promise<void> {
     // with 1, 2 and 3 compare). Contact centers deliver webhooks concurrently; one agent's events in order.
     forwarder = new WebhookForwarder(daemons.map((d) => d.url));
     const webhookUrl = await forwarder.start();
-    cc.setWebhook({ url: `${webhookUrl}/v1/acd/events`, secret: SECRET, concurrency: 64 });
+    cc.setWebhook({
+      url: `${webhookUrl}/v1/acd/events`, secret: SECRET, concurrency: 64,
+      ...(o.webhookBatch > 1 ? { batch: true, maxBatchSize: o.webhookBatch, flushIntervalMs: WEBHOOK_BATCH_WAIT_MS } : {}),
+    });
 
     const driver = new Driver(cc, org, active, o.callShare);
     const load = daemons.map((d) => new ProcessMonitor(d.pid));
@@ -644,6 +654,7 @@ async function main(): Promise<void> {
       machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryMB: Math.round(totalmem() / MB), freeMemoryMB: Math.round(freemem() / MB), node: process.version, platform: process.platform },
       options: o,
       replicas: o.replicas,
+      webhookBatch: o.webhookBatch,
       redis: benchRedis.shown,
       // Per change synced from the start of the measured load until its last write arrived.
       redisCommandsPerChange: perChange(redisCommands, syncedInWindow),
@@ -728,6 +739,7 @@ async function main(): Promise<void> {
 function printReport(r: {
   replicas: number;
   redis: string;
+  webhookBatch: number;
   redisCommandsPerChange: number | null;
   daemonCpuMsPerChange: number | null;
   cost: { syncedChanges: number; redisScriptCallsPerChange: number | null; redisCpuMsPerChange: number | null };
@@ -756,7 +768,7 @@ function printReport(r: {
     `changes ${r.daemon.changesEmitted}, synced ${r.daemon.synced}, lost ${r.daemon.lost}, echoed ${r.daemon.echoes}, command re-sends ${r.daemon.commandResends}${r.daemon.driverStarved ? `, changes skipped (no idle agent) ${r.daemon.driverStarved}` : ''}`,
     `Salesforce API calls per synced change: ${r.daemon.salesforceApiCallsPerSyncedChange ?? 'n/a'}; daemon CPU ${r.daemon.cpuAvgPct}% of a core, peak RSS ${r.daemon.peakRssMB} MB`,
     ...(r.daemon.replicas.length > 1 ? r.daemon.replicas.map((d) => `  daemon ${d.replica}: ${d.webhooks} webhooks, CPU ${d.cpuAvgPct}% of a core, peak RSS ${d.peakRssMB} MB`) : []),
-    `per synced change (${r.cost.syncedChanges}, ${r.replicas} daemon${r.replicas === 1 ? '' : 's'} on ${r.redis}): ${r.redisCommandsPerChange ?? 'n/a'} Redis commands (${r.cost.redisScriptCallsPerChange ?? 'n/a'} script calls), ${r.cost.redisCpuMsPerChange ?? 'n/a'} ms Redis CPU, ${r.daemonCpuMsPerChange ?? 'n/a'} ms daemon CPU`,
+    `per synced change (${r.cost.syncedChanges}, ${r.replicas} daemon${r.replicas === 1 ? '' : 's'} on ${r.redis}${r.webhookBatch > 1 ? `, webhooks of up to ${r.webhookBatch} events` : ''}): ${r.redisCommandsPerChange ?? 'n/a'} Redis commands (${r.cost.redisScriptCallsPerChange ?? 'n/a'} script calls), ${r.cost.redisCpuMsPerChange ?? 'n/a'} ms Redis CPU, ${r.daemonCpuMsPerChange ?? 'n/a'} ms daemon CPU`,
     `baseline per job: ${r.baseline.redisCommandsPerJob ?? 'n/a'} Redis commands, ${r.baseline.workerCpuMsPerJob ?? 'n/a'} ms worker CPU`,
     '',
     ...Object.entries(targets).map(([name, ok]) => `  ${ok ? 'met   ' : 'MISSED'} ${name}`),
