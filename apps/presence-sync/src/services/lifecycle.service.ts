@@ -91,21 +91,26 @@ export class LifecycleService implements OnModuleInit, OnApplicationBootstrap, O
     this.workersStarted = true;
     // The Salesforce stream runs on the one replica holding the stream lease (StreamLeader); a polling or
     // streaming contact-center connector likewise on the one holding its own lease (AcdSourceLeader).
-    await this.streamLeader.start(this.countingSink('salesforce'), (reason) => {
-      // The stream has logged why (a warning for a real gap, info on a first start): one alarm per event, not two.
-      this.logger.log({ msg: 'running a drift repair for the Salesforce stream', reason });
-      void this.runReconcile('now');
-    });
-    await this.acdSource.start(this.countingSink('acd'), (reason) => {
-      this.logger.warn({ msg: 'the contact center may have missed changes; running a drift repair', reason });
-      void this.runReconcile('now');
-    });
+    await this.streamLeader.start(this.countingSink('salesforce'), this.repairAfterGap('the Salesforce stream'));
+    await this.acdSource.start(this.countingSink('acd'), this.repairAfterGap('the contact-center source'));
     this.gate.openIntake();
     this.schedule('directory-refresh', this.config.directory.refreshIntervalMs, async () => {
       if (await this.directory.refresh()) await this.rules.reload();
     });
     this.schedule('reconcile', this.config.reconcile.intervalMs, () => this.runReconcile());
     this.logger.log({ msg: 'presence-sync is running', rules: this.rules.status.version, agents: this.directory.current().stats.agents, linked: this.directory.current().stats.linked });
+  }
+
+  /**
+   * What a change source calls when it may have missed changes. The source has logged why, at the level the cause
+   * deserves (a warning for a real gap, info for an expected one such as a first start): this line says what is
+   * done about it, so one event raises one alarm, not two.
+   */
+  private repairAfterGap(source: string): (reason: string) => void {
+    return (reason) => {
+      this.logger.log({ msg: `running a drift repair for ${source}`, reason });
+      void this.runReconcile('now');
+    };
   }
 
   /**
