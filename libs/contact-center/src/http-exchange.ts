@@ -24,9 +24,10 @@ export interface HttpExchangeOptions {
   timeoutMs: number;
   /** Largest answer body read, bytes; a longer one is cut off as `too-large`. */
   maxBodyBytes: number;
-  /** Connections kept open to the host at most. */
-  maxSockets?: number;
 }
+
+/** Connections kept open to the contact center at most (writes beyond it wait for a free one). */
+const MAX_SOCKETS = 64;
 
 /**
  * How long a connection may sit unused in the pool before it is closed, ms: below the 5 s a Node server keeps an
@@ -49,7 +50,7 @@ export class HttpExchange {
     private readonly options: HttpExchangeOptions,
   ) {
     this.transport = baseUrl.protocol === 'https:' ? https : http;
-    const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_MS, maxSockets: options.maxSockets ?? 64, scheduling: 'lifo' as const };
+    const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_MS, maxSockets: MAX_SOCKETS, scheduling: 'lifo' as const };
     this.agent = baseUrl.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 

@@ -296,7 +296,7 @@ export class UspEventPipeline {
    * held — the point before the earliest of them. Written only when it changed; a failed write is retried
    * with the next event (at worst a restart re-delivers a few accepted events).
    */
-  private async saveCheckpoint(now = false): Promise<void> {
+  private async saveCheckpoint(force = false): Promise<void> {
     let safe = this.handled;
     for (const hold of this.holds.values()) {
       if (hold.resumeFrom === undefined) return;
@@ -308,7 +308,7 @@ export class UspEventPipeline {
       this.unstored = undefined;
       return;
     }
-    const wait = now ? 0 : this.storedAt + (this.options.checkpointEveryMs ?? 0) - this.now();
+    const wait = force ? 0 : this.storedAt + (this.options.checkpointEveryMs ?? 0) - this.now();
     if (wait > 0) {
       this.unstored = value;
       if (!this.checkpointTimer) {
@@ -316,7 +316,7 @@ export class UspEventPipeline {
           this.checkpointTimer = undefined;
           this.enqueue(() => this.saveCheckpoint(true));
         }, wait);
-        this.checkpointTimer.unref?.();
+        this.checkpointTimer.unref();
       }
       return;
     }
