@@ -145,10 +145,11 @@ export async function connectRedis(target: RedisSettings | string, options: Conn
   const redis = createRedisClient(settings, {
     lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: (n) => Math.min(n * 200, 2000),
     enableReadyCheck: options.readyCheck ?? true,
-    // Commands issued in the same tick by concurrent jobs leave in one write: under load most of the daemon's
-    // CPU went into one socket write per command (see docs/performance.md). This connection issues no
-    // blocking commands, which auto-pipelining would hold up.
-    enableAutoPipelining: true,
+    // No auto-pipelining: it batched the commands of concurrent jobs into one write when a change cost ~200
+    // commands, but at ~38 per change few leave in the same tick, and deferring each one to the next turn of the
+    // event loop cost more than it saved (docs/performance.md: 10 % more CPU per change at 100 and 400
+    // changes/s, the same throughput at saturation).
+    enableAutoPipelining: false,
   });
   // The cause of a failed first connection (a refused AUTH, a refused socket) arrives as an error event (on a
   // cluster, as a node error); the connect promise itself only says the connection closed.
