@@ -36,7 +36,7 @@ export function agentRecordStoreContract(name: string, make: () => { store: Agen
       expect((await audit(agent)).map((r) => r.detail)).toEqual(['two', 'one']);
     });
 
-    it('pops inbox entries with the record, only if they are still the head', async () => {
+    it('pops inbox entries with the record, only if they are still the head, and says whether more is queued behind them', async () => {
       const { store, push } = make();
       const agent = id();
       const inbox = `agent/${agent}`;
@@ -45,15 +45,20 @@ export function agentRecordStoreContract(name: string, make: () => { store: Agen
       await push(inbox, change('e3'));
       const head = await store.peek(inbox, 2);
       expect(head.map((e) => e.change.eventId)).toEqual(['e1', 'e2']);
-      expect(await store.commit(agent, 0, record(1), { pop: { inbox, entries: head.map((e) => e.raw) } })).toBe('ok');
+      expect(await store.commit(agent, 0, record(1), { pop: { inbox, entries: head.map((e) => e.raw) } })).toBe('more');
       expect((await store.peek(inbox, 10)).map((e) => e.change.eventId)).toEqual(['e3']);
       // The same entries again: someone else took them; nothing is stored.
       expect(await store.commit(agent, 1, record(9), { pop: { inbox, entries: head.map((e) => e.raw) } })).toBe('moved');
       expect(await store.load(agent)).toMatchObject({ rev: 1, ver: 1 });
       const rest = await store.peek(inbox, 10);
-      expect(await store.discard(inbox, rest.map((e) => e.raw))).toBe('ok');
+      // The last entry: nothing behind it.
+      expect(await store.commit(agent, 1, record(2), { pop: { inbox, entries: rest.map((e) => e.raw) } })).toBe('ok');
       expect(await store.peek(inbox, 10)).toEqual([]);
       expect(await store.discard(inbox, rest.map((e) => e.raw))).toBe('moved');
+      await push(inbox, change('e4'));
+      const last = await store.peek(inbox, 10);
+      expect(await store.discard(inbox, last.map((e) => e.raw))).toBe('ok');
+      expect(await store.peek(inbox, 10)).toEqual([]);
     });
 
     it('stores schedule changes with the record, not at all on a conflict; an earlier time wins unless the entry was removed', async () => {

@@ -9,7 +9,7 @@ import {
   AgentRecordStore, AuditLog, ChangeSource, Clock, ConfigError, ContactCenterPort, InboundSink, SalesforcePort, SyncTrigger, SystemClock,
 } from '@presence-sync/domain';
 import {
-  agentInbox, bullConnection, connectRedis, PartitionQueues, QUEUES, RedisAgentRecordStore, RedisPartitionWork, SyncRetryQueue, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, RedisRefreshTokenStore, userInbox,
+  agentInbox, bullConnection, connectRedis, InboxAppends, PartitionQueues, QUEUES, RedisAgentRecordStore, RedisPartitionWork, SyncRetryQueue, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, RedisRefreshTokenStore, userInbox,
 } from '@presence-sync/redis';
 import { JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
 import { AuditFeed, EngineSettings, IngestChange, Reconcile, SyncAgent, TransitionRunner } from '@presence-sync/sync';
@@ -154,19 +154,25 @@ export class DaemonModule {
         inject: [REDIS],
       },
       ...salesforceProviders(config, keys, overrides.salesforce),
-      { provide: AgentRecordStore, useFactory: (redis: Redis) => new RedisAgentRecordStore(redis, keys, auditBounds, RECORD_CACHE_SIZE), inject: [REDIS] },
+      // What intake here queued, so the owner of a partition on this replica applies an inbox without reading it first.
+      { provide: InboxAppends, useFactory: () => new InboxAppends() },
+      {
+        provide: AgentRecordStore,
+        useFactory: (redis: Redis, appends: InboxAppends) => new RedisAgentRecordStore(redis, keys, auditBounds, RECORD_CACHE_SIZE, appends),
+        inject: [REDIS, InboxAppends],
+      },
       { provide: AuditLog, useFactory: (redis: Redis) => new RedisAuditLog(redis, keys, auditBounds), inject: [REDIS] },
       // Every audit record the engine stores also feeds the metrics (latency, writes out, echoes, stale drops).
       { provide: AuditFeed, useFactory: (metrics: MetricsService) => new MetricsAuditFeed(metrics), inject: [MetricsService] },
       {
         // Each change goes to its agent's inbox; a Salesforce user the directory does not know yet gets one of its own.
         provide: RedisInboundSink,
-        useFactory: (redis: Redis, directory: DirectoryService) => new RedisInboundSink(redis, keys, config.intake.dedupTtlSec, (change) => {
+        useFactory: (redis: Redis, directory: DirectoryService, appends: InboxAppends) => new RedisInboundSink(redis, keys, config.intake.dedupTtlSec, (change) => {
           if (change.side === 'acd') return agentInbox(change.agentId);
           const agent = directory.current().bySalesforceUser(change.userId);
           return agent ? agentInbox(agent.agentId) : userInbox(change.userId);
-        }),
-        inject: [REDIS, DirectoryService],
+        }, appends),
+        inject: [REDIS, DirectoryService, InboxAppends],
       },
       { provide: InboundSink, useExisting: RedisInboundSink },
       { provide: RedisPartitionWork, useFactory: (redis: Redis) => new RedisPartitionWork(redis, keys), inject: [REDIS] },

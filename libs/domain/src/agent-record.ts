@@ -149,8 +149,11 @@ export interface DueChanges {
   settle?: [member: string, at: number][];
 }
 
-/** `ok`: stored. `conflict`: the record changed since it was read. `moved`: the inbox head is not what was read. */
-export type CommitResult = 'ok' | 'conflict' | 'moved';
+/**
+ * `ok`: stored. `more`: stored, and the inbox it popped from still holds entries behind the popped ones (only
+ * with a pop). `conflict`: the record changed since it was read. `moved`: the inbox head is not what was read.
+ */
+export type CommitResult = 'ok' | 'more' | 'conflict' | 'moved';
 
 /**
  * The engine's per-agent storage. It decides nothing: the engine computes each transition with the pure
@@ -174,7 +177,11 @@ export abstract class AgentRecordStore {
    * audit records and inbox pops of `extras`, all or nothing.
    */
   abstract commit(agentId: string, expectedRev: number, next: AgentRecord, extras?: CommitExtras): Promise<CommitResult>;
-  /** Up to `limit` entries from the head of an inbox, oldest first. */
+  /**
+   * Up to `limit` entries from the head of an inbox, oldest first. A store may answer with what it expects the head
+   * to be (the changes this process queued there) without reading it: a pop of entries that are not the head is
+   * refused (`moved`), and the inbox is then read.
+   */
   abstract peek(inbox: string, limit: number): Promise<InboxEntry[]>;
   /** Drops the head entries of an inbox that no agent record takes (an agent the directory does not know). */
   abstract discard(inbox: string, entries: string[]): Promise<CommitResult>;

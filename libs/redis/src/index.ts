@@ -12,3 +12,4 @@ export * from './redis-refresh-token.store';
 export * from './partition-queues';
 export * from './redis-scan';
 export * from './redis-partition-work';
+export * from './inbox-appends';

@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import {
   AgentRecordStore, emptyAgentRecord, type AgentRecord, type CommitExtras, type CommitResult, type DueChanges, type InboundChange, type InboxEntry,
 } from '@presence-sync/domain';
+import type { InboxAppends } from './inbox-appends';
 import { RedisKeys } from './redis-keys';
 
 /*
@@ -79,7 +80,8 @@ end
 /**
  * KEYS: record hash, audit list, inbox list, due set.
  * ARGV: expected rev, doc, audit max records, audit max bytes, n audit, audit records…, n pop, popped entries (exactly
- * as read)…, then the due set changes (DUE_CHANGES_LUA).
+ * as read)…, then the due set changes (DUE_CHANGES_LUA). Returns `more` instead of `ok` when the inbox holds entries
+ * behind the popped ones (read with them: one element more).
  */
 const COMMIT = `${AUDIT_PUSH_LUA}${DUE_CHANGES_LUA}
 local state = redis.call('HMGET', KEYS[1], 'rev', 'an', 'ab')
@@ -87,12 +89,14 @@ local rev = tonumber(state[1] or '0')
 if rev ~= tonumber(ARGV[1]) then return 'conflict' end
 local nAudit = tonumber(ARGV[5])
 local nPop = tonumber(ARGV[6 + nAudit])
+local result = 'ok'
 if nPop > 0 then
-  local head = redis.call('LRANGE', KEYS[3], 0, nPop - 1)
+  local head = redis.call('LRANGE', KEYS[3], 0, nPop)
   for j = 1, nPop do
     if head[j] ~= ARGV[6 + nAudit + j] then return 'moved' end
   end
   redis.call('LTRIM', KEYS[3], nPop, -1)
+  if #head > nPop then result = 'more' end
 end
 dueChanges(KEYS[4], 7 + nAudit + nPop)
 if nAudit > 0 then
@@ -101,7 +105,7 @@ if nAudit > 0 then
 else
   redis.call('HSET', KEYS[1], 'rev', rev + 1, 'doc', ARGV[2])
 end
-return 'ok'
+return result
 `;
 
 /** KEYS: inbox. ARGV: entries exactly as read. Pops them if they still are the head. */
@@ -149,6 +153,8 @@ export function parseAgentRecord(rev: string | null, doc: string | null): AgentR
  * last (a bounded cache, most recent first): the next transition of an agent that just changed (a sync after its
  * ingest, the echo after the write) is computed without a read; the compare-and-set catches a record another
  * replica changed meanwhile, and the runner reads the stored record before it concludes that nothing changes.
+ * Given the changes this process queued (`InboxAppends`), it answers an inbox's head from them when it can, and the
+ * commit's pop checks them against the stored head.
  */
 export class RedisAgentRecordStore extends AgentRecordStore {
   private readonly redis: ScriptedRedis;
@@ -157,8 +163,11 @@ export class RedisAgentRecordStore extends AgentRecordStore {
 
   private readonly audit: AuditBounds;
 
-  /** @param cacheSize how many agents' last stored records are kept (0: none) */
-  constructor(redis: Redis, private readonly keys: RedisKeys, audit: number | AuditBounds, private readonly cacheSize = 0) {
+  /**
+   * @param cacheSize how many agents' last stored records are kept (0: none)
+   * @param appends what intake in this process queued (the sink's), to answer `peek` without a read
+   */
+  constructor(redis: Redis, private readonly keys: RedisKeys, audit: number | AuditBounds, private readonly cacheSize = 0, private readonly appends?: InboxAppends) {
     super();
     this.audit = auditBoundsOf(audit);
     this.redis = redis as ScriptedRedis;
@@ -194,7 +203,9 @@ export class RedisAgentRecordStore extends AgentRecordStore {
       this.keys.agent(agentId), this.keys.audit(agentId), inboxKey, this.keys.due(this.keys.partitionOfAgent(agentId)),
       expectedRev, serializeAgentRecord(next), this.audit.maxRecords, this.audit.maxBytes, audit.length, ...audit, pop.length, ...pop, ...dueArgs(extras.due),
     );
-    this.remember(agentId, result === 'ok' ? { ...next, rev: expectedRev + 1 } : undefined);
+    const stored = result === 'ok' || result === 'more';
+    this.remember(agentId, stored ? { ...next, rev: expectedRev + 1 } : undefined);
+    if (stored && extras.pop) this.appends?.popped(extras.pop.inbox, pop);
     return result;
   }
 
@@ -203,12 +214,18 @@ export class RedisAgentRecordStore extends AgentRecordStore {
   }
 
   async peek(inbox: string, limit: number): Promise<InboxEntry[]> {
+    const replies = this.appends?.settled(inbox);
+    if (replies) await replies;
+    const expected = this.appends?.take(inbox, limit);
+    if (expected) return expected;
     const raws = await this.redis.lrange(this.keys.inbox(inbox), 0, limit - 1);
     return raws.map((raw) => ({ raw, change: JSON.parse(raw) as InboundChange }));
   }
 
   async discard(inbox: string, entries: string[]): Promise<CommitResult> {
     if (entries.length === 0) return 'ok';
-    return this.redis.psDiscard(this.keys.inbox(inbox), ...entries);
+    const result = await this.redis.psDiscard(this.keys.inbox(inbox), ...entries);
+    if (result === 'ok') this.appends?.popped(inbox, entries);
+    return result;
   }
 }

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { InboundSink, type InboundChange, type IntakeResult } from '@presence-sync/domain';
 import { DISCARD_SCRIPT } from './redis-agent-record.store';
+import type { InboxAppends } from './inbox-appends';
 import { agentInbox, type RedisKeys } from './redis-keys';
 import { scanKeys } from './redis-scan';
 
@@ -45,12 +46,17 @@ export interface ForwardResult {
 export class RedisInboundSink extends InboundSink {
   private readonly redis: ScriptedRedis;
 
-  /** @param inboxOf the inbox a change belongs to (its agent's, resolved through the directory) */
+  /**
+   * @param inboxOf the inbox a change belongs to (its agent's, resolved through the directory)
+   * @param appends told of each change queued, in the order Redis appended them (the record store's guess of an
+   *   inbox's head)
+   */
   constructor(
     redis: Redis,
     private readonly keys: RedisKeys,
     private readonly dedupTtlSec: number,
     private readonly inboxOf: (change: InboundChange) => string,
+    private readonly appends?: InboxAppends,
   ) {
     super();
     this.redis = redis as ScriptedRedis;
@@ -63,7 +69,14 @@ export class RedisInboundSink extends InboundSink {
     const now = Date.now();
     const added = await Promise.all(changes.map((c) => {
       const inbox = this.inboxOf(c);
-      return this.redis.psIntake(keys.seen(inbox, c.side, c.eventId), keys.inbox(inbox), keys.ready(keys.partitionOfInbox(inbox)), this.dedupTtlSec, JSON.stringify(c), inbox, now);
+      const raw = JSON.stringify(c);
+      // Replies come back in the order the scripts ran, so these callbacks see the appends in inbox order.
+      const append = this.redis.psIntake(keys.seen(inbox, c.side, c.eventId), keys.inbox(inbox), keys.ready(keys.partitionOfInbox(inbox)), this.dedupTtlSec, raw, inbox, now)
+        .then((a) => {
+          if (a === 1) this.appends?.appended(inbox, { raw, change: c });
+          return a;
+        });
+      return this.appends ? this.appends.sending(inbox, append) : append;
     }));
     const accepted = added.reduce((n, a) => n + a, 0);
     return { accepted, duplicates: changes.length - accepted };

@@ -35,8 +35,7 @@ export class IngestChange {
   ) {}
 
   /**
-   * Applies an inbox's changes in order until it is empty (or until what one read returned is applied: what came
-   * after it marked the inbox ready again).
+   * Applies an inbox's changes in order until the transition that pops the last of them finds the inbox empty.
    * @param discardUnknown drop a change whose agent the directory does not know (else stop and report it)
    */
   async drain(inbox: string, discardUnknown = false): Promise<DrainResult> {
@@ -59,11 +58,11 @@ export class IngestChange {
       const result = await this.runner.run(agent.agentId, (record) => this.fold(record, run.map((e) => e.change), agent), { pop: { inbox, entries: run.map((e) => e.raw) } });
       if (result.kind === 'stored') {
         outcomes.push(...result.verdict.map((v) => v.outcome));
-        // All it held is applied. A change appended since was marked ready with its inbox (intake and forwarding
-        // do both in one step), so it is taken up again: no read to find the inbox empty.
-        if (entries.length < DRAIN_BATCH && run.length === entries.length) return { outcomes };
+        // The pop said whether anything is queued behind: no read to find the inbox empty. (What the store
+        // answered for the head may have been its guess: a pop of entries that were not the head is `moved`.)
+        if (!result.more) return { outcomes };
       }
-      // `moved`: another worker applied them first; read the inbox again.
+      // `moved`: another worker applied them first, or the head was not what the store expected; read it again.
     }
   }
 

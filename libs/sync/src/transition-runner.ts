@@ -13,7 +13,8 @@ export class RecordContentionError extends Error {
 
 const MAX_TRIES = 25;
 
-export type RunResult<V> = { kind: 'stored'; verdict: V } | { kind: 'moved' };
+/** `more`: the inbox the transition popped from still holds entries behind them (false without a pop). */
+export type RunResult<V> = { kind: 'stored'; verdict: V; more: boolean } | { kind: 'moved' };
 
 export interface RunOptions<V> {
   /** Inbox entries this transition consumes. */
@@ -42,6 +43,7 @@ export class TransitionRunner {
   async run<V>(agentId: string, compute: (record: AgentRecord) => Transition<V>, options: RunOptions<V> = {}): Promise<RunResult<V>> {
     const { pop } = options;
     let fresh = false;
+    let more = false;
     for (let tries = 1; tries <= MAX_TRIES; tries++) {
       const record = await this.store.load(agentId, fresh);
       const cached = this.store.fromCache(record);
@@ -56,6 +58,7 @@ export class TransitionRunner {
           continue;
         }
         if (result === 'moved') return { kind: 'moved' };
+        more = result === 'more';
       } else if (cached) {
         // Nothing to store is a decision the compare-and-set never checks: take it from the stored record only.
         fresh = true;
@@ -65,7 +68,7 @@ export class TransitionRunner {
       }
       this.feed.recorded(t.audit);
       if (runNow.length > 0) this.trigger.committed(agentId, runNow);
-      return { kind: 'stored', verdict: t.verdict };
+      return { kind: 'stored', verdict: t.verdict, more };
     }
     throw new RecordContentionError(agentId, MAX_TRIES);
   }

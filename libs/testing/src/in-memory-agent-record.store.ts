@@ -27,7 +27,7 @@ export class InMemoryAgentRecordStore extends AgentRecordStore {
     this.records.set(agentId, { ...structuredClone(next), rev: rev + 1 });
     if (extras.audit?.length) this.audit.set(agentId, [...[...extras.audit].reverse(), ...(this.audit.get(agentId) ?? [])]);
     if (extras.due) await this.schedule(agentId, extras.due);
-    return 'ok';
+    return extras.pop && (this.inboxes.get(extras.pop.inbox)?.length ?? 0) > 0 ? 'more' : 'ok';
   }
 
   async schedule(_agentId: string, due: DueChanges): Promise<void> {

@@ -58,7 +58,7 @@ describe('RedisAgentRecordStore with its record cache', () => {
       seen.push(record.ver);
       return record.ver >= 2 ? { verdict: 'bumped', record: { ...record, ver: record.ver + 1 }, audit: [], effects: [] } : { verdict: 'nothing', record, audit: [], effects: [] };
     });
-    expect({ result, seen }).toEqual({ result: { kind: 'stored', verdict: 'bumped' }, seen: [1, 2] });
+    expect({ result, seen }).toEqual({ result: { kind: 'stored', verdict: 'bumped', more: false }, seen: [1, 2] });
     expect(await theirs.load(id)).toMatchObject({ rev: 3, ver: 3 });
   });
 
