@@ -123,7 +123,7 @@ export class DaemonModule {
       defaultUnavailableCode: config.rules.defaultUnavailableCode,
       syncAttempts: config.sync.attempts, confirmTimeoutMs: config.salesforce.confirmTimeoutMs,
       confirmAttempts: config.salesforce.confirmAttempts, commandTtlMs: config.salesforce.commandTtlMs,
-      consoleRecheckMs: config.salesforce.consoleRecheckMs,
+      consoleRecheckMs: config.salesforce.consoleRecheckMs, retryBackoffMs: config.sync.backoffMs,
     };
     const providers: Provider[] = [
       { provide: APP_CONFIG, useValue: config },

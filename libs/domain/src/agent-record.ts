@@ -68,6 +68,8 @@ export interface OpenWrite {
   deadline?: number;
   /** A real change of that side overtook it while it was on its way: if it lands, it is not what anyone wants. */
   overtaken?: boolean;
+  /** Its last attempt failed retryably: it is not sent again before then (local epoch ms; the sync backoff). */
+  notBefore?: number;
   /**
    * A deferred write the engine holds itself: the contact center refuses writes during a contact (it queues no
    * next state), so the write is sent when the contact ends.

@@ -549,6 +549,27 @@ describe('ingest: sequences of reports', () => {
     expect(next.verdict.outcome).toBe('queued');
   });
 
+  it('a write that failed retryably is not sent again before its backoff, whatever nudges its sync meanwhile', () => {
+    const settings = { ...SETTINGS, retryBackoffMs: 50 };
+    const { record } = parseSetup('latest', 'acd=Available@1000 sf=Lunch@5000 want:acd=Unavailable:Lunch@5000');
+    const begun = beginWrite(record, 'acd', { now: NOW, agentId: 'a-1', settings, attempt: 1 });
+    expect(begun.verdict.kind).toBe('write');
+    const failed = answerWrite(begun.record, 'acd', 'w-acd', { kind: 'retrying', detail: 'HTTP 503' }, { now: NOW + 5, agentId: 'a-1', settings, attempt: 1 });
+    // Drift repair (or a repeat of the decision) nudges the want already on its way.
+    const again = repairDrift(failed.record, { now: NOW + 10, agent: AGENT, rule: RULES.latest, settings, runId: 'r', newWriteId: () => 'w' });
+    expect(again.effects).toEqual([{ kind: 'trigger', target: 'acd', delayMs: 0 }]);
+    // The nudged run waits out the backoff of the failed attempt (a trigger for then), it does not send.
+    const early = beginWrite(again.record, 'acd', { now: NOW + 20, agentId: 'a-1', settings, attempt: 1 });
+    expect(early.verdict).toEqual({ kind: 'wait', delayMs: 35 });
+    expect(early.effects).toEqual([{ kind: 'trigger', target: 'acd', delayMs: 35 }]);
+    // The retry, once the backoff is over, sends the same write.
+    const retry = beginWrite(again.record, 'acd', { now: NOW + 55, agentId: 'a-1', settings, attempt: 2 });
+    expect(retry.verdict).toMatchObject({ kind: 'write', want: { writeId: 'w-acd' } });
+    // Its second failure holds it twice as long (the queue's exponential backoff).
+    const second = answerWrite(retry.record, 'acd', 'w-acd', { kind: 'retrying', detail: 'HTTP 503' }, { now: NOW + 60, agentId: 'a-1', settings, attempt: 2 });
+    expect(beginWrite(second.record, 'acd', { now: NOW + 100, agentId: 'a-1', settings }).verdict).toEqual({ kind: 'wait', delayMs: 60 });
+  });
+
   it('pending work is nudged, never stranded: by drift repair, by a repeat of its decision, by a confirm that must re-send', () => {
     const { record } = parseSetup('latest', 'acd=Available@1000 sf=Lunch@5000 want:acd=Unavailable:Lunch@5000');
     const repair = repairDrift(record, { now: NOW, agent: AGENT, rule: RULES.latest, settings: SETTINGS, runId: 'r', newWriteId: () => 'w' });

@@ -27,6 +27,11 @@ export interface CoreSettings {
    * (`ConnectorCapabilities.onContact === 'refused'`): the engine holds such a write and sends it when the contact ends.
    */
   acdRefusesOnContact?: boolean;
+  /**
+   * The sync backoff (SYNC_BACKOFF_MS): after its nth failed attempt a write is not sent again for backoff × 2^(n-1)
+   * ms, whatever starts its sync meanwhile (a repeat of its decision, drift repair), as the retry queue waits.
+   */
+  retryBackoffMs?: number;
 }
 
 /** Side effects to run after the transition is stored (each is idempotent). */
@@ -575,7 +580,8 @@ export function beginWrite(before: AgentRecord, target: Side, ctx: WriteContext)
     }));
     return out({ kind: 'waiting-contact' });
   }
-  const delayMs = open ? 0 : burstDelay(t, now, ctx.settings.burstWindowMs);
+  // An open write is sent again at once, unless its last attempt failed and its backoff is not over yet.
+  const delayMs = open ? Math.max(0, (open.notBefore ?? now) - now) : burstDelay(t, now, ctx.settings.burstWindowMs);
   if (delayMs > 0) {
     effects.push({ kind: 'trigger', target, delayMs });
     return out({ kind: 'wait', delayMs }, false);
@@ -585,6 +591,7 @@ export function beginWrite(before: AgentRecord, target: Side, ctx: WriteContext)
     if (prior) record.prevAcd = { state: copy(prior), writeId: want.writeId };
   }
   const send = open?.send ?? 1;
+  if (open) open.notBefore = undefined;
   if (!open) {
     t.writes.push({
       writeId: want.writeId, key: want.key, value: copy(want.value), version: want.version, phase: 'sending', at: now,
@@ -690,6 +697,7 @@ export function answerWrite(
       about('held', { detail: `${answer.detail}; the write waits for the console to open (checked again in ${Math.round(answer.recheckMs / 1000)} s)` });
       break;
     case 'retrying':
+      if (w && ctx.settings.retryBackoffMs) w.notBefore = now + ctx.settings.retryBackoffMs * 2 ** ((ctx.attempt ?? 1) - 1);
       about('retrying', { detail: answer.detail });
       break;
     case 'rate-limited':

@@ -22,4 +22,6 @@ export abstract class EngineSettings implements CoreSettings {
   abstract readonly consoleRecheckMs: number;
   /** The connector refuses writes during a contact (`onContact: 'refused'`): the engine holds them until it ends. */
   abstract readonly acdRefusesOnContact?: boolean;
+  /** The sync backoff: a write whose attempt failed is not sent again before it (SYNC_BACKOFF_MS × 2^(attempt-1)), ms. */
+  abstract readonly retryBackoffMs?: number;
 }
