@@ -19,18 +19,23 @@ export class InboxAppends {
   private readonly inFlight = new Map<string, Promise<unknown>>();
 
   /**
-   * An append of this process on its way to Redis. The owner's blocking read of the ready set often wakes before
-   * intake's reply is handled (Redis answers both at once): `settled` lets it wait for that reply, so the guess
-   * is there to take.
+   * Intake's append of `entry` on its way to Redis; `append` resolves to 1 if Redis appended it (0: a duplicate).
+   * Its reply remembers the entry (replies come in the order the appends ran, so entries are kept in inbox order).
+   * The owner's blocking read of the ready set often wakes before that reply is handled (Redis answers both at
+   * once): `settled` lets it wait for the reply, so the guess is there to take.
    */
-  sending<T>(inbox: string, append: Promise<T>): Promise<T> {
+  sending(inbox: string, entry: InboxEntry, append: Promise<number>): Promise<number> {
     if (agentIdOfInbox(inbox) === undefined) return append;
-    this.inFlight.set(inbox, append);
+    const replied = append.then((added) => {
+      if (added === 1) this.appended(inbox, entry);
+      return added;
+    });
+    this.inFlight.set(inbox, replied);
     const clear = () => {
-      if (this.inFlight.get(inbox) === append) this.inFlight.delete(inbox);
+      if (this.inFlight.get(inbox) === replied) this.inFlight.delete(inbox);
     };
-    append.then(clear, clear);
-    return append;
+    replied.then(clear, clear);
+    return replied;
   }
 
   /** Resolves once this process's appends to the inbox sent so far have their replies (at once if none is out). */
@@ -38,9 +43,8 @@ export class InboxAppends {
     return this.inFlight.get(inbox)?.then(() => undefined, () => undefined);
   }
 
-  /** An entry this process appended to an inbox (in the order Redis appended them). */
-  appended(inbox: string, entry: InboxEntry): void {
-    if (agentIdOfInbox(inbox) === undefined) return;
+  /** An entry this process appended to an agent inbox (in the order Redis appended them). */
+  private appended(inbox: string, entry: InboxEntry): void {
     const entries = this.byInbox.get(inbox);
     if (entries) {
       if (entries.length < INBOX_APPENDS_MAX_ENTRIES) entries.push(entry);
@@ -71,7 +75,7 @@ export class InboxAppends {
     else if (rest.length < entries.length) this.byInbox.set(inbox, rest);
   }
 
-  /** Inboxes with a guess (for tests and status). */
+  /** Inboxes with a guess (the tests read it). */
   get size(): number {
     return this.byInbox.size;
   }

@@ -70,13 +70,8 @@ export class RedisInboundSink extends InboundSink {
     const added = await Promise.all(changes.map((c) => {
       const inbox = this.inboxOf(c);
       const raw = JSON.stringify(c);
-      // Replies come back in the order the scripts ran, so these callbacks see the appends in inbox order.
-      const append = this.redis.psIntake(keys.seen(inbox, c.side, c.eventId), keys.inbox(inbox), keys.ready(keys.partitionOfInbox(inbox)), this.dedupTtlSec, raw, inbox, now)
-        .then((a) => {
-          if (a === 1) this.appends?.appended(inbox, { raw, change: c });
-          return a;
-        });
-      return this.appends ? this.appends.sending(inbox, append) : append;
+      const append = this.redis.psIntake(keys.seen(inbox, c.side, c.eventId), keys.inbox(inbox), keys.ready(keys.partitionOfInbox(inbox)), this.dedupTtlSec, raw, inbox, now);
+      return this.appends ? this.appends.sending(inbox, { raw, change: c }, append) : append;
     }));
     const accepted = added.reduce((n, a) => n + a, 0);
     return { accepted, duplicates: changes.length - accepted };
