@@ -53,7 +53,7 @@ export class SyncAgent {
       case 'refused':
         return { kind: 'done', detail: 'refused' };
       case 'wait':
-        return { kind: 'done', detail: 'held back (burst)' };
+        return { kind: 'done', detail: 'held back (burst window or retry backoff)' };
       case 'waiting-contact':
         return { kind: 'done', detail: 'deferred' };
       case 'await-confirm':
