@@ -9,7 +9,7 @@ import {
   AgentRecordStore, AuditLog, ChangeSource, Clock, ConfigError, ContactCenterPort, InboundSink, SalesforcePort, SyncTrigger, SystemClock,
 } from '@presence-sync/domain';
 import {
-  agentInbox, bullConnection, connectRedis, InboxAppends, PartitionQueues, QUEUES, RedisAgentRecordStore, RedisPartitionWork, SyncRetryQueue, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, RedisRefreshTokenStore, userInbox,
+  agentInbox, bullConnection, connectRedis, DrainHandoff, InboxAppends, PartitionQueues, QUEUES, RedisAgentRecordStore, RedisPartitionWork, SyncRetryQueue, RedisAuditLog, RedisCheckpointStore, RedisInboundSink, RedisKeys, RedisRefreshTokenStore, userInbox,
 } from '@presence-sync/redis';
 import { JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
 import { AuditFeed, EngineSettings, IngestChange, Reconcile, SyncAgent, TransitionRunner } from '@presence-sync/sync';
@@ -33,7 +33,7 @@ import { SyncAcdProcessor } from './processors/sync-acd.processor';
 import { SyncSalesforceProcessor } from './processors/sync-salesforce.processor';
 import { configureWorkerOptions } from './processors/worker-options';
 import { PartitionWorkers } from './processors/partition-workers';
-import { PartitionOwnership } from './services/partition-ownership';
+import { newReplicaId, PartitionOwnership } from './services/partition-ownership';
 import { DirectoryService } from './services/directory.service';
 import { IntakeGate } from './services/intake-gate.service';
 import { LifecycleService } from './services/lifecycle.service';
@@ -156,6 +156,8 @@ export class DaemonModule {
       ...salesforceProviders(config, keys, overrides.salesforce),
       // What intake here queued, so the owner of a partition on this replica applies an inbox without reading it first.
       { provide: InboxAppends, useFactory: () => new InboxAppends() },
+      // Intake here hands an inbox of a partition this replica works straight to its drain (no ready mark).
+      { provide: DrainHandoff, useFactory: () => new DrainHandoff(newReplicaId()) },
       {
         provide: AgentRecordStore,
         useFactory: (redis: Redis, appends: InboxAppends) => new RedisAgentRecordStore(redis, keys, auditBounds, RECORD_CACHE_SIZE, appends),
@@ -167,12 +169,12 @@ export class DaemonModule {
       {
         // Each change goes to its agent's inbox; a Salesforce user the directory does not know yet gets one of its own.
         provide: RedisInboundSink,
-        useFactory: (redis: Redis, directory: DirectoryService, appends: InboxAppends) => new RedisInboundSink(redis, keys, config.intake.dedupTtlSec, (change) => {
+        useFactory: (redis: Redis, directory: DirectoryService, appends: InboxAppends, handoff: DrainHandoff) => new RedisInboundSink(redis, keys, config.intake.dedupTtlSec, (change) => {
           if (change.side === 'acd') return agentInbox(change.agentId);
           const agent = directory.current().bySalesforceUser(change.userId);
           return agent ? agentInbox(agent.agentId) : userInbox(change.userId);
-        }, appends),
-        inject: [REDIS, DirectoryService, InboxAppends],
+        }, appends, handoff),
+        inject: [REDIS, DirectoryService, InboxAppends, DrainHandoff],
       },
       { provide: InboundSink, useExisting: RedisInboundSink },
       { provide: RedisPartitionWork, useFactory: (redis: Redis) => new RedisPartitionWork(redis, keys), inject: [REDIS] },
@@ -222,10 +224,14 @@ export class DaemonModule {
       SyncSalesforceProcessor,
       {
         provide: PartitionDrain,
-        useFactory: (redis: Redis, work: RedisPartitionWork, applier: InboxApplier, syncs: SyncRunner) => new PartitionDrain(redis, work, applier, syncs, redisErrors, {
-          concurrency: config.sync.inboundConcurrency, duePollMs: DUE_POLL_MS, guardMs: config.sync.lockDurationMs,
-        }),
-        inject: [REDIS, RedisPartitionWork, InboxApplier, SyncRunner],
+        useFactory: (redis: Redis, work: RedisPartitionWork, applier: InboxApplier, syncs: SyncRunner, handoff: DrainHandoff) => {
+          const drain = new PartitionDrain(redis, work, applier, syncs, redisErrors, {
+            concurrency: config.sync.inboundConcurrency, duePollMs: DUE_POLL_MS, guardMs: config.sync.lockDurationMs,
+          });
+          handoff.attach((n, inbox) => drain.handOver(n, inbox));
+          return drain;
+        },
+        inject: [REDIS, RedisPartitionWork, InboxApplier, SyncRunner, DrainHandoff],
       },
       {
         provide: PartitionWorkers,
@@ -241,8 +247,10 @@ export class DaemonModule {
       },
       {
         provide: PartitionOwnership,
-        useFactory: (redis: Redis, workers: PartitionWorkers) => new PartitionOwnership(redis, keys, workers, { heartbeatMs: config.sync.partitionHeartbeatMs, ttlMs: config.sync.partitionTtlMs }),
-        inject: [REDIS, PartitionWorkers],
+        useFactory: (redis: Redis, workers: PartitionWorkers, handoff: DrainHandoff) => new PartitionOwnership(
+          redis, keys, workers, { heartbeatMs: config.sync.partitionHeartbeatMs, ttlMs: config.sync.partitionTtlMs }, handoff.owner,
+        ),
+        inject: [REDIS, PartitionWorkers, DrainHandoff],
       },
       { provide: BULL_CONNECTION, useValue: bull },
       LifecycleService,

@@ -13,3 +13,4 @@ export * from './partition-queues';
 export * from './redis-scan';
 export * from './redis-partition-work';
 export * from './inbox-appends';
+export * from './drain-handoff';

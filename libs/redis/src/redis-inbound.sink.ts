@@ -1,14 +1,17 @@
 import type Redis from 'ioredis';
 import { InboundSink, type InboundChange, type IntakeResult } from '@presence-sync/domain';
 import { DISCARD_SCRIPT } from './redis-agent-record.store';
+import type { DrainHandoff } from './drain-handoff';
 import type { InboxAppends } from './inbox-appends';
 import { agentInbox, type RedisKeys } from './redis-keys';
 import { scanKeys } from './redis-scan';
 
 /**
- * KEYS: seen marker, inbox, the partition's ready set. ARGV: marker TTL s, entry, inbox id, now (ms). Queues the
- * change unless its event id was seen, and marks the inbox ready (a duplicate marks it too: its first copy may
- * have been queued by a replica that died before the inbox was taken up).
+ * KEYS: seen marker, inbox, the partition's ready set, the partition's owner lease. ARGV: marker TTL s, entry,
+ * inbox id, now (ms), this replica's lease token ('' if none). Queues the change unless its event id was seen, and
+ * marks the inbox ready (a duplicate marks it too: its first copy may have been queued by a replica that died
+ * before the inbox was taken up) unless the partition's lease is ours: then the caller hands the inbox to its own
+ * drain (DrainHandoff). Answers 1 if queued, 0 if a duplicate, plus 2 if left to the caller's drain.
  */
 const INTAKE = `
 local added = 0
@@ -16,12 +19,13 @@ if redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX') then
   redis.call('RPUSH', KEYS[2], ARGV[2])
   added = 1
 end
+if ARGV[5] ~= '' and redis.call('GET', KEYS[4]) == ARGV[5] then return added + 2 end
 redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[3])
 return added
 `;
 
 interface ScriptedRedis extends Redis {
-  psIntake(seen: string, inbox: string, ready: string, ttl: number, entry: string, id: string, now: number): Promise<number>;
+  psIntake(seen: string, inbox: string, ready: string, owner: string, ttl: number, entry: string, id: string, now: number, token: string): Promise<number>;
   psDiscard(inbox: string, ...entries: string[]): Promise<string>;
 }
 
@@ -38,7 +42,8 @@ export interface ForwardResult {
 /**
  * Durable intake. Each change goes into its agent's inbox (an atomic "not seen before → append") in the order it
  * arrived, and in the same script the inbox is marked ready in its partition's ready set (once: an inbox waiting
- * there is not added again), where the partition's owner takes it up. `accept` resolves only once that is in
+ * there is not added again), where the partition's owner takes it up; when that owner is this replica, the inbox
+ * goes to its drain directly instead (`DrainHandoff`). `accept` resolves only once that is in
  * Redis, so the caller may then acknowledge its source. An owner that dies after taking an inbox up but before
  * applying it leaves its entries in the inbox: the next owner marks every inbox that holds anything ready when
  * it takes the partition (`recoverPartition`).
@@ -50,6 +55,7 @@ export class RedisInboundSink extends InboundSink {
    * @param inboxOf the inbox a change belongs to (its agent's, resolved through the directory)
    * @param appends told of each change queued, in the order Redis appended them (the record store's guess of an
    *   inbox's head)
+   * @param handoff this replica's drain, handed an inbox of a partition this replica works (no ready mark needed)
    */
   constructor(
     redis: Redis,
@@ -57,21 +63,32 @@ export class RedisInboundSink extends InboundSink {
     private readonly dedupTtlSec: number,
     private readonly inboxOf: (change: InboundChange) => string,
     private readonly appends?: InboxAppends,
+    private readonly handoff?: DrainHandoff,
   ) {
     super();
     this.redis = redis as ScriptedRedis;
-    if (!('psIntake' in redis)) redis.defineCommand('psIntake', { numberOfKeys: 3, lua: INTAKE });
+    if (!('psIntake' in redis)) redis.defineCommand('psIntake', { numberOfKeys: 4, lua: INTAKE });
     if (!('psDiscard' in redis)) redis.defineCommand('psDiscard', { numberOfKeys: 1, lua: DISCARD_SCRIPT });
   }
 
   async accept(changes: InboundChange[]): Promise<IntakeResult> {
     const { keys } = this;
     const now = Date.now();
-    const added = await Promise.all(changes.map((c) => {
+    const token = this.handoff?.owner ?? '';
+    const added = await Promise.all(changes.map(async (c) => {
       const inbox = this.inboxOf(c);
+      const n = keys.partitionOfInbox(inbox);
       const raw = JSON.stringify(c);
-      const append = this.redis.psIntake(keys.seen(inbox, c.side, c.eventId), keys.inbox(inbox), keys.ready(keys.partitionOfInbox(inbox)), this.dedupTtlSec, raw, inbox, now);
-      return this.appends ? this.appends.sending(inbox, { raw, change: c }, append) : append;
+      let ours = false;
+      const reply = this.redis.psIntake(keys.seen(inbox, c.side, c.eventId), keys.inbox(inbox), keys.ready(n), keys.owner(n), this.dedupTtlSec, raw, inbox, now, token)
+        .then((r) => {
+          ours = r >= 2;
+          return r & 1;
+        });
+      const appended = await (this.appends ? this.appends.sending(inbox, { raw, change: c }, reply) : reply);
+      // The lease was ours when the script ran; if the drain here has let the partition go since, mark it ready.
+      if (ours && !this.handoff?.handOver(n, inbox)) await this.redis.zadd(keys.ready(n), 'NX', now, inbox);
+      return appended;
     }));
     const accepted = added.reduce((n, a) => n + a, 0);
     return { accepted, duplicates: changes.length - accepted };

@@ -76,4 +76,15 @@ describe('PartitionDrain', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(applied).toEqual([]);
   });
+
+  it('takes an inbox handed over by intake here only for a partition it works, and applies it', async () => {
+    const { drain, applied } = drainWith(4);
+    drain.take(0);
+    expect(drain.handOver(1, 'agent/a-9')).toBe(false);
+    expect(drain.handOver(0, 'agent/a-1')).toBe(true);
+    await until(() => applied.length === 1);
+    expect(applied).toEqual(['agent/a-1']);
+    await drain.give(0);
+    expect(drain.handOver(0, 'agent/a-1')).toBe(false);
+  });
 });

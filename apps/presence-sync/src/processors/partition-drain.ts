@@ -83,6 +83,17 @@ export class PartitionDrain {
     await Promise.all([this.inboxes.idle(n), this.syncs.idle(n)]);
   }
 
+  /**
+   * Takes up an inbox of partition n that intake here queued (DrainHandoff): false if this drain does not work the
+   * partition (any more), and the inbox is marked ready instead.
+   */
+  handOver(n: number, inbox: string): boolean {
+    const held = this.held.get(n);
+    if (!held || held.stopped) return false;
+    this.apply(n, inbox);
+    return true;
+  }
+
   private async readyLoop(n: number, held: Held): Promise<void> {
     while (!held.stopped) {
       // Wait for a free slot first, so an inbox is taken out of the ready set only when it can be applied soon; the

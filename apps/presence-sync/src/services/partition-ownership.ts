@@ -31,9 +31,13 @@ export interface PartitionOwnershipOptions {
  * Ownership spreads the work and keeps one worker per agent at a time; it is not what keeps changes in order or
  * applied once (the inbox and the record's compare-and-set do that), so a brief overlap after a pause is harmless.
  */
+/** A replica's identity in the member list and its partition leases' token: host, pid and a random part. */
+export function newReplicaId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
 export class PartitionOwnership {
   private readonly logger = new Logger(PartitionOwnership.name);
-  readonly replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly leases = new Map<number, RedisLease>();
   private readonly held = new Set<number>();
   private timer?: NodeJS.Timeout;
@@ -49,6 +53,7 @@ export class PartitionOwnership {
     private readonly keys: RedisKeys,
     private readonly holder: PartitionHolder,
     private readonly options: PartitionOwnershipOptions,
+    readonly replicaId = newReplicaId(),
   ) {}
 
   /** The partitions this replica works now. */
