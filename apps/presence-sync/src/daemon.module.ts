@@ -15,6 +15,7 @@ import { JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/
 import { AuditFeed, EngineSettings, IngestChange, Reconcile, SyncAgent, TransitionRunner } from '@presence-sync/sync';
 import { createContactCenter } from './contact-center.factory';
 import { AcdWebhookController } from './http/acd-webhook.controller';
+import { AcdWebhookReceiver } from './http/acd-webhook.receiver';
 import { AgentsController } from './http/agents.controller';
 import { ContactCenterProbe } from './http/contact-center.probe';
 import { EventLoopWatcher } from './services/event-loop.watcher';
@@ -148,6 +149,7 @@ export class DaemonModule {
       },
       { provide: REDIS, useFactory: () => connectRedis(config.redis, { onError: (e) => redisErrors.report('redis', e) }) },
       OpsListener,
+      AcdWebhookReceiver,
       {
         provide: ContactCenterPort,
         useFactory: (redis: Redis) => overrides.contactCenter ?? createContactCenter(config, { redis, keys }),

@@ -5,9 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { AppConfig } from '@presence-sync/config';
 import { settledWithin } from '../deadline';
 import { APP_CONFIG } from '../tokens';
-
-/** The webhook's path: the one endpoint the contact center needs. */
-const WEBHOOK_PATH = '/v1/acd/events';
+import { ACD_WEBHOOK_PATH } from './acd-webhook.receiver';
 
 /**
  * Liveness and readiness, served on the webhook port too: a load balancer in front of the webhook needs
@@ -17,7 +15,8 @@ export const PROBE_PATHS: readonly string[] = ['/health', '/ready'];
 
 /** What the webhook port still serves when the operator endpoints have their own listener. */
 function isPublic(req: Request): boolean {
-  if (req.path === WEBHOOK_PATH) return req.method === 'POST';
+  // The webhook: the one endpoint the contact center needs, at its connector's path.
+  if (ACD_WEBHOOK_PATH.test(req.path)) return req.method === 'POST';
   return PROBE_PATHS.includes(req.path) && (req.method === 'GET' || req.method === 'HEAD');
 }
 
@@ -44,7 +43,7 @@ export class OpsListener implements OnApplicationShutdown {
     return (req, res, next) => {
       if (!this.enabled) return next();
       const onOps = this.opsSockets.has(req.socket);
-      if (onOps ? req.path !== WEBHOOK_PATH : isPublic(req)) return next();
+      if (onOps ? !ACD_WEBHOOK_PATH.test(req.path) : isPublic(req)) return next();
       res.status(404).json({ error: 'not-found', reason: onOps ? 'the webhook is served on the HTTP port' : 'not served on this port' });
     };
   }
