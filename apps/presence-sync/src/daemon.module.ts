@@ -14,7 +14,6 @@ import {
 import { JsforceSalesforceAdapter, type SalesforceLogger } from '@presence-sync/salesforce';
 import { AuditFeed, EngineSettings, IngestChange, Reconcile, SyncAgent, TransitionRunner } from '@presence-sync/sync';
 import { createContactCenter } from './contact-center.factory';
-import { AcdWebhookController } from './http/acd-webhook.controller';
 import { AcdWebhookReceiver } from './http/acd-webhook.receiver';
 import { AgentsController } from './http/agents.controller';
 import { ContactCenterProbe } from './http/contact-center.probe';
@@ -273,7 +272,7 @@ export class DaemonModule {
         ScheduleModule.forRoot(),
         TerminusModule.forRoot({ errorLogStyle: 'json', logger: ReadinessLogger }),
       ],
-      controllers: [AcdWebhookController, AgentsController, StatusController, HealthController],
+      controllers: [AgentsController, StatusController, HealthController],
       providers,
       exports: [LifecycleService, DirectoryService, RulesService],
     };

@@ -65,15 +65,16 @@ export interface WebhookAnswer {
  * and a deadline, its signature is checked (401, nothing recorded), the whole batch is validated (400 with
  * every problem, nothing queued), and it is queued durably; 202 (or the connector's own answer) only after that.
  *
- * It works on Node's own request, so the webhook port serves it before the application's router
- * (`serveWebhookFirst`): one request per contact-center change is the daemon's hot path.
+ * It works on Node's own request: the webhook port hands it every POST to a webhook path before the application's
+ * router sees the request (`serveWebhookFirst`), since one request per contact-center change is the daemon's hot
+ * path. The application has no webhook route; the ops listener refuses the webhook in its guard.
  */
 @Injectable()
 export class AcdWebhookReceiver {
-  private readonly logger = new Logger('AcdWebhookController');
+  private readonly logger = new Logger(AcdWebhookReceiver.name);
   /** Anyone can send a bad request, and a sender retries through an outage: one line per kind and interval. */
   private readonly rejections = new RepeatLimitedLog(this.logger);
-  /** Shared by every request this process receives. */
+  /** Shared by every request this process receives (one receiver per daemon). */
   private readonly bodies: WebhookBodyBudget;
 
   constructor(
@@ -184,7 +185,7 @@ export function sendAnswer(res: ServerResponse, answer: WebhookAnswer | undefine
  * An unexpected failure answers 500 with one logged line, as the router would.
  */
 export function serveWebhookFirst(server: Server, receiver: AcdWebhookReceiver): void {
-  const logger = new Logger('AcdWebhookController');
+  const logger = new Logger(AcdWebhookReceiver.name);
   const app = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
