@@ -1,5 +1,5 @@
 /** Import boundaries (docs/architecture.md, "Layers"): apps -> libs; sync -> rules, domain; rules -> domain;
- *  adapters -> domain, config; domain -> nothing. No vendor SDK in domain, rules or sync. No cycles. */
+ *  adapters -> domain, config, http-client; domain, http-client -> no lib. No vendor SDK in domain, rules or sync. No cycles. */
 const vendorSdk = '^node_modules/(jsforce|faye|bullmq|ioredis|@nestjs|express)(/|$)';
 module.exports = {
   forbidden: [
@@ -20,7 +20,12 @@ module.exports = {
     {
       name: 'adapters-only-domain-config', severity: 'error',
       from: { path: '^libs/(salesforce|contact-center|connector-[a-z-]+|redis|config)/' },
-      to: { path: '^libs/(?!salesforce/|contact-center/|connector-[a-z-]+/|redis/|config/|domain/)' },
+      to: { path: '^libs/(?!salesforce/|contact-center/|connector-[a-z-]+/|redis/|config/|domain/|http-client/)' },
+    },
+    {
+      name: 'http-client-imports-no-lib', severity: 'error',
+      comment: 'The outbound HTTP pool the adapters share knows no adapter and no domain.',
+      from: { path: '^libs/http-client/' }, to: { path: '^(libs/(?!http-client/)|apps/)' },
     },
     {
       name: 'adapters-independent', severity: 'error',

@@ -1,11 +1,11 @@
+import { HttpExchange, HttpNoAnswer, type HttpAnswer } from '@presence-sync/http-client';
 import { WebexAuthError, type WebexTokenSource } from './webex-token.source';
 
-/** An HTTP answer of the Webex API. */
-export interface WebexAnswer {
-  status: number;
-  headers: Headers;
-  text: string;
-}
+/** An HTTP answer of the Webex API: status, a header by name, the body as text. */
+export type WebexAnswer = HttpAnswer;
+
+/** The largest Webex answer body read (a page of a listing is far smaller), bytes. */
+export const WEBEX_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /** A request that got no complete HTTP answer. */
 export class NoAnswer extends Error {
@@ -72,10 +72,16 @@ export interface WebexApiClientOptions {
 /**
  * One HTTP call to the Contact Center API with the integration's bearer token. A 401 means the access token was
  * revoked or expired early: it is dropped, a new one is fetched, and the call is sent once more.
- * Redirects are not followed (a redirected call could carry the token elsewhere).
+ * Redirects are not followed (a redirected call could carry the token elsewhere). Calls go over a pool of
+ * kept-alive connections (`HttpExchange`: about a quarter of the CPU of the global `fetch` per call), closed by
+ * `close()`.
  */
 export class WebexApiClient {
-  constructor(private readonly options: WebexApiClientOptions) {}
+  private readonly http: HttpExchange;
+
+  constructor(private readonly options: WebexApiClientOptions) {
+    this.http = new HttpExchange(new URL(options.baseUrl), { timeoutMs: options.timeoutMs, maxBodyBytes: WEBEX_MAX_ANSWER_BYTES });
+  }
 
   get baseUrl(): string {
     return this.options.baseUrl;
@@ -93,28 +99,20 @@ export class WebexApiClient {
     return answer;
   }
 
+  /** Closes the pooled connections (at stop). */
+  close(): void {
+    this.http.close();
+  }
+
   private async send(method: string, pathAndQuery: string, token: string, body: unknown): Promise<WebexAnswer> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+    const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${token}`, 'User-Agent': 'presence-sync' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
     try {
-      const res = await fetch(`${this.options.baseUrl}${pathAndQuery}`, {
-        method,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        redirect: 'manual',
-        signal: controller.signal,
-        headers: {
-          Accept: 'application/json', Authorization: `Bearer ${token}`, 'User-Agent': 'presence-sync',
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-      });
-      const text = await res.text();
-      return { status: res.status, headers: res.headers, text };
+      return await this.http.send(method, pathAndQuery, headers, body === undefined ? undefined : JSON.stringify(body));
     } catch (error) {
-      if (controller.signal.aborted) throw new NoAnswer('timeout', `no complete answer within ${this.options.timeoutMs} ms`);
-      const code = (error as { cause?: { code?: unknown } })?.cause?.code;
-      throw new NoAnswer('network', `could not reach ${new URL(this.options.baseUrl).host}${typeof code === 'string' ? ` (${code})` : ''}`);
-    } finally {
-      clearTimeout(timer);
+      if (!(error instanceof HttpNoAnswer)) throw error;
+      if (error.kind === 'timeout') throw new NoAnswer('timeout', error.detail);
+      throw new NoAnswer('network', `could not reach ${new URL(this.options.baseUrl).host}: ${error.detail}`);
     }
   }
 }

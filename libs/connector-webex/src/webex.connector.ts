@@ -167,7 +167,8 @@ export class WebexConnector extends ContactCenterPort {
   }
 
   override async stop(): Promise<void> {
-    // Nothing to close: fetch keeps no connection we own, and the subscription outlives the process by design.
+    // The API's kept-alive connections close; the subscription outlives the process by design.
+    this.api.close();
   }
 
   override async listTeams(): Promise<AcdTeam[]> {
@@ -247,7 +248,7 @@ export class WebexConnector extends ContactCenterPort {
     const said = vendorText(answer.text, this.tokens.secrets());
     const tail = said ? `: ${said}` : '';
     if (status === 429) {
-      const waitMs = parseRetryAfter(answer.headers.get('retry-after'), this.now());
+      const waitMs = parseRetryAfter(answer.header('retry-after'), this.now());
       throw new RateLimitedError(waitMs, `Webex ${what}: HTTP 429, retry after ${waitMs} ms`);
     }
     if (status === 400 && /engaged|on a (task|contact|call)|wrap-?up|in a task|ongoing task/i.test(said)) {
@@ -499,7 +500,7 @@ export class WebexConnector extends ContactCenterPort {
       const said = vendorText(answer.text, this.tokens.secrets());
       const tail = said ? `: ${said}` : '';
       if (status === 429) {
-        const waitMs = parseRetryAfter(answer.headers.get('retry-after'), this.now());
+        const waitMs = parseRetryAfter(answer.header('retry-after'), this.now());
         if (canRetry && waitMs <= MAX_READ_RATE_LIMIT_WAIT_MS) {
           await delay(waitMs);
           continue;

@@ -14,7 +14,7 @@ import {
 } from '@presence-sync/domain';
 import type { z } from 'zod';
 import { GenericWebhookIntake } from './generic-webhook.intake';
-import { HttpExchange, HttpNoAnswer, type HttpAnswer } from './http-exchange';
+import { HttpExchange, HttpNoAnswer, type HttpAnswer } from '@presence-sync/http-client';
 
 import {
   agentPageSchema,

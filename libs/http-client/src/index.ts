@@ -1,0 +1,1 @@
+export { HttpExchange, HttpNoAnswer, type HttpAnswer, type HttpExchangeOptions } from './http-exchange';
