@@ -1,4 +1,5 @@
 import { ConfigError } from '@presence-sync/domain';
+import { HttpExchange, HttpNoAnswer, type HttpAnswer } from '@presence-sync/http-client';
 
 /** Options of {@link CxoneApiClient}. */
 export interface CxoneApiClientOptions {
@@ -39,11 +40,11 @@ export class CxoneAuthError extends Error {
   }
 }
 
-export interface CxoneAnswer {
-  status: number;
-  headers: Headers;
-  text: string;
-}
+/** An HTTP answer of CXone: status, a header by name, the body as text. */
+export type CxoneAnswer = HttpAnswer;
+
+/** The largest CXone answer body read (a page of the agent listing is far smaller), bytes. */
+export const CXONE_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 interface Token {
   value: string;
@@ -53,10 +54,6 @@ interface Token {
 export const DEFAULT_RENEW_BEFORE_MS = 5 * 60_000;
 const SNIPPET_LENGTH = 200;
 
-function describeNetworkError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
-}
 
 /** The `tenantId` claim of a JWT access token; only read for routing (discovery), never trusted for anything else. */
 export function tenantIdOfToken(token: string): string | undefined {
@@ -89,6 +86,8 @@ export class CxoneApiClient {
   private tokenEndpoint?: string;
   private apiRoot?: string;
   private discovering?: Promise<string>;
+  /** Kept-alive connections per origin (the issuer, the tenant's API base). */
+  private readonly pools = new Map<string, HttpExchange>();
   /** Token requests made (tests and the cost figures read it). */
   tokenRequests = 0;
 
@@ -163,19 +162,28 @@ export class CxoneApiClient {
     return this.fetchText(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   }
 
+  /** Closes the pooled connections (at stop). */
+  close(): void {
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
+  }
+
+  /**
+   * One exchange over the kept-alive pool of the URL's origin (about a quarter of the CPU of the global `fetch`
+   * per call). Redirects are not followed: a redirected call could carry the bearer token to another host.
+   */
   private async fetchText(url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<CxoneAnswer> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+    const target = new URL(url);
+    let pool = this.pools.get(target.origin);
+    if (!pool) {
+      pool = new HttpExchange(new URL(target.origin), { timeoutMs: this.options.timeoutMs, maxBodyBytes: CXONE_MAX_ANSWER_BYTES });
+      this.pools.set(target.origin, pool);
+    }
     try {
-      // Redirects are not followed: a redirected call could carry the bearer token to another host.
-      const response = await fetch(url, { ...init, redirect: 'manual', signal: controller.signal });
-      const text = await response.text();
-      return { status: response.status, headers: response.headers, text };
+      return await pool.send(init.method, `${target.pathname}${target.search}`, init.headers, init.body);
     } catch (error) {
-      if (controller.signal.aborted) throw new NoAnswer('timeout', `no complete answer within ${this.options.timeoutMs} ms`);
-      throw new NoAnswer('network', this.scrub(describeNetworkError(error)));
-    } finally {
-      clearTimeout(timer);
+      if (!(error instanceof HttpNoAnswer)) throw error;
+      throw new NoAnswer(error.kind === 'timeout' ? 'timeout' : 'network', this.scrub(error.detail));
     }
   }
 

@@ -224,6 +224,7 @@ export class CxoneConnector extends ContactCenterPort {
 
   override async stop(): Promise<void> {
     await this.poller.stop();
+    this.api.close();
   }
 
   override async health(): Promise<ConnectorHealth> {
@@ -436,7 +437,7 @@ export class CxoneConnector extends ContactCenterPort {
     const { status } = answer;
     const tail = this.tail(answer);
     if (status === 429) {
-      const waitMs = parseRetryAfter(answer.headers.get('retry-after'), this.now());
+      const waitMs = parseRetryAfter(answer.header('retry-after'), this.now());
       return new RateLimitedError(waitMs, `${what}: HTTP 429 rate limited, retry after ${waitMs} ms${tail}`);
     }
     if (status >= 500 || status === 408) return new RetryableWriteError('server-error', `${what}: HTTP ${status}${tail}`, status);
@@ -529,7 +530,7 @@ export class CxoneConnector extends ContactCenterPort {
       }
       const tail = this.tail(answer);
       if (status === 429) {
-        const waitMs = parseRetryAfter(answer.headers.get('retry-after'), this.now());
+        const waitMs = parseRetryAfter(answer.header('retry-after'), this.now());
         if (canRetry && waitMs <= MAX_READ_RATE_LIMIT_WAIT_MS && !allowNotModified) {
           await delay(waitMs);
           continue;
