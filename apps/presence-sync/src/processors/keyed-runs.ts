@@ -20,6 +20,11 @@ export class KeyedRuns {
     this.wake();
   }
 
+  /** Whether a task of a key not running now would start without waiting for a slot. */
+  get hasRoom(): boolean {
+    return this.active.size < this.limit;
+  }
+
   /** Whether the key runs now. */
   has(key: string): boolean {
     return this.active.has(key);

@@ -25,7 +25,7 @@ class FakeReadySets {
   }
 }
 
-function drainWith(concurrency: number) {
+function drainWith(concurrency: number, wait: () => Promise<void> = async () => undefined) {
   const ready = new FakeReadySets();
   const applied: string[] = [];
   const redis = {
@@ -41,7 +41,7 @@ function drainWith(concurrency: number) {
     ready: async () => undefined,
     remove: async () => undefined,
   };
-  const applier = { apply: async (inbox: string) => { applied.push(inbox); return '1 applied'; } };
+  const applier = { apply: async (inbox: string) => { applied.push(inbox); await wait(); return '1 applied'; } };
   const syncs = { hold: () => undefined, idle: async () => undefined, start: () => undefined };
   const drain = new PartitionDrain(
     redis as unknown as RedisClient, work as unknown as RedisPartitionWork, applier as unknown as InboxApplier, syncs as unknown as SyncRunner,
@@ -86,5 +86,22 @@ describe('PartitionDrain', () => {
     expect(applied).toEqual(['agent/a-1']);
     await drain.give(0);
     expect(drain.handOver(0, 'agent/a-1')).toBe(false);
+  });
+
+  it('takes no hand-over past its slots (the backlog stays in the ready set), except for an inbox it applies now', async () => {
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => { release = resolve; });
+    const { drain, applied } = drainWith(1, () => blocked);
+    drain.take(0);
+    expect(drain.handOver(0, 'agent/a-1')).toBe(true);
+    await until(() => applied.length === 1);
+    expect(drain.handOver(0, 'agent/a-2')).toBe(false);
+    expect(drain.handOver(0, 'agent/a-1')).toBe(true); // applied once more after the current run
+    release();
+    await until(() => applied.length === 2);
+    expect(applied).toEqual(['agent/a-1', 'agent/a-1']);
+    expect(drain.handOver(0, 'agent/a-2')).toBe(true);
+    await until(() => applied.length === 3);
+    await drain.give(0);
   });
 });

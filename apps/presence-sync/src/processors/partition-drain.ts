@@ -84,12 +84,14 @@ export class PartitionDrain {
   }
 
   /**
-   * Takes up an inbox of partition n that intake here queued (DrainHandoff): false if this drain does not work the
-   * partition (any more), and the inbox is marked ready instead.
+   * Takes up an inbox of partition n that intake here queued (DrainHandoff). False, and the inbox is marked ready
+   * instead, if this drain does not work the partition (any more) or has no free slot for it: a backlog waits in
+   * the ready set, where the depth metric and a partition's next owner see it, not in this process's memory.
    */
   handOver(n: number, inbox: string): boolean {
     const held = this.held.get(n);
     if (!held || held.stopped) return false;
+    if (!this.inboxes.has(inbox) && !this.inboxes.hasRoom) return false;
     this.apply(n, inbox);
     return true;
   }

@@ -21,6 +21,11 @@ export interface PartitionOwnershipOptions {
   ttlMs: number;
 }
 
+/** A replica's identity in the member list and its partition leases' token: host, pid and a random part. */
+export function newReplicaId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
 /**
  * Which partitions this replica works. Every replica heartbeats into a member list (a sorted set scored by expiry)
  * and computes the same balanced assignment from it (`assignPartitions`). A partition is worked under a lease
@@ -31,11 +36,6 @@ export interface PartitionOwnershipOptions {
  * Ownership spreads the work and keeps one worker per agent at a time; it is not what keeps changes in order or
  * applied once (the inbox and the record's compare-and-set do that), so a brief overlap after a pause is harmless.
  */
-/** A replica's identity in the member list and its partition leases' token: host, pid and a random part. */
-export function newReplicaId(): string {
-  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-}
-
 export class PartitionOwnership {
   private readonly logger = new Logger(PartitionOwnership.name);
   private readonly leases = new Map<number, RedisLease>();
