@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveWebhookFirst, type AcdWebhookReceiver, type WebhookAnswer } from './acd-webhook.receiver';
 
@@ -31,6 +31,21 @@ describe('serveWebhookFirst', () => {
     expect(res.headers.get('retry-after')).toBe('5');
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0 });
+    expect(reachedApp).toEqual([]);
+  });
+
+  it('a POST with an absolute-form target (as through a proxy) is the receiver\'s too', async () => {
+    answer = async () => ({ status: 202, body: { accepted: 1, duplicates: 0 } });
+    const { port } = server.address() as AddressInfo;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: `http://127.0.0.1:${port}/v1/acd/events?x=1` }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+    expect(status).toBe(202);
     expect(reachedApp).toEqual([]);
   });
 

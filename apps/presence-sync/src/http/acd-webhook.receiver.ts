@@ -22,9 +22,16 @@ const INTAKE_DEADLINE_MS = 5000;
  */
 export const ACD_WEBHOOK_PATH = /^\/v1\/acd\/(?:[a-z-]+\/)?events\/?$/i;
 
-/** The path of a request URL (no query). */
+/** The path of a request target (no query), also of an absolute-form target (`http://host/path`). */
 export function pathOf(url: string | undefined): string {
   const raw = url ?? '/';
+  if (!raw.startsWith('/')) {
+    try {
+      return new URL(raw).pathname;
+    } catch {
+      return raw;
+    }
+  }
   const q = raw.indexOf('?');
   return q === -1 ? raw : raw.slice(0, q);
 }
