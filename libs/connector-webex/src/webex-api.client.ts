@@ -112,7 +112,7 @@ export class WebexApiClient {
     } catch (error) {
       if (!(error instanceof HttpNoAnswer)) throw error;
       if (error.kind === 'timeout') throw new NoAnswer('timeout', error.detail);
-      throw new NoAnswer('network', `could not reach ${new URL(this.options.baseUrl).host}: ${error.detail}`);
+      throw new NoAnswer('network', error.kind === 'too-large' ? error.detail : `could not reach ${new URL(this.options.baseUrl).host}: ${error.detail}`);
     }
   }
 }

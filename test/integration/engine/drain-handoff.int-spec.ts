@@ -59,12 +59,17 @@ describe('intake hands an inbox to the drain of the replica that works its parti
     expect(await redis.llen(keys.inbox(s.inbox))).toBe(1);
   });
 
-  it('marks the inbox ready for an intake without a hand-off (no token is matched)', async () => {
-    const s = setup(true);
-    await redis.set(keys.owner(s.partition), '');
-    const plain = new RedisInboundSink(redis, keys, 3600, inboxOf);
-    await plain.accept([s.change()]);
-    expect(s.handed).toEqual([]);
-    expect(await s.ready()).not.toBeNull();
+  it('an empty token never matches a lease, even one holding the empty string', async () => {
+    const agentId = `a-${randomUUID().slice(0, 8)}`;
+    const inbox = agentInbox(agentId);
+    const partition = keys.partitionOfInbox(inbox);
+    const tokenless = new DrainHandoff('');
+    const handed: string[] = [];
+    tokenless.attach((_n, id) => { handed.push(id); return true; });
+    await redis.set(keys.owner(partition), '');
+    const sink = new RedisInboundSink(redis, keys, 3600, inboxOf, undefined, tokenless);
+    await sink.accept([{ side: 'acd', eventId: randomUUID(), agentId, occurredAt: 1, receivedAt: 1, state: { state: 'Available' } }]);
+    expect(handed).toEqual([]);
+    expect(await redis.zscore(keys.ready(partition), inbox)).not.toBeNull();
   });
 });
