@@ -8,19 +8,35 @@
  * partition over marks every inbox holding changes ready after it has the lease; and when the drain here does not
  * work the partition (any more), intake marks the inbox ready after all.
  */
+/** What the drain of this process answers: whether it would take an inbox now, and taking it. */
+export interface LocalDrain {
+  /** Whether it works the partition and has room for the inbox (no side effect). */
+  wouldTake(partition: number, inbox: string): boolean;
+  /** Takes the inbox up if it still would; false if not. */
+  take(partition: number, inbox: string): boolean;
+}
+
 export class DrainHandoff {
-  private drain?: (partition: number, inbox: string) => boolean;
+  private drain?: LocalDrain;
 
   /** @param owner this replica's lease token (PartitionOwnership's replica id) */
   constructor(readonly owner: string) {}
 
-  /** The drain of this process: takes an inbox of a partition it works and says true, else false. */
-  attach(drain: (partition: number, inbox: string) => boolean): void {
+  /** The drain of this process. */
+  attach(drain: LocalDrain): void {
     this.drain = drain;
   }
 
-  /** Hands an inbox to the drain here; false if no drain here works the partition (mark it ready instead). */
+  /**
+   * The token intake's script compares with the partition's lease: ours when the drain here would take the inbox
+   * now, else none (the script marks the inbox ready itself, as without a hand-off).
+   */
+  tokenFor(partition: number, inbox: string): string {
+    return this.drain?.wouldTake(partition, inbox) ? this.owner : '';
+  }
+
+  /** Hands an inbox to the drain here; false if it does not take it (mark it ready instead). */
   handOver(partition: number, inbox: string): boolean {
-    return this.drain?.(partition, inbox) ?? false;
+    return this.drain?.take(partition, inbox) ?? false;
   }
 }

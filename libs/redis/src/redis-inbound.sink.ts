@@ -74,11 +74,11 @@ export class RedisInboundSink extends InboundSink {
   async accept(changes: InboundChange[]): Promise<IntakeResult> {
     const { keys } = this;
     const now = Date.now();
-    const token = this.handoff?.owner ?? '';
     const added = await Promise.all(changes.map(async (c) => {
       const inbox = this.inboxOf(c);
       const n = keys.partitionOfInbox(inbox);
       const raw = JSON.stringify(c);
+      const token = this.handoff?.tokenFor(n, inbox) ?? '';
       let ours = false;
       const reply = this.redis.psIntake(keys.seen(inbox, c.side, c.eventId), keys.inbox(inbox), keys.ready(n), keys.owner(n), this.dedupTtlSec, raw, inbox, now, token)
         .then((r) => {
@@ -86,7 +86,7 @@ export class RedisInboundSink extends InboundSink {
           return r & 1;
         });
       const appended = await (this.appends ? this.appends.sending(inbox, { raw, change: c }, reply) : reply);
-      // The lease was ours when the script ran; if the drain here has let the partition go since, mark it ready.
+      // The lease was ours when the script ran; if the drain here has let the partition go or filled up since, mark it ready.
       if (ours && !this.handoff?.handOver(n, inbox)) await this.redis.zadd(keys.ready(n), 'NX', now, inbox);
       return appended;
     }));

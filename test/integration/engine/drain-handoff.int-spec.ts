@@ -18,15 +18,19 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-function setup(drainWorksIt: boolean) {
+/** @param wouldTake what the drain says before intake's script runs; @param takes whether it takes the inbox after */
+function setup(wouldTake: boolean, takes = wouldTake) {
   const agentId = `a-${randomUUID().slice(0, 8)}`;
   const inbox = agentInbox(agentId);
   const partition = keys.partitionOfInbox(inbox);
   const handoff = new DrainHandoff(`replica-${randomUUID().slice(0, 8)}`);
   const handed: [number, string][] = [];
-  handoff.attach((n, id) => {
-    if (drainWorksIt) handed.push([n, id]);
-    return drainWorksIt;
+  handoff.attach({
+    wouldTake: () => wouldTake,
+    take: (n, id) => {
+      if (takes) handed.push([n, id]);
+      return takes;
+    },
   });
   const sink = new RedisInboundSink(redis, keys, 3600, inboxOf, undefined, handoff);
   const change = (eventId = randomUUID()): InboundChange => ({ side: 'acd', eventId, agentId, occurredAt: 1, receivedAt: 1, state: { state: 'Available' } });
@@ -47,11 +51,12 @@ describe('intake hands an inbox to the drain of the replica that works its parti
   });
 
   it.each([
-    ['another replica holds the lease', 'replica-elsewhere', true],
-    ['nobody holds the lease', undefined, true],
-    ['the lease is ours but the drain here gave the partition up', 'ours', false],
-  ])('marks the inbox ready when %s', async (_case, holder, drainWorksIt) => {
-    const s = setup(drainWorksIt);
+    ['another replica holds the lease', 'replica-elsewhere', true, true],
+    ['nobody holds the lease', undefined, true, true],
+    ['the lease is ours but the drain here does not work the partition or has no free slot', 'ours', false, false],
+    ['the lease is ours but the drain here let the partition go or filled up while the script ran', 'ours', true, false],
+  ])('marks the inbox ready when %s', async (_case, holder, wouldTake, takes) => {
+    const s = setup(wouldTake, takes);
     if (holder) await redis.set(keys.owner(s.partition), holder === 'ours' ? s.handoff.owner : holder);
     expect(await s.sink.accept([s.change()])).toEqual({ accepted: 1, duplicates: 0 });
     expect(s.handed).toEqual([]);
@@ -65,7 +70,7 @@ describe('intake hands an inbox to the drain of the replica that works its parti
     const partition = keys.partitionOfInbox(inbox);
     const tokenless = new DrainHandoff('');
     const handed: string[] = [];
-    tokenless.attach((_n, id) => { handed.push(id); return true; });
+    tokenless.attach({ wouldTake: () => true, take: (_n, id) => { handed.push(id); return true; } });
     await redis.set(keys.owner(partition), '');
     const sink = new RedisInboundSink(redis, keys, 3600, inboxOf, undefined, tokenless);
     await sink.accept([{ side: 'acd', eventId: randomUUID(), agentId, occurredAt: 1, receivedAt: 1, state: { state: 'Available' } }]);

@@ -89,11 +89,16 @@ export class PartitionDrain {
    * the ready set, where the depth metric and a partition's next owner see it, not in this process's memory.
    */
   handOver(n: number, inbox: string): boolean {
-    const held = this.held.get(n);
-    if (!held || held.stopped) return false;
-    if (!this.inboxes.has(inbox) && !this.inboxes.hasRoom) return false;
+    if (!this.wouldTake(n, inbox)) return false;
     this.apply(n, inbox);
     return true;
+  }
+
+  /** Whether `handOver` would take the inbox now. */
+  wouldTake(n: number, inbox: string): boolean {
+    const held = this.held.get(n);
+    if (!held || held.stopped) return false;
+    return this.inboxes.has(inbox) || this.inboxes.hasRoom;
   }
 
   private async readyLoop(n: number, held: Held): Promise<void> {
