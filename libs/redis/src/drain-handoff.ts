@@ -1,8 +1,9 @@
 /**
  * Intake's short way to the drain of this process. A replica that queues a change of a partition it works (its
- * lease in `{prefix}:{pn}:owner` holds `owner`) does not mark the inbox ready in Redis for its own blocking read to
- * take out again: the intake script sees the lease is ours, leaves the ready set alone, and intake hands the inbox
- * to the drain here. That is one command, one round trip and one wake-up less per change.
+ * lease in `{prefix}:{pn}:owner` holds `owner`), while its drain has a free slot, does not mark the inbox ready in
+ * Redis for its own blocking read to take out again: the intake script sees the lease is ours, leaves the ready
+ * set alone, and intake hands the inbox to the drain here. That is one command and one round trip less per
+ * change. Without a free slot the inbox is marked ready, so a backlog stays in Redis where it is measured.
  *
  * Nothing can be stranded by it: the change is in its inbox before intake answers; a replica that takes the
  * partition over marks every inbox holding changes ready after it has the lease; and when the drain here does not
