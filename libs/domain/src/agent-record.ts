@@ -111,6 +111,14 @@ export interface AgentRecord {
   workOverlay?: { row: string; key: string; restore: AcdState };
 }
 
+/**
+ * How long a sync waits after its nth failed attempt: `baseMs` (SYNC_BACKOFF_MS) × 2^(n−1). The retry queue's
+ * exponential backoff and an open write's `notBefore` both follow it, so neither sends before the other would.
+ */
+export function syncBackoffMs(baseMs: number, failedAttempt: number): number {
+  return baseMs * 2 ** (Math.max(1, failedAttempt) - 1);
+}
+
 export function emptyAgentRecord(): AgentRecord {
   return { rev: 0, ver: 0, acd: { done: 0, writes: [] }, salesforce: { done: 0, writes: [] } };
 }

@@ -1,4 +1,4 @@
-import type { Side } from '@presence-sync/domain';
+import { syncBackoffMs, type Side } from '@presence-sync/domain';
 import type { PartitionQueues } from './partition-queues';
 import { JOBS, syncJobOptions, syncQueueFor, type SyncJobData } from './queue-definitions';
 import { jobIdOf } from './redis-keys';
@@ -34,8 +34,9 @@ export class SyncRetryQueue {
       return;
     }
     const before = retry.firstAttempt - 1;
-    // The backoff goes on from where the runs in process left it: BullMQ's nth retry waits delay × 2^(n-1).
-    const options = syncJobOptions(Math.max(1, this.attempts - before), this.backoffMs * 2 ** before);
+    // The backoff goes on from where the runs in process left it: BullMQ's nth retry of the job waits its delay ×
+    // 2^(n-1), so the delay is the backoff after the attempt the job's first retry follows.
+    const options = syncJobOptions(Math.max(1, this.attempts - before), syncBackoffMs(this.backoffMs, retry.firstAttempt));
     // `replace`: a job sitting in retry backoff is swapped for this one, so the newer want is written when this
     // says, with its own attempts, not after the old job's backoff.
     await queue.add(JOBS.sync, data, {

@@ -1,5 +1,5 @@
 import {
-  acdStateKey, isSettable, pendingWant, type AcdState, type AgentRecord, type AuditOutcome, type AuditRecord, type InboundChange,
+  acdStateKey, isSettable, pendingWant, syncBackoffMs, type AcdState, type AgentRecord, type AuditOutcome, type AuditRecord, type InboundChange,
   type Observation, type OpenWrite, type Side, type SideRecord, type SideValue, type SyncDirection, type Want,
 } from '@presence-sync/domain';
 import { matchWorkload, publish, subscribe, workloadRowRef, type CompiledRule } from '@presence-sync/rules';
@@ -697,7 +697,7 @@ export function answerWrite(
       about('held', { detail: `${answer.detail}; the write waits for the console to open (checked again in ${Math.round(answer.recheckMs / 1000)} s)` });
       break;
     case 'retrying':
-      if (w && ctx.settings.retryBackoffMs) w.notBefore = now + ctx.settings.retryBackoffMs * 2 ** ((ctx.attempt ?? 1) - 1);
+      if (w && ctx.settings.retryBackoffMs) w.notBefore = now + syncBackoffMs(ctx.settings.retryBackoffMs, ctx.attempt ?? 1);
       about('retrying', { detail: answer.detail });
       break;
     case 'rate-limited':

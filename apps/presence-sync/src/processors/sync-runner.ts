@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { AgentRecordStore, SyncTrigger, type Side } from '@presence-sync/domain';
+import { AgentRecordStore, syncBackoffMs, SyncTrigger, type Side } from '@presence-sync/domain';
 import type { RedisKeys, RedisPartitionWork, SyncRetryQueue } from '@presence-sync/redis';
 import { dueMember, scheduleOf, type DueSettle, type DueTask, type SyncAgent, type SyncOutcome } from '@presence-sync/sync';
 import type { MetricsService } from '../services/metrics.service';
@@ -117,7 +117,7 @@ export class SyncRunner extends SyncTrigger {
       case 'done':
         return;
       case 'retry':
-        await this.goOn(target, agentId, n, settle, { firstAttempt: 2, delayMs: this.backoffMs });
+        await this.goOn(target, agentId, n, settle, { firstAttempt: 2, delayMs: syncBackoffMs(this.backoffMs, 1) });
         return;
       case 'rate-limited':
         this.limitedUntil[target] = Date.now() + outcome.retryAfterMs;
