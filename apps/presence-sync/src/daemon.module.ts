@@ -229,7 +229,7 @@ export class DaemonModule {
           const drain = new PartitionDrain(redis, work, applier, syncs, redisErrors, {
             concurrency: config.sync.inboundConcurrency, duePollMs: DUE_POLL_MS, guardMs: config.sync.lockDurationMs,
           });
-          handoff.attach({ wouldTake: (n, inbox) => drain.wouldTake(n, inbox), take: (n, inbox) => drain.handOver(n, inbox) });
+          handoff.attach(drain);
           return drain;
         },
         inject: [REDIS, RedisPartitionWork, InboxApplier, SyncRunner, DrainHandoff],

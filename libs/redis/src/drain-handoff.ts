@@ -1,3 +1,11 @@
+/** The drain of this process, as intake sees it (PartitionDrain). */
+export interface LocalDrain {
+  /** Whether it works the partition and has room for the inbox (no side effect). */
+  wouldTake(partition: number, inbox: string): boolean;
+  /** Takes the inbox up if it still would; false if not. */
+  handOver(partition: number, inbox: string): boolean;
+}
+
 /**
  * Intake's short way to the drain of this process. A replica that queues a change of a partition it works (its
  * lease in `{prefix}:{pn}:owner` holds `owner`), while its drain has a free slot, does not mark the inbox ready in
@@ -9,14 +17,6 @@
  * partition over marks every inbox holding changes ready after it has the lease; and when the drain here does not
  * work the partition (any more), intake marks the inbox ready after all.
  */
-/** What the drain of this process answers: whether it would take an inbox now, and taking it. */
-export interface LocalDrain {
-  /** Whether it works the partition and has room for the inbox (no side effect). */
-  wouldTake(partition: number, inbox: string): boolean;
-  /** Takes the inbox up if it still would; false if not. */
-  take(partition: number, inbox: string): boolean;
-}
-
 export class DrainHandoff {
   private drain?: LocalDrain;
 
@@ -38,6 +38,6 @@ export class DrainHandoff {
 
   /** Hands an inbox to the drain here; false if it does not take it (mark it ready instead). */
   handOver(partition: number, inbox: string): boolean {
-    return this.drain?.take(partition, inbox) ?? false;
+    return this.drain?.handOver(partition, inbox) ?? false;
   }
 }

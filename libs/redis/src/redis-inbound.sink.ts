@@ -79,15 +79,11 @@ export class RedisInboundSink extends InboundSink {
       const n = keys.partitionOfInbox(inbox);
       const raw = JSON.stringify(c);
       const token = this.handoff?.tokenFor(n, inbox) ?? '';
-      let ours = false;
-      const reply = this.redis.psIntake(keys.seen(inbox, c.side, c.eventId), keys.inbox(inbox), keys.ready(n), keys.owner(n), this.dedupTtlSec, raw, inbox, now, token)
-        .then((r) => {
-          ours = r >= 2;
-          return r & 1;
-        });
-      const appended = await (this.appends ? this.appends.sending(inbox, { raw, change: c }, reply) : reply);
+      const reply = this.redis.psIntake(keys.seen(inbox, c.side, c.eventId), keys.inbox(inbox), keys.ready(n), keys.owner(n), this.dedupTtlSec, raw, inbox, now, token);
+      const added = reply.then((r) => r & 1);
+      const appended = await (this.appends ? this.appends.sending(inbox, { raw, change: c }, added) : added);
       // The lease was ours when the script ran; if the drain here has let the partition go or filled up since, mark it ready.
-      if (ours && !this.handoff?.handOver(n, inbox)) await this.redis.zadd(keys.ready(n), 'NX', now, inbox);
+      if ((await reply) >= 2 && !this.handoff?.handOver(n, inbox)) await this.redis.zadd(keys.ready(n), 'NX', now, inbox);
       return appended;
     }));
     const accepted = added.reduce((n, a) => n + a, 0);

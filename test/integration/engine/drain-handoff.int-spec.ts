@@ -27,7 +27,7 @@ function setup(wouldTake: boolean, takes = wouldTake) {
   const handed: [number, string][] = [];
   handoff.attach({
     wouldTake: () => wouldTake,
-    take: (n, id) => {
+    handOver: (n, id) => {
       if (takes) handed.push([n, id]);
       return takes;
     },
@@ -70,7 +70,7 @@ describe('intake hands an inbox to the drain of the replica that works its parti
     const partition = keys.partitionOfInbox(inbox);
     const tokenless = new DrainHandoff('');
     const handed: string[] = [];
-    tokenless.attach({ wouldTake: () => true, take: (_n, id) => { handed.push(id); return true; } });
+    tokenless.attach({ wouldTake: () => true, handOver: (_n, id) => { handed.push(id); return true; } });
     await redis.set(keys.owner(partition), '');
     const sink = new RedisInboundSink(redis, keys, 3600, inboxOf, undefined, tokenless);
     await sink.accept([{ side: 'acd', eventId: randomUUID(), agentId, occurredAt: 1, receivedAt: 1, state: { state: 'Available' } }]);
