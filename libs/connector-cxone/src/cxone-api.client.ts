@@ -43,9 +43,6 @@ export class CxoneAuthError extends Error {
 /** An HTTP answer of CXone: status, a header by name, the body as text. */
 export type CxoneAnswer = HttpAnswer;
 
-/** The largest CXone answer body read (a page of the agent listing is far smaller), bytes. */
-export const CXONE_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
-
 interface Token {
   value: string;
   expiresAt: number;
@@ -53,7 +50,6 @@ interface Token {
 
 export const DEFAULT_RENEW_BEFORE_MS = 5 * 60_000;
 const SNIPPET_LENGTH = 200;
-
 
 /** The `tenantId` claim of a JWT access token; only read for routing (discovery), never trusted for anything else. */
 export function tenantIdOfToken(token: string): string | undefined {
@@ -176,7 +172,7 @@ export class CxoneApiClient {
     const target = new URL(url);
     let pool = this.pools.get(target.origin);
     if (!pool) {
-      pool = new HttpExchange(new URL(target.origin), { timeoutMs: this.options.timeoutMs, maxBodyBytes: CXONE_MAX_ANSWER_BYTES });
+      pool = new HttpExchange(new URL(target.origin), { timeoutMs: this.options.timeoutMs });
       this.pools.set(target.origin, pool);
     }
     try {

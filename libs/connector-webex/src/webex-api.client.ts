@@ -4,9 +4,6 @@ import { WebexAuthError, type WebexTokenSource } from './webex-token.source';
 /** An HTTP answer of the Webex API: status, a header by name, the body as text. */
 export type WebexAnswer = HttpAnswer;
 
-/** The largest Webex answer body read (a page of a listing is far smaller), bytes. */
-export const WEBEX_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
-
 /** A request that got no complete HTTP answer. */
 export class NoAnswer extends Error {
   constructor(readonly kind: 'network' | 'timeout', readonly detail: string) {
@@ -80,7 +77,7 @@ export class WebexApiClient {
   private readonly http: HttpExchange;
 
   constructor(private readonly options: WebexApiClientOptions) {
-    this.http = new HttpExchange(new URL(options.baseUrl), { timeoutMs: options.timeoutMs, maxBodyBytes: WEBEX_MAX_ANSWER_BYTES });
+    this.http = new HttpExchange(new URL(options.baseUrl), { timeoutMs: options.timeoutMs });
   }
 
   get baseUrl(): string {

@@ -14,7 +14,7 @@ import {
 } from '@presence-sync/domain';
 import type { z } from 'zod';
 import { GenericWebhookIntake } from './generic-webhook.intake';
-import { HttpExchange, HttpNoAnswer, type HttpAnswer } from '@presence-sync/http-client';
+import { HttpExchange, HttpNoAnswer, MAX_ANSWER_BYTES, type HttpAnswer } from '@presence-sync/http-client';
 
 import {
   agentPageSchema,
@@ -89,8 +89,8 @@ class NoAnswer extends Error {
 
 type Answer = HttpAnswer;
 
-/** The largest answer body read from the contact center (a page of agents is far below it), bytes. */
-export const GENERIC_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+/** The largest answer body read from the contact center, bytes (the shared HTTP client's cap). */
+export const GENERIC_MAX_ANSWER_BYTES = MAX_ANSWER_BYTES;
 
 const WRITE_FAILURES: Record<number, { reason: string; label: string }> = {
   404: { reason: 'unknown-agent', label: 'unknown agent' },
@@ -151,7 +151,7 @@ export class GenericContactCenterClient extends ContactCenterPort {
     }
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.http = new HttpExchange(url, { timeoutMs: this.timeoutMs, maxBodyBytes: GENERIC_MAX_ANSWER_BYTES });
+    this.http = new HttpExchange(url, { timeoutMs: this.timeoutMs });
     this.pageSize = options.pageSize;
     this.readRetries = options.readRetries ?? 2;
     this.readRetryDelayMs = options.readRetryDelayMs ?? 250;

@@ -19,11 +19,14 @@ export class HttpNoAnswer extends Error {
   }
 }
 
+/** The largest answer body read by default (a page of a vendor's agent listing is far below it), bytes. */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
 export interface HttpExchangeOptions {
   /** Deadline for the whole exchange, body included, ms. */
   timeoutMs: number;
-  /** Largest answer body read, bytes; a longer one is cut off as `too-large`. */
-  maxBodyBytes: number;
+  /** Largest answer body read, bytes (default `MAX_ANSWER_BYTES`); a longer one is cut off as `too-large`. */
+  maxBodyBytes?: number;
 }
 
 /** Connections kept open to the contact center at most (writes beyond it wait for a free one). */
@@ -56,7 +59,7 @@ export class HttpExchange {
 
   /** @param pathAndQuery appended to the base URL's path */
   send(method: string, pathAndQuery: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer> {
-    const { timeoutMs, maxBodyBytes } = this.options;
+    const { timeoutMs, maxBodyBytes = MAX_ANSWER_BYTES } = this.options;
     const base = this.baseUrl;
     const payload = body === undefined ? undefined : Buffer.from(body);
     return new Promise<HttpAnswer>((resolve, reject) => {

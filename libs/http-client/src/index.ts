@@ -1,1 +1,1 @@
-export { HttpExchange, HttpNoAnswer, type HttpAnswer, type HttpExchangeOptions } from './http-exchange';
+export { HttpExchange, HttpNoAnswer, MAX_ANSWER_BYTES, type HttpAnswer, type HttpExchangeOptions } from './http-exchange';
