@@ -16,3 +16,4 @@ export * from './cxone-emulator';
 export * from './webex-emulator';
 export * from './amazon-connect-emulator';
 export * from './genesys-emulator';
+export * from './listen.util';

@@ -1,5 +1,6 @@
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenLocal } from '@presence-sync/testing';
 import { serveWebhookFirst, type AcdWebhookReceiver, type WebhookAnswer } from './acd-webhook.receiver';
 
 /*
@@ -18,8 +19,7 @@ describe('serveWebhookFirst', () => {
       res.writeHead(299).end();
     });
     serveWebhookFirst(server, { receive: (req: IncomingMessage) => answer(req) } as unknown as AcdWebhookReceiver);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = await listenLocal(server);
   });
   afterAll(async () => { await new Promise((resolve) => server.close(resolve)); });
   beforeEach(() => { reachedApp.length = 0; });

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { AppConfig } from '@presence-sync/config';
+import { listenLocal } from '@presence-sync/testing';
 import { OpsListener } from './ops-listener';
 
 /*
@@ -21,8 +21,7 @@ describe('OpsListener guard', () => {
     app.use(ops.guard());
     app.use((_req, res) => { res.status(200).json({ reached: true }); });
     main = createServer(app);
-    await new Promise<void>((resolve) => main.listen(0, '127.0.0.1', resolve));
-    mainUrl = `http://127.0.0.1:${(main.address() as AddressInfo).port}`;
+    mainUrl = await listenLocal(main);
     opsUrl = `http://127.0.0.1:${(await ops.listen(app))!.port}`;
   });
   afterAll(async () => {
