@@ -95,10 +95,12 @@ export class AcdWebhookReceiver {
     this.bodies = new WebhookBodyBudget(config.acd.webhookInflightMaxBytes);
   }
 
-  /** Answers one webhook request (`undefined`: the sender went away before its body was read). */
-  async receive(req: IncomingMessage): Promise<WebhookAnswer | undefined> {
+  /**
+   * Answers one webhook request (`undefined`: the sender went away before its body was read).
+   * @param path the request's path, as the caller read it from `req.url`
+   */
+  async receive(req: IncomingMessage, path = pathOf(req.url)): Promise<WebhookAnswer | undefined> {
     const intake = this.contactCenter.webhook;
-    const path = pathOf(req.url);
     const ip = req.socket.remoteAddress;
     if (!intake || normalisedPath(path) !== normalisedPath(intake.path)) {
       const served = intake ? `this daemon's ${this.contactCenter.name} connector takes its events at ${intake.path}` : `the ${this.contactCenter.name} connector takes no webhook`;
@@ -196,11 +198,12 @@ export function serveWebhookFirst(server: Server, receiver: AcdWebhookReceiver):
   const app = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method !== 'POST' || !ACD_WEBHOOK_PATH.test(pathOf(req.url))) {
+    const path = req.method === 'POST' ? pathOf(req.url) : '';
+    if (!ACD_WEBHOOK_PATH.test(path)) {
       for (const listener of app) listener(req, res);
       return;
     }
-    receiver.receive(req).then((answer) => sendAnswer(res, answer), (e: unknown) => {
+    receiver.receive(req, path).then((answer) => sendAnswer(res, answer), (e: unknown) => {
       logger.error({ msg: 'webhook request failed', error: e instanceof Error ? e.message : String(e) });
       sendAnswer(res, { status: 500, body: { error: 'internal', reason: 'the events were not queued; send them again' } });
     });
